@@ -1,0 +1,49 @@
+// Naive GEMM: one output element per invocation, operands straight from global memory.
+// C[M×N] = op(A)·op(B). The reference every faster kernel is compared against.
+//
+// Layouts (row-major storage):
+//   TRANS_A = false: A is M×K (a[i*K + k]);  true: A is stored K×M (a[k*M + i])
+//   TRANS_B = false: B is K×N (b[k*N + j]);  true: B is stored N×K (b[j*K + k])
+// NN = (false, false) forward, NT = (false, true) input gradient,
+// TN = (true, false) weight gradient.
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override WG_X: u32 = 16u;
+override WG_Y: u32 = 16u;
+// Self-test of verification only: skips the last term of every dot product.
+override FAULT: bool = false;
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y;
+    let j = gid.x;
+    if (i >= p.m || j >= p.n) {
+        return;
+    }
+    var kend = p.k;
+    if (FAULT) {
+        kend = p.k - 1u;
+    }
+    var acc = 0.0;
+    for (var k = 0u; k < kend; k++) {
+        var av: f32;
+        var bv: f32;
+        if (TRANS_A) { av = a[k * p.m + i]; } else { av = a[i * p.k + k]; }
+        if (TRANS_B) { bv = b[j * p.k + k]; } else { bv = b[k * p.n + j]; }
+        acc = fma(av, bv, acc);
+    }
+    c[i * p.n + j] = acc;
+}

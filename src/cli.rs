@@ -1,0 +1,315 @@
+//! Command-line parsing (clap derive) and its translation into validated plans.
+//!
+//! Nothing below this module sees clap: each subcommand's arguments become a plan of
+//! domain types, and every check that needs no GPU happens here, before any GPU work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::input_error;
+use crate::gpu::{AdapterSelector, BackendFilter};
+use crate::kernels::{self, KernelSpec, Layout, Shape};
+use crate::workloads::{self, Suite, runner::RunSettings};
+
+const EXAMPLES: &str = "\
+Examples:
+  flopcost run                          standard suite on the best adapter, result in results/local/
+  flopcost run --suite quick            a handful of small shapes (under a minute on lavapipe)
+  flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
+  flopcost devices                      every adapter wgpu finds, with features and limits
+  flopcost validate results/*.json      check result files against the schema and invariants";
+
+/// Measures what a unit of neural-network training work costs on this GPU: verified GEMMs
+/// timed on the GPU through wgpu (Vulkan, Metal, DX12, GL), saved as result files.
+#[derive(Parser, Debug)]
+#[command(name = "flopcost", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a benchmark suite and write a result file.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// List every adapter wgpu finds, with the features and limits that matter here.
+    Devices(DevicesArgs),
+    /// List the GEMM kernels `run --kernel` accepts.
+    Kernels(JsonFlag),
+    /// Check result files against the schema and the invariants; one line per file.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of result files.
+    Schema,
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  flopcost run
+  flopcost run --suite quick --out quick.json
+  flopcost run --shape 1024x1024x1024 --shape 4096x64x4096 --layout nn,tn
+  flopcost run --adapter llvmpipe --backend gl --suite quick
+  flopcost run --kernel naive,tiled --time-budget 2 --seed 7
+
+Budgets: --time-budget is the sampling time of each benchmark; --total-budget bounds the
+whole run, so `standard` grows its square sizes only while they fit.";
+
+#[derive(Args, Debug)]
+pub struct JsonFlag {
+    /// Machine-readable JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DevicesArgs {
+    /// Machine-readable JSON on stdout (every feature and limit).
+    #[arg(long)]
+    pub json: bool,
+    /// Only this backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Result files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BackendArg {
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl From<BackendArg> for BackendFilter {
+    fn from(b: BackendArg) -> BackendFilter {
+        match b {
+            BackendArg::Vulkan => BackendFilter::Vulkan,
+            BackendArg::Metal => BackendFilter::Metal,
+            BackendArg::Dx12 => BackendFilter::Dx12,
+            BackendArg::Gl => BackendFilter::Gl,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TimingArg {
+    /// GPU timestamps where the adapter has them, else the host clock.
+    Auto,
+    /// The host clock around submit and wait (includes launch overhead).
+    Host,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Suite to run: quick, standard or full. Ignored when --shape is given.
+    #[arg(long, default_value = "standard", value_name = "NAME")]
+    pub suite: String,
+    /// GEMM shape MxNxK (or N for NxNxN); repeatable. Replaces the suite.
+    #[arg(long = "shape", value_name = "MxNxK")]
+    pub shapes: Vec<String>,
+    /// Layouts for --shape: nn (forward), nt (input gradient), tn (weight gradient).
+    #[arg(long, default_value = "nn", value_name = "LIST")]
+    pub layout: String,
+    /// Kernels to run, comma-separated (see `flopcost kernels`). Default: all.
+    #[arg(long, value_name = "LIST")]
+    pub kernel: Option<String>,
+    /// Sampling time per benchmark, in seconds. Default: the suite's.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_budget: Option<f64>,
+    /// Time for the whole run, in seconds; budgeted sizes that would not fit are skipped.
+    #[arg(long, value_name = "SECONDS")]
+    pub total_budget: Option<f64>,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Most samples per benchmark.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_samples: u64,
+    /// Fewest samples per benchmark (3 when a single run is long).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_samples: u64,
+    /// How to time: auto (GPU timestamps where available) or host.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub timing: TimingArg,
+    /// Fail when one GPU wait takes longer than this many seconds (default: derived from
+    /// the expected time, at least 30 s).
+    #[arg(long, value_name = "SECONDS")]
+    pub dispatch_timeout: Option<f64>,
+    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
+    #[arg(long, value_name = "INDEX|NAME")]
+    pub adapter: Option<String>,
+    /// Only consider adapters on this backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Result file. Default: results/local/<adapter>-<UTC time>.json
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar or per-benchmark lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A validated `run`.
+#[derive(Debug)]
+pub struct RunPlan {
+    pub adapter: AdapterSelector,
+    pub backend: BackendFilter,
+    pub suite: Suite,
+    pub kernels: Vec<KernelSpec>,
+    pub settings: RunSettings,
+    pub timing: TimingArg,
+    /// Explicit shapes, to check against the adapter's limits before any GPU work.
+    pub explicit_shapes: Vec<Shape>,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    pub quiet: bool,
+}
+
+fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
+    match v {
+        None => Ok(default),
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e7 => Ok(Duration::from_secs_f64(s)),
+        Some(s) => Err(input_error(format!(
+            "{flag} {s}: must be a positive number of seconds"
+        ))),
+    }
+}
+
+impl RunArgs {
+    /// Checks everything that needs no GPU and builds the plan.
+    pub fn plan(self) -> Result<RunPlan> {
+        let mut shapes = Vec::new();
+        for s in &self.shapes {
+            let shape = Shape::parse(s)?;
+            if !shapes.contains(&shape) {
+                shapes.push(shape);
+            }
+        }
+        let layouts = Layout::parse_list(&self.layout)?;
+        let suite = if shapes.is_empty() {
+            workloads::by_name(&self.suite).ok_or_else(|| {
+                input_error(format!(
+                    "unknown suite '{}'; choose one of: {}",
+                    self.suite,
+                    workloads::SUITE_NAMES.join(", ")
+                ))
+            })?
+        } else {
+            workloads::custom(&shapes, &layouts)
+        };
+        let kernels = match &self.kernel {
+            None => kernels::default_kernels(),
+            Some(list) => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if names.is_empty() {
+                    return Err(input_error("--kernel needs at least one kernel name"));
+                }
+                kernels::lookup(&names)?
+            }
+        };
+        if self.max_samples == 0 || self.min_samples == 0 {
+            return Err(input_error(
+                "--max-samples and --min-samples must be at least 1",
+            ));
+        }
+        if self.min_samples > self.max_samples {
+            return Err(input_error(format!(
+                "--min-samples {} is larger than --max-samples {}",
+                self.min_samples, self.max_samples
+            )));
+        }
+        let settings = RunSettings {
+            seed: self.seed,
+            time_budget: seconds("--time-budget", self.time_budget, suite.time_budget)?,
+            total_budget: seconds("--total-budget", self.total_budget, suite.total_budget)?,
+            max_samples: self.max_samples,
+            min_samples: self.min_samples,
+            timestamps: self.timing == TimingArg::Auto,
+            dispatch_timeout: match self.dispatch_timeout {
+                None => None,
+                v => Some(seconds("--dispatch-timeout", v, Duration::ZERO)?),
+            },
+        };
+        Ok(RunPlan {
+            adapter: self
+                .adapter
+                .as_deref()
+                .map_or(AdapterSelector::Best, AdapterSelector::parse),
+            backend: self.backend.map_or(BackendFilter::All, Into::into),
+            suite,
+            kernels,
+            settings,
+            timing: self.timing,
+            explicit_shapes: shapes,
+            out: self.out,
+            force: self.force,
+            quiet: self.quiet,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<RunPlan> {
+        let mut v = vec!["flopcost", "run"];
+        v.extend_from_slice(args);
+        let cli = Cli::try_parse_from(v).map_err(|e| input_error(e.to_string()))?;
+        let Command::Run(r) = cli.command else {
+            unreachable!()
+        };
+        r.plan()
+    }
+
+    #[test]
+    fn explicit_shapes_replace_the_suite() {
+        let p = parse(&[
+            "--shape", "7x13x5", "--shape", "7x13x5", "--layout", "nn,tn",
+        ])
+        .unwrap();
+        assert_eq!(p.suite.name, "custom");
+        assert_eq!(p.explicit_shapes, vec![Shape::new(7, 13, 5)]);
+    }
+
+    #[test]
+    fn bad_values_are_input_errors() {
+        for args in [
+            &["--shape", "0x1x1"][..],
+            &["--suite", "nope"],
+            &["--kernel", "nope"],
+            &["--layout", "xx"],
+            &["--time-budget", "-1"],
+            &["--time-budget", "nan"],
+            &["--min-samples", "20", "--max-samples", "10"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert!(
+                err.chain().any(|e| e.is::<crate::error::InputError>()),
+                "{args:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,141 @@
+//! `flopcost devices` and `flopcost kernels`: what this machine offers.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table, presets};
+
+use crate::gpu::adapter::{self, AdapterSelector, BackendFilter};
+use crate::gpu::fmt_bytes;
+use crate::kernels;
+
+/// Lists every adapter on every backend (or one backend).
+pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
+    let filter = backend.unwrap_or(BackendFilter::All);
+    let entries = adapter::enumerate(filter);
+    let records: Vec<_> = entries
+        .iter()
+        .map(|e| adapter::describe(e.index, &e.adapter, &e.info))
+        .collect();
+    let default_index = if entries.is_empty() {
+        None
+    } else {
+        adapter::choose(adapter::enumerate(filter), &AdapterSelector::Best, filter)
+            .ok()
+            .map(|c| c.entry.index)
+    };
+    if json {
+        let list: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert(
+                        "default".into(),
+                        (Some(r.index as usize) == default_index).into(),
+                    );
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        eprintln!("{}", adapter::NO_ADAPTER_HELP);
+        return Ok(ExitCode::from(1));
+    }
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header([
+            "#",
+            "name",
+            "backend",
+            "type",
+            "pci vendor:device",
+            "driver",
+            "timestamps",
+            "f16",
+            "subgroups",
+            "cooperative matrix",
+            "max buffer",
+            "max binding",
+            "workgroup mem",
+            "invocations",
+        ]);
+    for r in &records {
+        let has = |f: &str| r.features.iter().any(|x| x == f);
+        let ts = if has("TIMESTAMP_QUERY_INSIDE_PASSES") {
+            "yes (in passes)"
+        } else if has("TIMESTAMP_QUERY") {
+            "yes"
+        } else {
+            "no"
+        };
+        let sub = if has("SUBGROUP") {
+            format!("{}–{}", r.subgroup_min_size, r.subgroup_max_size)
+        } else {
+            "no".into()
+        };
+        let coop = if r.cooperative_matrix.is_empty() {
+            "none".to_string()
+        } else {
+            r.cooperative_matrix
+                .iter()
+                .map(|c| format!("{}x{}x{} {}→{}", c.m, c.n, c.k, c.ab_type, c.cr_type))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let lim = |k: &str| r.limits.get(k).copied().unwrap_or(0);
+        let mark = if Some(r.index as usize) == default_index {
+            format!("{} *", r.index)
+        } else {
+            r.index.to_string()
+        };
+        t.add_row(vec![
+            mark,
+            r.name.clone(),
+            r.backend.clone(),
+            r.device_type.clone(),
+            format!("{:04x}:{:04x}", r.vendor_id, r.device_id),
+            format!("{} {}", r.driver, r.driver_info).trim().to_string(),
+            ts.into(),
+            if has("SHADER_F16") { "yes" } else { "no" }.into(),
+            sub,
+            coop,
+            fmt_bytes(lim("max_buffer_size")),
+            fmt_bytes(lim("max_storage_buffer_binding_size")),
+            fmt_bytes(lim("max_compute_workgroup_storage_size")),
+            lim("max_compute_invocations_per_workgroup").to_string(),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "* the adapter `flopcost run` picks by default; choose another with --adapter INDEX|NAME"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists the kernels `run --kernel` accepts.
+pub fn kernels(json: bool) -> Result<ExitCode> {
+    let list = kernels::default_kernels();
+    if json {
+        let v: Vec<serde_json::Value> = list
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "name": k.name,
+                    "description": k.description,
+                    "params": k.params(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for k in &list {
+            println!("{:<8} {}", k.name, k.description);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

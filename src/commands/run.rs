@@ -1,0 +1,251 @@
+//! `flopcost run`: choose the adapter, check the plan against its limits, open the device,
+//! run the suite, save the result file after every record, print the summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+
+use crate::cli::{RunPlan, TimingArg};
+use crate::error::input_error;
+use crate::gpu::adapter::{self, backend_name, device_type_name};
+use crate::gpu::{Gpu, fmt_bytes};
+use crate::host;
+use crate::report::{self, fmt_sig, progress::Progress};
+use crate::result::{Record, ResultFile, ResultWriter, SCHEMA_ID, Settings};
+use crate::workloads::runner::{Observer, Runner, check_fits};
+
+pub fn run(plan: RunPlan) -> Result<ExitCode> {
+    let command_line: Vec<String> = std::env::args().collect();
+    let choice = adapter::choose(
+        adapter::enumerate(plan.backend),
+        &plan.adapter,
+        plan.backend,
+    )?;
+    let info = choice.entry.info.clone();
+    let limits = choice.entry.adapter.limits();
+
+    // Everything that makes the input bad is found here, before a file or a device exists.
+    for k in &plan.kernels {
+        k.check(&limits).map_err(|why| {
+            input_error(format!(
+                "kernel '{}' does not fit adapter '{}': {why}",
+                k.name, info.name
+            ))
+        })?;
+    }
+    for s in &plan.explicit_shapes {
+        check_fits(&limits, *s, &plan.kernels).map_err(input_error)?;
+    }
+    let created = chrono::Utc::now();
+    let path = plan
+        .out
+        .clone()
+        .unwrap_or_else(|| default_path(&info.name, created));
+    let writer = ResultWriter::prepare(path, plan.force, plan.out.is_none())?;
+
+    let adapter_record = adapter::describe(choice.entry.index, &choice.entry.adapter, &info);
+    let mut progress = Progress::new(plan.quiet);
+    eprintln!(
+        "adapter {}: {} ({}, {}, driver {} {}): {}",
+        choice.entry.index,
+        info.name,
+        backend_name(info.backend),
+        device_type_name(info.device_type),
+        info.driver,
+        info.driver_info,
+        choice.reason
+    );
+    let mut warnings = Vec::new();
+    if info.device_type == wgpu::DeviceType::Cpu {
+        warnings.push(format!(
+            "adapter '{}' is a software rasteriser running on the CPU: its figures say nothing \
+             about GPUs; use --adapter to pick a GPU if this machine has one",
+            info.name
+        ));
+    }
+    let gpu = Gpu::open(choice.entry)?;
+    let mut runner = Runner::new(&gpu, plan.kernels.clone(), plan.settings.clone())?;
+    if plan.timing == TimingArg::Auto && !gpu.has_timestamps() {
+        warnings.push(
+            "the adapter has no timestamp queries: timing with the host clock around submit and \
+             wait, which includes launch overhead and understates short kernels"
+                .into(),
+        );
+    }
+    eprintln!(
+        "suite {}: {} kernel(s), {} s per benchmark, {} s in all; timing: {}; max binding {}",
+        plan.suite.name,
+        plan.kernels.len(),
+        fmt_sig(plan.settings.time_budget.as_secs_f64(), 3),
+        fmt_sig(plan.settings.total_budget.as_secs_f64(), 3),
+        runner.timing_method(),
+        fmt_bytes(limits.max_storage_buffer_binding_size),
+    );
+
+    let s = &plan.settings;
+    let file = ResultFile {
+        schema: SCHEMA_ID.into(),
+        tool: host::tool(),
+        created_at: created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        complete: false,
+        incomplete_reason: Some("the run is in progress (or was killed)".into()),
+        host: host::host(),
+        adapter: adapter_record,
+        settings: Settings {
+            suite: plan.suite.name.clone(),
+            seed: s.seed,
+            time_budget_s: s.time_budget.as_secs_f64(),
+            total_budget_s: s.total_budget.as_secs_f64(),
+            max_samples: s.max_samples,
+            min_samples: s.min_samples,
+            kernels: plan.kernels.iter().map(|k| k.name.clone()).collect(),
+            timing: match plan.timing {
+                TimingArg::Auto => "auto",
+                TimingArg::Host => "host",
+            }
+            .into(),
+            command_line,
+        },
+        records: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut ui = RunUi {
+        file,
+        writer,
+        progress: &mut progress,
+    };
+    for w in warnings {
+        ui.warn(w);
+    }
+    ui.save()?;
+
+    let outcome = runner.run_suite(&plan.suite, &mut ui);
+    ui.progress.finish();
+    if let Err(e) = outcome {
+        ui.file.incomplete_reason = Some(format!("{e:#}"));
+        let saved = ui.save();
+        let kept = ui.file.records.len();
+        let e = e.context(format!(
+            "the run stopped; {kept} finished record(s) are saved in {}",
+            ui.writer.path.display()
+        ));
+        return Err(match saved {
+            Ok(()) => e,
+            Err(s) => e.context(format!("and saving them failed too: {s:#}")),
+        });
+    }
+    ui.file.complete = true;
+    ui.file.incomplete_reason = None;
+    ui.save()?;
+
+    println!("{}", report::summary_table(&ui.file.records));
+    if let Some(best) = report::best_record(&ui.file.records) {
+        let tf = best.tflops.as_ref().map_or(0.0, |t| t.median);
+        println!(
+            "best: {} TFLOP/s median ({} {}x{}x{}, kernel {}), timing {}",
+            fmt_sig(tf, 3),
+            best.layout,
+            best.m,
+            best.n,
+            best.k,
+            best.kernel.name,
+            runner.timing_method()
+        );
+    }
+    println!("result file: {}", ui.writer.path.display());
+    if !runner.failures.is_empty() {
+        return Err(anyhow!(
+            "verification failed for {} record(s): {}; they were not timed. This is a bug in \
+             the kernel or the driver: please report it with the result file",
+            runner.failures.len(),
+            runner.failures.join(", ")
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `results/local/<adapter-slug>-<UTC time>.json`, not clobbering an existing file.
+fn default_path(adapter: &str, t: chrono::DateTime<chrono::Utc>) -> PathBuf {
+    let base = format!("{}-{}", slug(adapter), t.format("%Y%m%dT%H%M%SZ"));
+    let dir = PathBuf::from("results").join("local");
+    let mut p = dir.join(format!("{base}.json"));
+    let mut n = 2;
+    while p.exists() {
+        p = dir.join(format!("{base}-{n}.json"));
+        n += 1;
+    }
+    p
+}
+
+/// Lower-case letters and digits joined by single dashes.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "adapter".into()
+    } else {
+        out
+    }
+}
+
+/// Connects the runner to the result file and the terminal.
+struct RunUi<'p> {
+    file: ResultFile,
+    writer: ResultWriter,
+    progress: &'p mut Progress,
+}
+
+impl RunUi<'_> {
+    fn save(&self) -> Result<()> {
+        self.writer.save(&self.file)
+    }
+}
+
+impl Observer for RunUi<'_> {
+    fn planned(&mut self, count: u64) {
+        self.progress.add_total(count);
+    }
+
+    fn started(&mut self, label: &str) {
+        self.progress.message(label);
+    }
+
+    fn finished(&mut self, record: &Record) -> Result<()> {
+        self.file.records.push(record.clone());
+        self.progress.finished(record);
+        self.save()
+    }
+
+    fn skipped(&mut self, _label: &str, _why: &str) {
+        self.progress.skipped();
+    }
+
+    fn warn(&mut self, message: String) {
+        if self.progress.warn(&message) {
+            self.file.warnings.push(message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            slug("llvmpipe (LLVM 15.0.6, 256 bits)"),
+            "llvmpipe-llvm-15-0-6-256-bits"
+        );
+        assert_eq!(slug("NVIDIA H200"), "nvidia-h200");
+        assert_eq!(slug("///"), "adapter");
+    }
+}

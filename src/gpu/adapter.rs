@@ -1,0 +1,368 @@
+//! Finding adapters on every backend and choosing one.
+//!
+//! The default choice ranks adapters by device type (discrete > integrated > virtual >
+//! software) and then by backend (Vulkan, Metal and DX12 before GL), keeping
+//! enumeration order among equals, so the same machine always picks the same adapter.
+
+use anyhow::Result;
+
+use crate::error::input_error;
+use crate::result::{AdapterRecord, CoopMatConfig};
+
+/// One adapter as `flopcost devices` lists it.
+pub struct AdapterEntry {
+    /// Position in the listing; what `--adapter INDEX` refers to.
+    pub index: usize,
+    pub adapter: wgpu::Adapter,
+    pub info: wgpu::AdapterInfo,
+}
+
+/// What the user asked for with `--adapter`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdapterSelector {
+    Best,
+    Index(usize),
+    Name(String),
+}
+
+impl AdapterSelector {
+    /// `--adapter` takes an index from `flopcost devices` or a substring of the name.
+    pub fn parse(s: &str) -> AdapterSelector {
+        match s.trim().parse::<usize>() {
+            Ok(i) => AdapterSelector::Index(i),
+            Err(_) => AdapterSelector::Name(s.trim().to_string()),
+        }
+    }
+}
+
+/// `--backend`: which graphics API to enumerate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendFilter {
+    All,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl BackendFilter {
+    pub fn backends(self) -> wgpu::Backends {
+        match self {
+            BackendFilter::All => {
+                wgpu::Backends::VULKAN
+                    | wgpu::Backends::METAL
+                    | wgpu::Backends::DX12
+                    | wgpu::Backends::GL
+            }
+            BackendFilter::Vulkan => wgpu::Backends::VULKAN,
+            BackendFilter::Metal => wgpu::Backends::METAL,
+            BackendFilter::Dx12 => wgpu::Backends::DX12,
+            BackendFilter::Gl => wgpu::Backends::GL,
+        }
+    }
+}
+
+/// The adapter picked, and a sentence saying why.
+pub struct AdapterChoice {
+    pub entry: AdapterEntry,
+    pub reason: String,
+}
+
+/// A wgpu instance on the given backends, without validation layers (they distort timing)
+/// unless the usual `WGPU_*` environment variables ask for them.
+pub fn instance(filter: BackendFilter) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor {
+        backends: filter.backends(),
+        flags: wgpu::InstanceFlags::empty().with_env(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    };
+    desc.backend_options = desc.backend_options.with_env();
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter on the filtered backends, in a stable order (by backend, then as found).
+pub fn enumerate(filter: BackendFilter) -> Vec<AdapterEntry> {
+    let inst = instance(filter);
+    let mut adapters: Vec<(wgpu::Adapter, wgpu::AdapterInfo)> =
+        pollster::block_on(inst.enumerate_adapters(filter.backends()))
+            .into_iter()
+            .map(|a| {
+                let info = a.get_info();
+                (a, info)
+            })
+            .collect();
+    adapters.sort_by_key(|(_, info)| backend_order(info.backend));
+    adapters
+        .into_iter()
+        .enumerate()
+        .map(|(index, (adapter, info))| AdapterEntry {
+            index,
+            adapter,
+            info,
+        })
+        .collect()
+}
+
+fn backend_order(b: wgpu::Backend) -> u8 {
+    match b {
+        wgpu::Backend::Vulkan => 0,
+        wgpu::Backend::Metal => 1,
+        wgpu::Backend::Dx12 => 2,
+        wgpu::Backend::Gl => 3,
+        _ => 4,
+    }
+}
+
+/// Rank used for the default choice; lower is better.
+pub fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let ty = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    let api = if info.backend == wgpu::Backend::Gl {
+        1
+    } else {
+        0
+    };
+    (ty, api)
+}
+
+/// Human name of a device type.
+pub fn device_type_name(t: wgpu::DeviceType) -> &'static str {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+        wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+        wgpu::DeviceType::VirtualGpu => "virtual GPU",
+        wgpu::DeviceType::Cpu => "software (CPU)",
+        wgpu::DeviceType::Other => "other",
+    }
+}
+
+/// Lower-case backend name as used on the command line and in result files.
+pub fn backend_name(b: wgpu::Backend) -> &'static str {
+    match b {
+        wgpu::Backend::Vulkan => "vulkan",
+        wgpu::Backend::Metal => "metal",
+        wgpu::Backend::Dx12 => "dx12",
+        wgpu::Backend::Gl => "gl",
+        wgpu::Backend::BrowserWebGpu => "webgpu",
+        wgpu::Backend::Noop => "noop",
+    }
+}
+
+/// The message for a machine where wgpu finds nothing.
+pub const NO_ADAPTER_HELP: &str = "no GPU adapter found; on a machine without a GPU install a \
+     software Vulkan device (Debian/Ubuntu: sudo apt-get install mesa-vulkan-drivers), or \
+     install your GPU's Vulkan driver; `flopcost devices` lists what wgpu sees";
+
+/// Picks an adapter. Asking for one that does not exist is bad input (exit 2); finding
+/// none at all is a failed run (exit 1).
+pub fn choose(
+    mut entries: Vec<AdapterEntry>,
+    selector: &AdapterSelector,
+    filter: BackendFilter,
+) -> Result<AdapterChoice> {
+    if entries.is_empty() {
+        if filter == BackendFilter::All {
+            anyhow::bail!(NO_ADAPTER_HELP);
+        }
+        anyhow::bail!(
+            "no adapter on backend {filter:?}; run `flopcost devices` to see what is available, \
+             or drop --backend"
+        );
+    }
+    let listing = || {
+        entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} ({})",
+                    e.index,
+                    e.info.name,
+                    backend_name(e.info.backend)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match selector {
+        AdapterSelector::Index(i) => {
+            let pos = entries.iter().position(|e| e.index == *i).ok_or_else(|| {
+                input_error(format!(
+                    "--adapter {i}: no adapter with that index (found {})",
+                    listing()
+                ))
+            })?;
+            let entry = entries.swap_remove(pos);
+            Ok(AdapterChoice {
+                entry,
+                reason: format!("chosen with --adapter {i}"),
+            })
+        }
+        AdapterSelector::Name(name) => {
+            let needle = name.to_lowercase();
+            let mut matching: Vec<usize> = (0..entries.len())
+                .filter(|&p| entries[p].info.name.to_lowercase().contains(&needle))
+                .collect();
+            if matching.is_empty() {
+                return Err(input_error(format!(
+                    "--adapter '{name}': no adapter name contains it (found {})",
+                    listing()
+                )));
+            }
+            matching.sort_by_key(|&p| (rank(&entries[p].info), entries[p].index));
+            let n = matching.len();
+            let entry = entries.swap_remove(matching[0]);
+            let reason = if n == 1 {
+                format!("chosen with --adapter '{name}'")
+            } else {
+                format!("best of {n} adapters whose name contains '{name}'")
+            };
+            Ok(AdapterChoice { entry, reason })
+        }
+        AdapterSelector::Best => {
+            let n = entries.len();
+            let best = (0..n)
+                .min_by_key(|&p| (rank(&entries[p].info), entries[p].index))
+                .unwrap_or(0);
+            let entry = entries.swap_remove(best);
+            let reason = format!(
+                "best of {n} adapter{} found ({}, {}; discrete > integrated > virtual > \
+                 software, Vulkan/Metal/DX12 before GL)",
+                if n == 1 { "" } else { "s" },
+                device_type_name(entry.info.device_type),
+                backend_name(entry.info.backend),
+            );
+            Ok(AdapterChoice { entry, reason })
+        }
+    }
+}
+
+/// `discrete_gpu`, `integrated_gpu`, `virtual_gpu`, `cpu` or `other`.
+pub fn device_type_id(t: wgpu::DeviceType) -> &'static str {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => "discrete_gpu",
+        wgpu::DeviceType::IntegratedGpu => "integrated_gpu",
+        wgpu::DeviceType::VirtualGpu => "virtual_gpu",
+        wgpu::DeviceType::Cpu => "cpu",
+        wgpu::DeviceType::Other => "other",
+    }
+}
+
+/// `maxBufferSize` → `max_buffer_size` (wgpu serializes limits in camelCase; its Rust
+/// field names, which users know, are snake_case).
+fn snake_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('_');
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Everything the result file and `devices --json` say about an adapter.
+pub fn describe(index: usize, adapter: &wgpu::Adapter, info: &wgpu::AdapterInfo) -> AdapterRecord {
+    let limits = serde_json::to_value(adapter.limits())
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| v.as_u64().map(|n| (snake_case(&k), n)))
+        .collect();
+    let features = adapter
+        .features()
+        .iter_names()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let cooperative_matrix = adapter
+        .cooperative_matrix_properties()
+        .into_iter()
+        .map(|p| CoopMatConfig {
+            m: p.m_size,
+            n: p.n_size,
+            k: p.k_size,
+            ab_type: format!("{:?}", p.ab_type).to_lowercase(),
+            cr_type: format!("{:?}", p.cr_type).to_lowercase(),
+            saturating_accumulation: p.saturating_accumulation,
+        })
+        .collect();
+    AdapterRecord {
+        index: index as u32,
+        name: info.name.clone(),
+        vendor_id: info.vendor,
+        device_id: info.device,
+        device_type: device_type_id(info.device_type).into(),
+        backend: backend_name(info.backend).into(),
+        driver: info.driver.clone(),
+        driver_info: info.driver_info.clone(),
+        device_pci_bus_id: info.device_pci_bus_id.clone(),
+        subgroup_min_size: info.subgroup_min_size,
+        subgroup_max_size: info.subgroup_max_size,
+        features,
+        limits,
+        cooperative_matrix,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(ty: wgpu::DeviceType, backend: wgpu::Backend) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo {
+            name: "x".into(),
+            vendor: 0,
+            device: 0,
+            device_type: ty,
+            device_pci_bus_id: String::new(),
+            driver: String::new(),
+            driver_info: String::new(),
+            backend,
+            subgroup_min_size: 0,
+            subgroup_max_size: 0,
+            transient_saves_memory: None,
+            limit_bucket: None,
+        }
+    }
+
+    #[test]
+    fn ranking_prefers_discrete_then_native_api() {
+        use wgpu::{Backend as B, DeviceType as D};
+        let order = [
+            info(D::DiscreteGpu, B::Vulkan),
+            info(D::DiscreteGpu, B::Gl),
+            info(D::IntegratedGpu, B::Metal),
+            info(D::VirtualGpu, B::Dx12),
+            info(D::Cpu, B::Vulkan),
+            info(D::Cpu, B::Gl),
+        ];
+        for w in order.windows(2) {
+            assert!(rank(&w[0]) < rank(&w[1]), "{:?} !< {:?}", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn limit_names_are_snake_case() {
+        assert_eq!(snake_case("maxBufferSize"), "max_buffer_size");
+        assert_eq!(
+            snake_case("maxComputeWorkgroupSizeX"),
+            "max_compute_workgroup_size_x"
+        );
+    }
+
+    #[test]
+    fn selector_parses_index_or_name() {
+        assert_eq!(AdapterSelector::parse("1"), AdapterSelector::Index(1));
+        assert_eq!(
+            AdapterSelector::parse("llvmpipe"),
+            AdapterSelector::Name("llvmpipe".into())
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The GPU side: choosing an adapter, opening a device with everything it offers, moving
+//! buffers, waiting with a watchdog, and timing dispatches.
+//!
+//! Every wait on the GPU goes through [`Gpu::wait`], which has a timeout, and every wgpu
+//! error that is not captured by an error scope lands in [`Gpu::errors`] instead of
+//! panicking, so a hang, a device loss or a validation error becomes a clear error.
+
+pub mod adapter;
+pub mod timing;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use wgpu::util::DeviceExt;
+
+pub use adapter::{AdapterChoice, AdapterEntry, AdapterSelector, BackendFilter};
+
+/// The features flopcost asks for when the adapter has them.
+pub fn wanted_features() -> wgpu::Features {
+    wgpu::Features::TIMESTAMP_QUERY
+        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
+        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+        | wgpu::Features::SHADER_F16
+        | wgpu::Features::SUBGROUP
+        | wgpu::Features::SUBGROUP_BARRIER
+        | wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX
+}
+
+/// Errors reported by wgpu outside any error scope, and device loss.
+#[derive(Default)]
+pub struct ErrorSink {
+    messages: Mutex<Vec<String>>,
+    lost: AtomicBool,
+}
+
+impl ErrorSink {
+    fn push(&self, msg: String) {
+        if let Ok(mut m) = self.messages.lock() {
+            m.push(msg);
+        }
+    }
+
+    /// Fails with the first error seen since the last check, if any.
+    pub fn check(&self) -> Result<()> {
+        let first = self
+            .messages
+            .lock()
+            .ok()
+            .and_then(|mut m| (!m.is_empty()).then(|| m.drain(..).next()))
+            .flatten();
+        match first {
+            Some(msg) if self.lost.load(Ordering::SeqCst) => bail!(
+                "the GPU device was lost: {msg}; check the driver's log (dmesg), then run again"
+            ),
+            Some(msg) => bail!("wgpu reported an error: {msg}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An open device on the chosen adapter.
+pub struct Gpu {
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    /// Index of the adapter in `flopcost devices`.
+    pub index: usize,
+    pub errors: Arc<ErrorSink>,
+}
+
+impl Gpu {
+    /// Opens a device with the adapter's full limits and the wanted features it has.
+    pub fn open(entry: AdapterEntry) -> Result<Gpu> {
+        let AdapterEntry {
+            index,
+            adapter,
+            info,
+        } = entry;
+        let features = adapter.features() & wanted_features();
+        let experimental = if features.contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX) {
+            // SAFETY: cooperative matrices are only used through shaders that the adapter
+            // reports a matching configuration for; the API is marked experimental because
+            // its surface may change, not because it is unsound to enable.
+            unsafe { wgpu::ExperimentalFeatures::enabled() }
+        } else {
+            wgpu::ExperimentalFeatures::disabled()
+        };
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("flopcost"),
+            required_features: features,
+            required_limits: adapter.limits(),
+            experimental_features: experimental,
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .with_context(|| format!("could not open a device on adapter '{}'", info.name))?;
+        let errors = Arc::new(ErrorSink::default());
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.push(e.to_string())));
+        let sink = errors.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                sink.lost.store(true, Ordering::SeqCst);
+                sink.push(format!("{reason:?}: {msg}"));
+            }
+        });
+        Ok(Gpu {
+            adapter,
+            device,
+            queue,
+            info,
+            index,
+            errors,
+        })
+    }
+
+    pub fn features(&self) -> wgpu::Features {
+        self.device.features()
+    }
+
+    pub fn limits(&self) -> wgpu::Limits {
+        self.device.limits()
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.features().contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// True for software rasterisers (lavapipe, llvmpipe, WARP).
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// Waits for a submission, failing after `timeout` instead of hanging.
+    pub fn wait(&self, index: wgpu::SubmissionIndex, timeout: Duration) -> Result<()> {
+        let res = self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(timeout),
+        });
+        match res {
+            Ok(_) => self.errors.check(),
+            Err(wgpu::PollError::Timeout) => {
+                self.errors.check()?;
+                Err(anyhow!(
+                    "dispatch did not finish within {:.0} s; the GPU may be hung or far slower \
+                     than expected: try a smaller shape or a larger --dispatch-timeout",
+                    timeout.as_secs_f64()
+                ))
+            }
+            Err(e) => Err(anyhow!("waiting for the GPU failed: {e}")),
+        }
+    }
+
+    /// Creates a buffer initialised with `data`, turning an out-of-memory into a clear error.
+    pub fn buffer_init(
+        &self,
+        label: &str,
+        data: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        self.allocating(label, data.len() as u64, || {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: data,
+                    usage,
+                })
+        })
+    }
+
+    /// Creates an uninitialised buffer, turning an out-of-memory into a clear error.
+    pub fn buffer(
+        &self,
+        label: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        self.allocating(label, size, || {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    fn allocating<T>(&self, label: &str, size: u64, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let invalid = pollster::block_on(validation.pop());
+        let out_of_memory = pollster::block_on(oom.pop());
+        if let Some(e) = out_of_memory {
+            bail!(
+                "out of GPU memory allocating {label} ({}): {e}; try a smaller shape",
+                fmt_bytes(size)
+            );
+        }
+        if let Some(e) = invalid {
+            bail!("could not allocate {label} ({}): {e}", fmt_bytes(size));
+        }
+        Ok(out)
+    }
+
+    /// Copies a buffer back to the host. `timeout` bounds the wait.
+    pub fn read_buffer(&self, src: &wgpu::Buffer, timeout: Duration) -> Result<Vec<u8>> {
+        let size = src.size();
+        let staging = self.buffer(
+            "readback",
+            size,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        )?;
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+        let idx = self.queue.submit([enc.finish()]);
+        self.map_and_read(&staging, idx, timeout)
+    }
+
+    /// Maps a MAP_READ buffer after submission `idx` and returns its contents.
+    pub fn map_and_read(
+        &self,
+        buf: &wgpu::Buffer,
+        idx: wgpu::SubmissionIndex,
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        let status = Arc::new(Mutex::new(None));
+        let s = status.clone();
+        buf.map_async(wgpu::MapMode::Read, .., move |r| {
+            if let Ok(mut slot) = s.lock() {
+                *slot = Some(r);
+            }
+        });
+        self.wait(idx, timeout)?;
+        // The callback runs during the poll above; a second non-blocking poll picks up
+        // callbacks that were queued just after the wait returned.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        match status.lock().ok().and_then(|mut s| s.take()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => bail!("mapping a buffer for readback failed: {e}"),
+            None => bail!("mapping a buffer for readback did not complete"),
+        }
+        let data = buf
+            .get_mapped_range(..)
+            .map_err(|e| anyhow!("reading a mapped buffer failed: {e}"))?
+            .to_vec();
+        buf.unmap();
+        Ok(data)
+    }
+}
+
+/// Formats a byte count with a binary unit.
+pub fn fmt_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

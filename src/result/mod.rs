@@ -1,0 +1,165 @@
+//! Result files: the types, reading with limits, atomic writing, and validation.
+
+pub mod types;
+pub mod validate;
+
+pub use types::*;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::error::input_error;
+
+/// Largest file any reader accepts. A result file with thousands of records and their
+/// histograms is a few MiB; anything far beyond that is not one.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads a file of at most [`MAX_FILE_BYTES`]; an unreadable or oversized file is bad input.
+pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
+    let f = fs::File::open(path)
+        .map_err(|e| input_error(format!("{}: cannot open: {e}", path.display())))?;
+    let mut buf = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| input_error(format!("{}: cannot read: {e}", path.display())))?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(input_error(format!(
+            "{}: larger than {} MiB; not a flopcost result file",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(buf)
+}
+
+/// Parses a result file's bytes. Fails (as bad input) on anything that is not JSON, is
+/// another schema or a later version, or lacks required fields.
+pub fn parse(bytes: &[u8], name: &str) -> Result<ResultFile> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(input_error(format!("{name}: empty file")));
+    }
+    // serde_json stops at 128 levels of nesting, so a deeply nested file is an error,
+    // not a stack overflow.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| input_error(format!("{name}: not valid JSON: {e}")))?;
+    let schema = value
+        .get("schema")
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| {
+            input_error(format!(
+                "{name}: no \"schema\" field; not a flopcost result file"
+            ))
+        })?;
+    if schema != SCHEMA_ID {
+        let hint = if schema.starts_with("flopcost/result/") {
+            "written by a different version of flopcost; upgrade flopcost to read it"
+        } else {
+            "not a flopcost result file"
+        };
+        return Err(input_error(format!(
+            "{name}: schema is \"{schema}\", expected \"{SCHEMA_ID}\" ({hint})"
+        )));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| input_error(format!("{name}: does not match {SCHEMA_ID}: {e}")))
+}
+
+/// Reads and parses a result file.
+pub fn read(path: &Path) -> Result<ResultFile> {
+    let bytes = read_limited(path)?;
+    parse(&bytes, &path.display().to_string())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed
+/// to disk, then renamed over the target. A failure at any step leaves the previous file
+/// (if any) untouched and removes the temporary.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("could not write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Where a run's result goes; checked before any GPU work.
+pub struct ResultWriter {
+    pub path: PathBuf,
+}
+
+impl ResultWriter {
+    /// Checks that the file may be written: it does not exist (unless `force`), its
+    /// directory exists (or is created, when `create_dir`) and is writable.
+    pub fn prepare(path: PathBuf, force: bool, create_dir: bool) -> Result<ResultWriter> {
+        if path.is_dir() {
+            return Err(input_error(format!(
+                "--out {}: is a directory; give a file name",
+                path.display()
+            )));
+        }
+        if path.exists() && !force {
+            return Err(input_error(format!(
+                "{} already exists; pass --force to overwrite it, or choose another --out",
+                path.display()
+            )));
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            if create_dir {
+                fs::create_dir_all(&dir).map_err(|e| {
+                    input_error(format!("cannot create directory {}: {e}", dir.display()))
+                })?;
+            } else {
+                return Err(input_error(format!(
+                    "output directory {} does not exist; create it or choose another --out",
+                    dir.display()
+                )));
+            }
+        }
+        let probe = dir.join(format!(".flopcost-write-test-{}", std::process::id()));
+        fs::write(&probe, b"").map_err(|e| {
+            input_error(format!(
+                "output directory {} is not writable: {e}",
+                dir.display()
+            ))
+        })?;
+        let _ = fs::remove_file(&probe);
+        Ok(ResultWriter { path })
+    }
+
+    /// Saves the current state of the run (atomically).
+    pub fn save(&self, file: &ResultFile) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(file).context("serializing the result")?;
+        bytes.push(b'\n');
+        write_atomic(&self.path, &bytes)
+    }
+}
+
+/// The JSON Schema of [`ResultFile`], as committed in `results/schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(ResultFile);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,236 @@
+//! The result file: one serde type tree, the single source of truth for what flopcost
+//! writes and reads. `results/schema.json` is generated from these types.
+//!
+//! Units are in the field names (`_ns`, `_bytes`, `tflops` = 10¹² FLOP/s). Optional
+//! sections are absent when the run did not produce them.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kernels::Layout;
+
+/// The schema identifier written into every file.
+pub const SCHEMA_ID: &str = "flopcost/result/v1";
+
+/// A complete result file.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ResultFile {
+    /// Always `flopcost/result/v1` for this version of the format.
+    pub schema: String,
+    /// The program that wrote the file.
+    pub tool: Tool,
+    /// When the run started, RFC 3339 in UTC.
+    pub created_at: String,
+    /// False while the run is in progress or when it stopped early; see `incomplete_reason`.
+    pub complete: bool,
+    /// Why the run did not finish, when `complete` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    /// The machine the run was made on.
+    pub host: Host,
+    /// The adapter the run was made on.
+    pub adapter: AdapterRecord,
+    /// What was asked for.
+    pub settings: Settings,
+    /// One entry per benchmark, in the order they ran.
+    pub records: Vec<Record>,
+    /// Warnings printed during the run, each with its remedy.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// The program that wrote a file.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Tool {
+    /// `flopcost`.
+    pub name: String,
+    /// The crate version.
+    pub version: String,
+    /// The git commit it was built from (`unknown` outside a checkout; `-dirty` suffix
+    /// when the tree had uncommitted changes).
+    pub git_commit: String,
+}
+
+/// The host machine.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Host {
+    /// Operating system name and version.
+    pub os: String,
+    /// Kernel version.
+    pub kernel: String,
+    /// CPU model name.
+    pub cpu: String,
+    /// Logical CPU cores.
+    pub logical_cores: u32,
+    /// Physical memory in bytes.
+    pub memory_bytes: u64,
+}
+
+/// The adapter: every `wgpu::AdapterInfo` field, its features, limits and
+/// cooperative-matrix configurations.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct AdapterRecord {
+    /// Index in `flopcost devices` on the machine that made the file.
+    pub index: u32,
+    /// Adapter name as the driver reports it.
+    pub name: String,
+    /// PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel, 0x10005 Mesa).
+    pub vendor_id: u32,
+    /// PCI device id.
+    pub device_id: u32,
+    /// `discrete_gpu`, `integrated_gpu`, `virtual_gpu`, `cpu` or `other`.
+    pub device_type: String,
+    /// `vulkan`, `metal`, `dx12` or `gl`.
+    pub backend: String,
+    /// Driver name.
+    pub driver: String,
+    /// Driver version and details.
+    pub driver_info: String,
+    /// PCI bus id, where the backend reports it.
+    #[serde(default)]
+    pub device_pci_bus_id: String,
+    /// Smallest subgroup size.
+    #[serde(default)]
+    pub subgroup_min_size: u32,
+    /// Largest subgroup size.
+    #[serde(default)]
+    pub subgroup_max_size: u32,
+    /// Every wgpu feature the adapter offers, by wgpu's name.
+    pub features: Vec<String>,
+    /// Every wgpu limit of the adapter, by wgpu's field name.
+    pub limits: BTreeMap<String, u64>,
+    /// Cooperative-matrix (tensor core) configurations the adapter reports.
+    pub cooperative_matrix: Vec<CoopMatConfig>,
+}
+
+/// One cooperative-matrix configuration: `C[M×N] += A[M×K]·B[K×N]`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct CoopMatConfig {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    /// Element type of A and B (`f16`, `f32`, ...).
+    pub ab_type: String,
+    /// Element type of the accumulator and result.
+    pub cr_type: String,
+    pub saturating_accumulation: bool,
+}
+
+/// What the run was asked to do.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Settings {
+    /// `quick`, `standard`, `full`, or `custom` for explicit `--shape`s.
+    pub suite: String,
+    /// Seed of the random inputs.
+    pub seed: u64,
+    /// Sampling time budget per benchmark, in seconds.
+    pub time_budget_s: f64,
+    /// Time budget for the whole run, in seconds (sizes that would not fit are skipped).
+    pub total_budget_s: f64,
+    /// Most samples per benchmark.
+    pub max_samples: u64,
+    /// Fewest samples per benchmark.
+    pub min_samples: u64,
+    /// Kernels asked for.
+    pub kernels: Vec<String>,
+    /// Timing asked for: `auto` (timestamps where available) or `host`.
+    pub timing: String,
+    /// The command line, for reproducing the run.
+    pub command_line: Vec<String>,
+}
+
+/// One benchmark.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Record {
+    /// Unique within the file, e.g. `gemm-nn-256x256x256-tiled`.
+    pub id: String,
+    /// `gemm`.
+    pub kind: String,
+    /// `f32`.
+    pub precision: String,
+    /// Which operands are transposed.
+    pub layout: Layout,
+    /// Rows of C.
+    pub m: u32,
+    /// Columns of C.
+    pub n: u32,
+    /// Length of each dot product.
+    pub k: u32,
+    /// The training product or suite entry this record belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The kernel that produced it.
+    pub kernel: KernelRecord,
+    /// Floating-point operations of one run: 2·M·N·K.
+    pub flops: u64,
+    /// The check against the f64 reference, made before any timing.
+    pub verification: Verification,
+    /// Timing; absent when verification failed (a failed kernel is never timed).
+    #[serde(default)]
+    pub timing: Option<Timing>,
+    /// Throughput in 10¹² FLOP/s; absent when verification failed.
+    #[serde(default)]
+    pub tflops: Option<Tflops>,
+}
+
+/// A kernel and its parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct KernelRecord {
+    pub name: String,
+    /// Tile sizes and other specialisation constants.
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+/// The outcome of verification.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Verification {
+    /// ‖C − C_ref‖_F / ‖C_ref‖_F over the checked entries; null when it was not finite
+    /// (NaN or infinite output).
+    pub rel_error: Option<f64>,
+    /// The largest `rel_error` that passes.
+    pub tolerance: f64,
+    /// `rel_error ≤ tolerance` and every output entry was written.
+    pub passed: bool,
+    /// How many entries of C were compared.
+    pub checked_entries: u64,
+    /// `full` (every entry) or `sampled` (edge rows and columns plus random entries).
+    pub method: String,
+    /// Output entries still holding the NaN poison after the run.
+    pub unwritten_entries: u64,
+}
+
+/// Timing of the verified kernel.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Timing {
+    /// `gpu_timestamp` or `host_clock`.
+    pub method: String,
+    /// Number of timed runs.
+    pub samples: u64,
+    /// Untimed runs before sampling.
+    pub warmup_runs: u64,
+    pub median_ns: f64,
+    pub p10_ns: f64,
+    pub p90_ns: f64,
+    pub p99_ns: f64,
+    pub min_ns: f64,
+    pub max_ns: f64,
+    pub mean_ns: f64,
+    pub stddev_ns: f64,
+    /// Coefficient of variation, stddev / mean.
+    pub cv: f64,
+    /// Every sample in ns, as an HDR histogram (see `histogram_format`).
+    pub histogram: String,
+    /// `hdrhistogram-v2-deflate-base64`.
+    pub histogram_format: String,
+}
+
+/// Throughput in 10¹² FLOP/s.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Tflops {
+    /// At the median sample: flops / median_ns / 1000.
+    pub median: f64,
+    /// At the fastest sample: flops / min_ns / 1000.
+    pub best: f64,
+}

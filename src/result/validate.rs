@@ -1,0 +1,173 @@
+//! Invariants a result file must hold beyond its schema: FLOP counts, throughput
+//! consistent with the timing, ordered percentiles, a histogram that matches the
+//! samples, and no throughput without a passed verification.
+
+use std::collections::HashSet;
+
+use super::{Record, ResultFile, SCHEMA_ID, Timing};
+use crate::stats;
+
+/// Relative slack allowed when recomputing a derived float.
+const REL_SLACK: f64 = 1e-9;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= REL_SLACK * a.abs().max(b.abs())
+}
+
+/// Every broken invariant, as a sentence; empty when the file is valid.
+pub fn problems(file: &ResultFile) -> Vec<String> {
+    let mut out = Vec::new();
+    if file.schema != SCHEMA_ID {
+        out.push(format!(
+            "schema is {:?}, expected {SCHEMA_ID:?}",
+            file.schema
+        ));
+    }
+    if chrono::DateTime::parse_from_rfc3339(&file.created_at).is_err() {
+        out.push(format!("created_at {:?} is not RFC 3339", file.created_at));
+    }
+    if !file.complete && file.incomplete_reason.is_none() {
+        out.push("complete is false but incomplete_reason is missing".into());
+    }
+    let mut ids = HashSet::new();
+    for r in &file.records {
+        if !ids.insert(r.id.as_str()) {
+            out.push(format!("record id {:?} appears twice", r.id));
+        }
+        for p in record_problems(r) {
+            out.push(format!("record {}: {p}", r.id));
+        }
+    }
+    out
+}
+
+pub fn record_problems(r: &Record) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.m == 0 || r.n == 0 || r.k == 0 {
+        out.push("m, n and k must be at least 1".into());
+    }
+    if r.kind == "gemm" {
+        let want = 2 * u64::from(r.m) * u64::from(r.n) * u64::from(r.k);
+        if r.flops != want {
+            out.push(format!("flops {} != 2·m·n·k = {want}", r.flops));
+        }
+    }
+    let v = &r.verification;
+    if !(v.tolerance.is_finite() && v.tolerance > 0.0) {
+        out.push(format!(
+            "tolerance {} is not a positive number",
+            v.tolerance
+        ));
+    }
+    if let Some(e) = v.rel_error
+        && !(e.is_finite() && e >= 0.0)
+    {
+        out.push(format!("rel_error {e} is not a non-negative number"));
+    }
+    let should_pass = v.unwritten_entries == 0 && v.rel_error.is_some_and(|e| e <= v.tolerance);
+    if v.passed != should_pass {
+        out.push(format!(
+            "verification.passed is {} but rel_error {:?} against tolerance {} with {} \
+             unwritten entries says {}",
+            v.passed, v.rel_error, v.tolerance, v.unwritten_entries, should_pass
+        ));
+    }
+    match (&r.timing, &r.tflops) {
+        (Some(t), Some(tf)) => {
+            if !v.passed {
+                out.push("has a throughput but did not pass verification".into());
+            }
+            out.extend(timing_problems(t));
+            if t.median_ns > 0.0 && !close(tf.median, r.flops as f64 / t.median_ns / 1e3) {
+                out.push(format!(
+                    "tflops.median {} does not match flops / median_ns ({})",
+                    tf.median,
+                    r.flops as f64 / t.median_ns / 1e3
+                ));
+            }
+            if t.min_ns > 0.0 && !close(tf.best, r.flops as f64 / t.min_ns / 1e3) {
+                out.push(format!(
+                    "tflops.best {} does not match flops / min_ns ({})",
+                    tf.best,
+                    r.flops as f64 / t.min_ns / 1e3
+                ));
+            }
+        }
+        (None, None) => {
+            if v.passed {
+                out.push("passed verification but has no timing".into());
+            }
+        }
+        (Some(_), None) => out.push("has timing but no tflops".into()),
+        (None, Some(_)) => out.push("has tflops but no timing".into()),
+    }
+    out
+}
+
+fn timing_problems(t: &Timing) -> Vec<String> {
+    let mut out = Vec::new();
+    if t.method != "gpu_timestamp" && t.method != "host_clock" {
+        out.push(format!("unknown timing method {:?}", t.method));
+    }
+    if t.samples == 0 {
+        out.push("timing has no samples".into());
+    }
+    let vals = [
+        ("min_ns", t.min_ns),
+        ("p10_ns", t.p10_ns),
+        ("median_ns", t.median_ns),
+        ("p90_ns", t.p90_ns),
+        ("p99_ns", t.p99_ns),
+        ("max_ns", t.max_ns),
+    ];
+    for (name, v) in vals.iter().chain(&[("mean_ns", t.mean_ns)]) {
+        if !(v.is_finite() && *v > 0.0) {
+            out.push(format!("{name} = {v} is not a positive number"));
+        }
+    }
+    for w in vals.windows(2) {
+        if w[0].1 > w[1].1 {
+            out.push(format!(
+                "percentiles out of order: {} {} > {} {}",
+                w[0].0, w[0].1, w[1].0, w[1].1
+            ));
+        }
+    }
+    if !(t.mean_ns >= t.min_ns && t.mean_ns <= t.max_ns) {
+        out.push("mean_ns is outside [min_ns, max_ns]".into());
+    }
+    if !(t.stddev_ns.is_finite() && t.stddev_ns >= 0.0) {
+        out.push("stddev_ns is not a non-negative number".into());
+    }
+    if t.histogram_format != stats::HISTOGRAM_FORMAT {
+        out.push(format!(
+            "histogram_format {:?}, expected {:?}",
+            t.histogram_format,
+            stats::HISTOGRAM_FORMAT
+        ));
+    }
+    match stats::decode_histogram(&t.histogram) {
+        Err(e) => out.push(format!("{e:#}")),
+        Ok(h) => {
+            if h.len() != t.samples {
+                out.push(format!(
+                    "histogram holds {} samples, timing.samples says {}",
+                    h.len(),
+                    t.samples
+                ));
+            }
+            // The histogram keeps 3 significant digits: its extremes match within 0.1%.
+            let (lo, hi) = (h.min() as f64, h.max() as f64);
+            if !h.is_empty()
+                && ((lo - t.min_ns.round().max(1.0)).abs() > 1e-3 * lo + 1.0
+                    || (hi - t.max_ns.round().max(1.0)).abs() > 1e-3 * hi + 1.0)
+            {
+                out.push(format!(
+                    "histogram range [{lo}, {hi}] does not match min_ns/max_ns [{}, {}]",
+                    t.min_ns, t.max_ns
+                ));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,308 @@
+//! Verification: seeded random inputs, an f64 CPU reference, and the relative Frobenius
+//! error of what the GPU wrote.
+//!
+//! Inputs are uniform in [-1, 1), never zeros (zeros hide unwritten outputs and wrong
+//! indexing). The output buffer is filled with NaN before each verified run, so an
+//! element a kernel forgot to write shows up as NaN and fails the check. Small problems
+//! are checked in full; large ones on a sample that always includes the whole first and
+//! last rows and columns (where edge handling lives) plus seeded random entries.
+
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use crate::kernels::{Layout, Shape};
+
+/// Relative Frobenius error allowed for f32 storage and accumulation.
+///
+/// Rounding error of an f32 dot product grows like √K·ε (ε = 6e-8); at K = 16384 that
+/// is about 8e-6, an order of magnitude inside this bound, while a single dropped term
+/// of K = 16384 already gives ~1/√K ≈ 8e-3.
+pub const F32_TOLERANCE: f64 = 1e-4;
+
+/// Problems with at most this many multiply-adds are checked in full (~0.1 s in f64).
+pub const FULL_CHECK_MACS: u64 = 1 << 26;
+
+/// Random entries checked on top of the edges, for sampled checks.
+pub const RANDOM_SAMPLES: usize = 1024;
+
+/// The smallest number of entries any check looks at (or all of them, if fewer).
+pub const MIN_CHECKED: usize = 256;
+
+/// A matrix of `len` f32 values uniform in [-1, 1), reproducible from (seed, stream).
+pub fn random_matrix(len: usize, seed: u64, stream: u64) -> Vec<f32> {
+    let mut rng = rng(seed, stream);
+    (0..len)
+        .map(|_| {
+            // 24 random bits give every representable multiple of 2^-23 in [-1, 1).
+            let bits = rng.next_u32() >> 8;
+            bits as f32 / 8_388_608.0 - 1.0
+        })
+        .collect()
+}
+
+fn rng(seed: u64, stream: u64) -> Pcg64Mcg {
+    let state =
+        (u128::from(seed) << 64) | u128::from(stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    Pcg64Mcg::from_seed(state.to_le_bytes())
+}
+
+/// A stable stream number for one (layout, shape, operand), so each problem's inputs
+/// depend only on the seed and the problem.
+pub fn stream_id(layout: Layout, shape: Shape, operand: u64) -> u64 {
+    let l = match layout {
+        Layout::Nn => 1u64,
+        Layout::Nt => 2,
+        Layout::Tn => 3,
+    };
+    // FNV-1a over the fields; stable across versions and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in [
+        l,
+        u64::from(shape.m),
+        u64::from(shape.n),
+        u64::from(shape.k),
+        operand,
+    ] {
+        for byte in v.to_le_bytes() {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// One GEMM's inputs as uploaded, in the storage order of its layout.
+pub struct GemmInputs {
+    pub layout: Layout,
+    pub shape: Shape,
+    pub a: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+impl GemmInputs {
+    pub fn random(layout: Layout, shape: Shape, seed: u64) -> GemmInputs {
+        GemmInputs {
+            layout,
+            shape,
+            a: random_matrix(shape.a_len() as usize, seed, stream_id(layout, shape, 0)),
+            b: random_matrix(shape.b_len() as usize, seed, stream_id(layout, shape, 1)),
+        }
+    }
+
+    /// `op(A)[i, k]`.
+    #[inline]
+    pub fn a_at(&self, i: usize, k: usize) -> f32 {
+        let s = self.shape;
+        if self.layout.trans_a() {
+            self.a[k * s.m as usize + i]
+        } else {
+            self.a[i * s.k as usize + k]
+        }
+    }
+
+    /// `op(B)[k, j]`.
+    #[inline]
+    pub fn b_at(&self, k: usize, j: usize) -> f32 {
+        let s = self.shape;
+        if self.layout.trans_b() {
+            self.b[j * s.k as usize + k]
+        } else {
+            self.b[k * s.n as usize + j]
+        }
+    }
+
+    /// The f64 reference value of `C[i, j]`.
+    pub fn reference(&self, i: usize, j: usize) -> f64 {
+        (0..self.shape.k as usize)
+            .map(|k| f64::from(self.a_at(i, k)) * f64::from(self.b_at(k, j)))
+            .sum()
+    }
+}
+
+/// Which entries of C a check looks at, with their f64 reference values.
+pub struct ReferenceSample {
+    pub entries: Vec<(u32, u32, f64)>,
+    /// True when every entry of C is in the sample.
+    pub full: bool,
+}
+
+impl ReferenceSample {
+    /// Computes the reference for the entries to be checked: all of C for small problems,
+    /// else the first and last rows and columns and [`RANDOM_SAMPLES`] seeded entries.
+    pub fn compute(inputs: &GemmInputs, seed: u64) -> ReferenceSample {
+        let s = inputs.shape;
+        let (m, n) = (s.m as usize, s.n as usize);
+        let macs = s.c_len() * u64::from(s.k);
+        let full = macs <= FULL_CHECK_MACS || s.c_len() <= MIN_CHECKED as u64;
+        let idx: Vec<(u32, u32)> = if full {
+            (0..s.m)
+                .flat_map(|i| (0..s.n).map(move |j| (i, j)))
+                .collect()
+        } else {
+            let mut v = Vec::with_capacity(2 * (m + n) + RANDOM_SAMPLES);
+            for j in 0..s.n {
+                v.push((0, j));
+                v.push((s.m - 1, j));
+            }
+            for i in 0..s.m {
+                v.push((i, 0));
+                v.push((i, s.n - 1));
+            }
+            let mut r = rng(seed, stream_id(inputs.layout, s, 2));
+            let want = RANDOM_SAMPLES.max(MIN_CHECKED);
+            for _ in 0..want {
+                let i = (r.next_u64() % u64::from(s.m)) as u32;
+                let j = (r.next_u64() % u64::from(s.n)) as u32;
+                v.push((i, j));
+            }
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let entries = par_map(&idx, |&(i, j)| {
+            (i, j, inputs.reference(i as usize, j as usize))
+        });
+        ReferenceSample { entries, full }
+    }
+
+    /// Compares the GPU's output against the reference.
+    pub fn check(&self, c: &[f32], n: u32, tolerance: f64) -> Check {
+        let unwritten = c.iter().filter(|v| v.is_nan()).count() as u64;
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        for &(i, j, r) in &self.entries {
+            let got = f64::from(c[i as usize * n as usize + j as usize]);
+            num += (got - r) * (got - r);
+            den += r * r;
+        }
+        let rel = if den > 0.0 {
+            (num / den).sqrt()
+        } else {
+            num.sqrt()
+        };
+        let rel_error = rel.is_finite().then_some(rel);
+        let passed = unwritten == 0 && rel_error.is_some_and(|e| e <= tolerance);
+        Check {
+            rel_error,
+            tolerance,
+            passed,
+            checked_entries: self.entries.len() as u64,
+            full: self.full,
+            unwritten_entries: unwritten,
+        }
+    }
+}
+
+/// Maps `f` over `items` on all cores, keeping order.
+fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || items.len() < 64 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// The outcome of one verification.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// ‖C − C_ref‖_F / ‖C_ref‖_F over the checked entries; `None` when not finite.
+    pub rel_error: Option<f64>,
+    pub tolerance: f64,
+    pub passed: bool,
+    pub checked_entries: u64,
+    pub full: bool,
+    /// Entries of C still holding the NaN poison (never written by the kernel).
+    pub unwritten_entries: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_inputs_are_in_range_nonzero_and_reproducible() {
+        let a = random_matrix(10_000, 42, 7);
+        assert!(a.iter().all(|v| (-1.0..1.0).contains(v)));
+        assert!(a.iter().filter(|v| **v == 0.0).count() < 5);
+        assert_eq!(a, random_matrix(10_000, 42, 7));
+        assert_ne!(a, random_matrix(10_000, 43, 7));
+        assert_ne!(a, random_matrix(10_000, 42, 8));
+        let mean: f32 = a.iter().sum::<f32>() / a.len() as f32;
+        assert!(mean.abs() < 0.05, "mean {mean}");
+    }
+
+    #[test]
+    fn reference_follows_each_layout() {
+        // C = op(A)·op(B) with known small matrices, checked by hand.
+        let shape = Shape::new(2, 2, 3);
+        // op(A) = [[1,2,3],[4,5,6]], op(B) = [[1,0],[0,1],[1,1]] → C = [[4,5],[10,11]]
+        let a_nn = vec![1., 2., 3., 4., 5., 6.];
+        let a_t = vec![1., 4., 2., 5., 3., 6.];
+        let b_nn = vec![1., 0., 0., 1., 1., 1.];
+        let b_t = vec![1., 0., 1., 0., 1., 1.];
+        for (layout, a, b) in [
+            (Layout::Nn, a_nn.clone(), b_nn.clone()),
+            (Layout::Nt, a_nn, b_t),
+            (Layout::Tn, a_t, b_nn),
+        ] {
+            let inp = GemmInputs {
+                layout,
+                shape,
+                a,
+                b,
+            };
+            let got: Vec<f64> = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                .iter()
+                .map(|&(i, j)| inp.reference(i, j))
+                .collect();
+            assert_eq!(got, vec![4., 5., 10., 11.], "{layout}");
+        }
+    }
+
+    #[test]
+    fn check_catches_wrong_and_unwritten_outputs() {
+        let shape = Shape::new(9, 7, 5);
+        let inp = GemmInputs::random(Layout::Nn, shape, 1);
+        let r = ReferenceSample::compute(&inp, 1);
+        assert!(r.full);
+        let mut c: Vec<f32> = (0..9 * 7)
+            .map(|e| inp.reference(e / 7, e % 7) as f32)
+            .collect();
+        assert!(r.check(&c, 7, F32_TOLERANCE).passed);
+        c[3] += 0.5;
+        let bad = r.check(&c, 7, F32_TOLERANCE);
+        assert!(!bad.passed && bad.rel_error.unwrap() > F32_TOLERANCE);
+        c[3] = f32::NAN;
+        let nan = r.check(&c, 7, F32_TOLERANCE);
+        assert!(!nan.passed && nan.unwritten_entries == 1 && nan.rel_error.is_none());
+    }
+
+    #[test]
+    fn sampled_check_covers_edges_and_enough_entries() {
+        let shape = Shape::new(600, 500, 400);
+        let inp = GemmInputs {
+            layout: Layout::Nn,
+            shape,
+            a: vec![0.5; 600 * 400],
+            b: vec![0.25; 400 * 500],
+        };
+        let r = ReferenceSample::compute(&inp, 3);
+        assert!(!r.full);
+        assert!(r.entries.len() >= MIN_CHECKED);
+        for j in 0..500 {
+            assert!(r.entries.iter().any(|e| e.0 == 599 && e.1 == j));
+        }
+        for i in 0..600 {
+            assert!(r.entries.iter().any(|e| e.0 == i && e.1 == 499));
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! What to measure: named suites of GEMM problems, and the runner that verifies and times
+//! them.
+
+pub mod problem;
+pub mod runner;
+pub mod triplet;
+
+use std::time::Duration;
+
+use crate::kernels::{Layout, Shape};
+pub use triplet::Layer;
+
+/// One GEMM problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    pub layout: Layout,
+    pub shape: Shape,
+    /// What this product is, e.g. `layer 4096→4096, forward`.
+    pub role: Option<String>,
+}
+
+impl Case {
+    pub fn new(layout: Layout, shape: Shape) -> Case {
+        Case {
+            layout,
+            shape,
+            role: None,
+        }
+    }
+}
+
+/// A step of a suite.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Problems that always run.
+    Cases(Vec<Case>),
+    /// Square sizes in ascending order, each in every layout given, run while the time
+    /// budget lasts (at most `budget_share` of the total) and the buffers fit the device.
+    /// The first size always runs.
+    Squares {
+        sizes: Vec<u32>,
+        layouts: Vec<Layout>,
+        budget_share: f64,
+    },
+    /// The training triplets of dense layers for a batch of tokens; `None` picks the
+    /// largest power of two (16 to 8192) whose products fit the remaining budget.
+    Layers {
+        block: String,
+        layers: Vec<Layer>,
+        tokens: Option<u32>,
+    },
+}
+
+/// A named list of steps and the budgets that suit it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suite {
+    pub name: String,
+    pub steps: Vec<Step>,
+    /// Default sampling budget per benchmark.
+    pub time_budget: Duration,
+    /// Default budget for the whole run.
+    pub total_budget: Duration,
+}
+
+/// Powers of two from `lo` to `hi`.
+fn pow2(lo: u32, hi: u32) -> Vec<u32> {
+    std::iter::successors(Some(lo), |v| v.checked_mul(2))
+        .take_while(|v| *v <= hi)
+        .collect()
+}
+
+/// `quick`: a handful of small shapes, odd ones included, in all layouts; well under a
+/// minute on a software rasteriser.
+pub fn quick() -> Suite {
+    let mut cases = vec![
+        Case::new(Layout::Nn, Shape::cube(128)),
+        Case::new(Layout::Nn, Shape::cube(256)),
+    ];
+    for layout in Layout::ALL {
+        cases.push(Case::new(layout, Shape::new(127, 129, 131)));
+    }
+    Suite {
+        name: "quick".into(),
+        steps: vec![
+            Step::Cases(cases),
+            Step::Layers {
+                block: "small".into(),
+                layers: vec![Layer::new("proj", 256, 384)],
+                tokens: Some(64),
+            },
+        ],
+        time_budget: Duration::from_millis(250),
+        total_budget: Duration::from_secs(60),
+    }
+}
+
+/// `standard` (the default): square NN products from 256 up to what memory and the
+/// total budget allow, and the three products of one 4096→4096 training layer.
+pub fn standard() -> Suite {
+    Suite {
+        name: "standard".into(),
+        steps: vec![
+            Step::Squares {
+                sizes: pow2(256, 16384),
+                layouts: vec![Layout::Nn],
+                budget_share: 0.7,
+            },
+            Step::Layers {
+                block: "dense 4096".into(),
+                layers: vec![Layer::new("proj", 4096, 4096)],
+                tokens: None,
+            },
+        ],
+        time_budget: Duration::from_secs(1),
+        total_budget: Duration::from_secs(180),
+    }
+}
+
+/// `full`: squares in half-octave steps in all three layouts, then odd sizes, then the
+/// training layer; a longer budget.
+pub fn full() -> Suite {
+    let mut sizes = Vec::new();
+    for p in pow2(256, 16384) {
+        sizes.push(p);
+        if p < 16384 {
+            sizes.push(p + p / 2);
+        }
+    }
+    let odd = [
+        Shape::new(1, 1, 1),
+        Shape::new(7, 13, 5),
+        Shape::new(33, 65, 17),
+        Shape::new(127, 1, 255),
+        Shape::new(1000, 1000, 1000),
+        Shape::new(1023, 1025, 1027),
+    ];
+    let odd_cases = odd
+        .iter()
+        .flat_map(|s| Layout::ALL.map(|l| Case::new(l, *s)))
+        .collect();
+    Suite {
+        name: "full".into(),
+        steps: vec![
+            Step::Cases(odd_cases),
+            Step::Squares {
+                sizes,
+                layouts: Layout::ALL.to_vec(),
+                budget_share: 0.8,
+            },
+            Step::Layers {
+                block: "dense 4096".into(),
+                layers: vec![Layer::new("proj", 4096, 4096)],
+                tokens: None,
+            },
+        ],
+        time_budget: Duration::from_secs(2),
+        total_budget: Duration::from_secs(900),
+    }
+}
+
+/// Explicit `--shape`s in the given layouts.
+pub fn custom(shapes: &[Shape], layouts: &[Layout]) -> Suite {
+    let cases = shapes
+        .iter()
+        .flat_map(|s| layouts.iter().map(|l| Case::new(*l, *s)))
+        .collect();
+    Suite {
+        name: "custom".into(),
+        steps: vec![Step::Cases(cases)],
+        time_budget: Duration::from_secs(1),
+        total_budget: Duration::from_secs(3600),
+    }
+}
+
+/// Looks up a suite by name.
+pub fn by_name(name: &str) -> Option<Suite> {
+    match name {
+        "quick" => Some(quick()),
+        "standard" => Some(standard()),
+        "full" => Some(full()),
+        _ => None,
+    }
+}
+
+/// The suite names `--suite` accepts.
+pub const SUITE_NAMES: [&str; 3] = ["quick", "standard", "full"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suites_are_named_and_nonempty() {
+        for name in SUITE_NAMES {
+            let s = by_name(name).unwrap();
+            assert_eq!(s.name, name);
+            assert!(!s.steps.is_empty());
+        }
+        assert!(by_name("nope").is_none());
+    }
+
+    #[test]
+    fn standard_squares_start_at_256() {
+        let Step::Squares { sizes, .. } = &standard().steps[0] else {
+            panic!("standard starts with squares")
+        };
+        assert_eq!(sizes.first(), Some(&256));
+        assert!(sizes.windows(2).all(|w| w[0] < w[1]));
+    }
+}

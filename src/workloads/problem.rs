@@ -1,0 +1,77 @@
+//! One GEMM problem on the device: seeded inputs uploaded once, the f64 reference
+//! computed once, and an output buffer that every kernel under test writes into.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::gpu::Gpu;
+use crate::gpu::timing::Timer;
+use crate::kernels::{GemmBinding, GemmPipeline, Layout, Shape};
+use crate::verify::{Check, GemmInputs, ReferenceSample};
+
+pub struct Problem {
+    pub layout: Layout,
+    pub shape: Shape,
+    pub a: wgpu::Buffer,
+    pub b: wgpu::Buffer,
+    pub c: wgpu::Buffer,
+    pub reference: ReferenceSample,
+}
+
+impl Problem {
+    /// Generates the inputs for (layout, shape, seed), uploads them and computes the
+    /// reference entries.
+    pub fn new(gpu: &Gpu, layout: Layout, shape: Shape, seed: u64) -> Result<Problem> {
+        let inputs = GemmInputs::random(layout, shape, seed);
+        let reference = ReferenceSample::compute(&inputs, seed);
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let a = gpu.buffer_init("A", bytemuck::cast_slice(&inputs.a), storage)?;
+        let b = gpu.buffer_init("B", bytemuck::cast_slice(&inputs.b), storage)?;
+        let c = gpu.buffer(
+            "C",
+            shape.c_len() * 4,
+            storage | wgpu::BufferUsages::COPY_SRC,
+        )?;
+        Ok(Problem {
+            layout,
+            shape,
+            a,
+            b,
+            c,
+            reference,
+        })
+    }
+
+    /// Binds this problem's buffers to a pipeline compiled for its layout.
+    pub fn bind(&self, gpu: &Gpu, pipeline: &GemmPipeline) -> Result<GemmBinding> {
+        pipeline.bind(gpu, self.shape, &self.a, &self.b, &self.c)
+    }
+
+    /// Poisons C with NaN, runs the kernel once, reads C back and checks it. Returns the
+    /// check and the host time of the run.
+    pub fn verify(
+        &self,
+        gpu: &Gpu,
+        pipeline: &GemmPipeline,
+        binding: &GemmBinding,
+        tolerance: f64,
+        timeout: Duration,
+    ) -> Result<(Check, Duration)> {
+        let poison = vec![f32::NAN; self.shape.c_len() as usize];
+        gpu.queue
+            .write_buffer(&self.c, 0, bytemuck::cast_slice(&poison));
+        drop(poison);
+        let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, binding);
+        let took = Timer::host()
+            .run_once(gpu, &encode, timeout)
+            .context("running the kernel")?;
+        let out = gpu
+            .read_buffer(&self.c, timeout)
+            .context("reading the output back")?;
+        let check = self
+            .reference
+            .check(bytemuck::cast_slice(&out), self.shape.n, tolerance);
+        Ok((check, took))
+    }
+}

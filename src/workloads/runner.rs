@@ -1,0 +1,518 @@
+//! Runs a suite: for each problem, upload seeded inputs, compute the f64 reference once,
+//! then for each kernel poison the output, run, verify, and only if it passed, warm up
+//! and sample until the time budget or the sample cap.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::problem::Problem;
+use super::{Case, Layer, Step, Suite};
+use crate::gpu::Gpu;
+use crate::gpu::timing::{Timer, TimestampError};
+use crate::kernels::{GemmPipeline, KernelSpec, Layout, Shape};
+use crate::result::{KernelRecord, Record, Tflops, Timing, Verification};
+use crate::stats;
+use crate::verify;
+
+/// How to sample.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    pub seed: u64,
+    /// Sampling budget per benchmark.
+    pub time_budget: Duration,
+    /// Budget for the whole run; budgeted steps stop growing when it would be exceeded.
+    pub total_budget: Duration,
+    pub max_samples: u64,
+    pub min_samples: u64,
+    /// Use GPU timestamps when the adapter has them.
+    pub timestamps: bool,
+    /// Fixed timeout for every GPU wait; `None` derives one from the expected time.
+    pub dispatch_timeout: Option<Duration>,
+}
+
+/// Receives what the runner does: progress, finished records, warnings.
+pub trait Observer {
+    /// More benchmarks are planned.
+    fn planned(&mut self, count: u64);
+    /// A benchmark is starting.
+    fn started(&mut self, label: &str);
+    /// A benchmark finished (verified and timed, or failed verification).
+    fn finished(&mut self, record: &Record) -> Result<()>;
+    /// A planned benchmark will not run.
+    fn skipped(&mut self, label: &str, why: &str);
+    /// Something the user should know, with its remedy.
+    fn warn(&mut self, message: String);
+}
+
+/// Checks that a problem's buffers and dispatch fit the device; `Err` names the limit.
+pub fn check_fits(
+    limits: &wgpu::Limits,
+    shape: Shape,
+    kernels: &[KernelSpec],
+) -> Result<(), String> {
+    let max_binding = limits.max_storage_buffer_binding_size;
+    for (name, len) in [
+        ("A", shape.a_len()),
+        ("B", shape.b_len()),
+        ("C", shape.c_len()),
+    ] {
+        let bytes = len * 4;
+        if bytes > limits.max_buffer_size {
+            return Err(format!(
+                "shape {shape}: {name} needs {bytes} bytes, over the adapter's max_buffer_size \
+                 ({})",
+                limits.max_buffer_size
+            ));
+        }
+        if bytes > max_binding {
+            return Err(format!(
+                "shape {shape}: {name} needs {bytes} bytes, over the adapter's \
+                 max_storage_buffer_binding_size ({max_binding})"
+            ));
+        }
+    }
+    for k in kernels {
+        let (x, y, z) = k.dispatch(shape);
+        let max = limits.max_compute_workgroups_per_dimension;
+        if x.max(y).max(z) > max {
+            return Err(format!(
+                "shape {shape}: kernel '{}' needs {x}×{y} workgroups, over the adapter's \
+                 max_compute_workgroups_per_dimension ({max})",
+                k.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs suites on one device.
+pub struct Runner<'a> {
+    gpu: &'a Gpu,
+    timer: Timer,
+    kernels: Vec<KernelSpec>,
+    settings: RunSettings,
+    pipelines: HashMap<(String, Layout), Rc<GemmPipeline>>,
+    /// Last measured throughput per kernel, in FLOP per ns.
+    rates: HashMap<String, f64>,
+    /// Measured cost of the CPU reference, ns per multiply-add.
+    ref_ns_per_mac: f64,
+    started: Instant,
+    /// Records that failed verification.
+    pub failures: Vec<String>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        gpu: &'a Gpu,
+        kernels: Vec<KernelSpec>,
+        settings: RunSettings,
+    ) -> Result<Runner<'a>> {
+        let timer = Timer::new(gpu, settings.timestamps)?;
+        Ok(Runner {
+            gpu,
+            timer,
+            kernels,
+            settings,
+            pipelines: HashMap::new(),
+            rates: HashMap::new(),
+            ref_ns_per_mac: 1.0,
+            started: Instant::now(),
+            failures: Vec::new(),
+        })
+    }
+
+    pub fn timing_method(&self) -> &'static str {
+        self.timer.method().as_str()
+    }
+
+    fn remaining(&self) -> Duration {
+        self.settings
+            .total_budget
+            .saturating_sub(self.started.elapsed())
+    }
+
+    /// Runs every step of a suite.
+    pub fn run_suite(&mut self, suite: &Suite, obs: &mut dyn Observer) -> Result<()> {
+        for step in &suite.steps {
+            match step {
+                Step::Cases(cases) => {
+                    obs.planned((cases.len() * self.kernels.len()) as u64);
+                    for case in cases {
+                        let kernels = self.kernels.clone();
+                        self.run_case(case, &kernels, obs)?;
+                    }
+                }
+                Step::Squares {
+                    sizes,
+                    layouts,
+                    budget_share,
+                } => self.run_squares(sizes, layouts, *budget_share, obs)?,
+                Step::Layers {
+                    block,
+                    layers,
+                    tokens,
+                } => self.run_layers(block, layers, *tokens, obs)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Expected seconds for one benchmark of `flops` with `kernel`, if its rate is known.
+    fn estimate(&self, kernel: &str, shape: Shape) -> Option<Duration> {
+        let rate = *self.rates.get(kernel)?;
+        let d = shape.flops() as f64 / rate * 1e-9;
+        let budget = self.settings.time_budget.as_secs_f64();
+        let sampling = budget.max(d * self.settings.min_samples.min(3) as f64);
+        Some(Duration::from_secs_f64(3.0 * d + sampling))
+    }
+
+    /// Expected seconds of the CPU reference for a problem.
+    fn reference_estimate(&self, shape: Shape) -> Duration {
+        let macs = shape.c_len() * u64::from(shape.k);
+        let checked = if macs <= verify::FULL_CHECK_MACS {
+            macs
+        } else {
+            (2 * (u64::from(shape.m) + u64::from(shape.n)) + verify::RANDOM_SAMPLES as u64)
+                * u64::from(shape.k)
+        };
+        Duration::from_secs_f64(checked as f64 * self.ref_ns_per_mac * 1e-9)
+    }
+
+    fn run_squares(
+        &mut self,
+        sizes: &[u32],
+        layouts: &[Layout],
+        share: f64,
+        obs: &mut dyn Observer,
+    ) -> Result<()> {
+        let limits = self.gpu.limits();
+        let deadline = self.settings.total_budget.mul_f64(share);
+        let mut active: Vec<KernelSpec> = self.kernels.clone();
+        obs.planned((sizes.len() * layouts.len() * active.len()) as u64);
+        for (si, &size) in sizes.iter().enumerate() {
+            let shape = Shape::cube(size);
+            for &layout in layouts {
+                let label = format!("{layout} {shape}");
+                if let Err(why) = check_fits(&limits, shape, &active) {
+                    let left = (sizes.len() - si) * layouts.len() * active.len();
+                    for _ in 0..left {
+                        obs.skipped(&label, &why);
+                    }
+                    obs.warn(format!("square sizes from {size} on were skipped: {why}"));
+                    return Ok(());
+                }
+                let mut run_now = Vec::new();
+                for k in std::mem::take(&mut active) {
+                    let est = self.estimate(&k.name, shape).unwrap_or_default()
+                        + self.reference_estimate(shape);
+                    if si > 0 && self.started.elapsed() + est > deadline {
+                        let left = (sizes.len() - si) * layouts.len();
+                        for _ in 0..left {
+                            obs.skipped(&format!("{label} {}", k.name), "over the time budget");
+                        }
+                        obs.warn(format!(
+                            "kernel '{}': square sizes from {size} on were skipped, they would \
+                             take about {:.0} s more than the total budget allows; raise \
+                             --total-budget to run them",
+                            k.name,
+                            est.as_secs_f64()
+                        ));
+                    } else {
+                        run_now.push(k);
+                    }
+                }
+                if run_now.is_empty() {
+                    return Ok(());
+                }
+                self.run_case(&Case::new(layout, shape), &run_now, obs)?;
+                active = run_now;
+            }
+        }
+        Ok(())
+    }
+
+    fn run_layers(
+        &mut self,
+        block: &str,
+        layers: &[Layer],
+        tokens: Option<u32>,
+        obs: &mut dyn Observer,
+    ) -> Result<()> {
+        let limits = self.gpu.limits();
+        let kernels = self.kernels.clone();
+        let fits = |b: u32| {
+            layers.iter().all(|l| {
+                l.triplet(b)
+                    .iter()
+                    .all(|(_, s)| check_fits(&limits, *s, &kernels).is_ok())
+            })
+        };
+        let tokens = match tokens {
+            Some(b) => b,
+            None => {
+                let remaining = self.remaining();
+                let candidates: Vec<u32> = (4..=13).map(|p| 1u32 << p).rev().collect();
+                let known = kernels.iter().all(|k| self.rates.contains_key(&k.name));
+                let chosen = candidates.iter().copied().find(|&b| {
+                    fits(b)
+                        && known
+                        && layers
+                            .iter()
+                            .flat_map(|l| l.triplet(b))
+                            .map(|(_, s)| {
+                                kernels
+                                    .iter()
+                                    .map(|k| self.estimate(&k.name, s).unwrap_or_default())
+                                    .sum::<Duration>()
+                                    + self.reference_estimate(s)
+                            })
+                            .sum::<Duration>()
+                            <= remaining
+                });
+                chosen.unwrap_or(if known { 16 } else { 256 })
+            }
+        };
+        obs.planned((layers.len() * 3 * kernels.len()) as u64);
+        for layer in layers {
+            for (layout, shape) in layer.triplet(tokens) {
+                let role = format!(
+                    "{block} {} {}→{} B={tokens}: {}",
+                    layer.name,
+                    layer.d_in,
+                    layer.d_out,
+                    layout.role()
+                );
+                if let Err(why) = check_fits(&limits, shape, &kernels) {
+                    for k in &kernels {
+                        obs.skipped(&format!("{layout} {shape} {}", k.name), &why);
+                    }
+                    obs.warn(format!("{role} was skipped: {why}"));
+                    continue;
+                }
+                let case = Case {
+                    layout,
+                    shape,
+                    role: Some(role),
+                };
+                self.run_case(&case, &kernels, obs)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn pipeline(&mut self, spec: &KernelSpec, layout: Layout) -> Result<Rc<GemmPipeline>> {
+        let key = (spec.name.clone(), layout);
+        if let Some(p) = self.pipelines.get(&key) {
+            return Ok(p.clone());
+        }
+        let p = Rc::new(GemmPipeline::new(self.gpu, spec, layout)?);
+        self.pipelines.insert(key, p.clone());
+        Ok(p)
+    }
+
+    /// The timeout for a wait on `runs` executions of `flops` with `kernel`.
+    fn timeout(&self, kernel: &str, flops: u64, runs: u64) -> Duration {
+        if let Some(t) = self.settings.dispatch_timeout {
+            return t;
+        }
+        match self.rates.get(kernel) {
+            // Ten times the expected time, and never under 30 s.
+            Some(rate) => {
+                Duration::from_secs_f64((10.0 * runs as f64 * flops as f64 / rate * 1e-9).max(30.0))
+            }
+            // First run of a kernel: allow for shader compilation and a slow device
+            // (0.1 GFLOP/s, a tenth of a software rasteriser).
+            None => Duration::from_secs_f64(60.0 + runs as f64 * flops as f64 / 1e8),
+        }
+    }
+
+    /// Verifies and times one problem with each kernel.
+    pub fn run_case(
+        &mut self,
+        case: &Case,
+        kernels: &[KernelSpec],
+        obs: &mut dyn Observer,
+    ) -> Result<()> {
+        let Case {
+            layout,
+            shape,
+            ref role,
+        } = *case;
+        obs.started(&format!("{layout} {shape}: inputs and reference"));
+        let gpu = self.gpu;
+        let t0 = Instant::now();
+        let problem = Problem::new(gpu, layout, shape, self.settings.seed)?;
+        let macs = problem.reference.entries.len() as f64 * f64::from(shape.k);
+        if macs > 1e6 {
+            self.ref_ns_per_mac = t0.elapsed().as_nanos() as f64 / macs;
+        }
+
+        for spec in kernels {
+            let label = format!("{layout} {shape} {}", spec.name);
+            obs.started(&label);
+            let flops = shape.flops();
+            let first_timeout = self.timeout(&spec.name, flops, 1);
+            let pipeline = self.pipeline(spec, layout)?;
+            let binding = problem.bind(gpu, &pipeline)?;
+            let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, &binding);
+            let (check, first) = problem
+                .verify(
+                    gpu,
+                    &pipeline,
+                    &binding,
+                    verify::F32_TOLERANCE,
+                    first_timeout,
+                )
+                .with_context(|| format!("verifying {label}"))?;
+
+            let mut record = Record {
+                id: format!("gemm-{layout}-{shape}-{}", spec.name),
+                kind: "gemm".into(),
+                precision: "f32".into(),
+                layout,
+                m: shape.m,
+                n: shape.n,
+                k: shape.k,
+                role: role.clone(),
+                kernel: KernelRecord {
+                    name: spec.name.clone(),
+                    params: spec.params().into_iter().collect(),
+                },
+                flops,
+                verification: Verification {
+                    rel_error: check.rel_error,
+                    tolerance: check.tolerance,
+                    passed: check.passed,
+                    checked_entries: check.checked_entries,
+                    method: if check.full { "full" } else { "sampled" }.into(),
+                    unwritten_entries: check.unwritten_entries,
+                },
+                timing: None,
+                tflops: None,
+            };
+            if !check.passed {
+                let why = match (check.unwritten_entries, check.rel_error) {
+                    (u, _) if u > 0 => format!("{u} output entries were never written"),
+                    (_, Some(e)) => format!(
+                        "relative error {e:.3e} exceeds the tolerance {:.0e}",
+                        check.tolerance
+                    ),
+                    (_, None) => "the output is not finite".into(),
+                };
+                obs.warn(format!(
+                    "{label}: verification FAILED ({why}); it was not timed. This is a bug in \
+                     the kernel or the driver; please report it with the result file"
+                ));
+                self.failures.push(record.id.clone());
+                obs.finished(&record)?;
+                continue;
+            }
+            if let Some(e) = check.rel_error
+                && e > 0.5 * check.tolerance
+            {
+                obs.warn(format!(
+                    "{label}: relative error {e:.2e} is within a factor 2 of the tolerance; \
+                     results this close to the limit may fail on other inputs (--seed)"
+                ));
+            }
+
+            let timing = self.sample(&label, &spec.name, flops, first, &encode, obs)?;
+            let tflops = Tflops {
+                median: flops as f64 / timing.median_ns / 1e3,
+                best: flops as f64 / timing.min_ns / 1e3,
+            };
+            self.rates
+                .insert(spec.name.clone(), flops as f64 / timing.median_ns);
+            if timing.cv > stats::NOISY_CV {
+                obs.warn(format!(
+                    "{label}: noisy timing (coefficient of variation {:.0}%); close other \
+                     programs using the GPU, or raise --time-budget for more samples",
+                    timing.cv * 100.0
+                ));
+            }
+            record.timing = Some(timing);
+            record.tflops = Some(tflops);
+            obs.finished(&record)?;
+        }
+        gpu.errors.check()?;
+        Ok(())
+    }
+
+    /// Warm-up, then samples until the budget or the cap.
+    fn sample(
+        &mut self,
+        label: &str,
+        kernel: &str,
+        flops: u64,
+        first: Duration,
+        encode: &dyn Fn(&mut wgpu::ComputePass<'_>),
+        obs: &mut dyn Observer,
+    ) -> Result<Timing> {
+        let gpu = self.gpu;
+        let budget = self.settings.time_budget;
+        // Warm-up: at least one run after the verified one, up to a tenth of the budget.
+        let warm_start = Instant::now();
+        let mut warmup_runs = 0u64;
+        let mut last = first;
+        while warmup_runs == 0 || (warm_start.elapsed() < budget / 10 && warmup_runs < 50) {
+            let t = self.timeout(kernel, flops, 1).max(last * 10);
+            last = self
+                .timer
+                .run_once(gpu, encode, t)
+                .with_context(|| format!("warming up {label}"))?;
+            warmup_runs += 1;
+        }
+        let per_run = last.as_secs_f64().max(1e-7);
+        // Few samples when one run is long; otherwise the configured minimum.
+        let min_samples = if per_run * self.settings.min_samples as f64 > 2.0 * budget.as_secs_f64()
+        {
+            self.settings.min_samples.min(3)
+        } else {
+            self.settings.min_samples
+        };
+        let batch_target = (budget.as_secs_f64() / 10.0).clamp(0.005, 0.25);
+        let mut samples: Vec<f64> = Vec::new();
+        let start = Instant::now();
+        while (samples.len() as u64) < self.settings.max_samples
+            && ((samples.len() as u64) < min_samples || start.elapsed() < budget)
+        {
+            let left = self.settings.max_samples - samples.len() as u64;
+            let n = ((batch_target / per_run) as u64)
+                .clamp(1, left.min(crate::gpu::timing::MAX_BATCH as u64));
+            let timeout = self.timeout(kernel, flops, n).max(last * (10 * n as u32));
+            match self.timer.measure(gpu, n as usize, encode, timeout) {
+                Ok(v) => samples.extend(v),
+                Err(e) if e.is::<TimestampError>() => {
+                    samples.clear();
+                    obs.warn(format!(
+                        "{e}; timing with the host clock from here on (it includes launch \
+                         overhead)"
+                    ));
+                    self.timer = Timer::host();
+                }
+                Err(e) => return Err(e.context(format!("timing {label}"))),
+            }
+        }
+        let s = stats::summarize(&samples).context("no samples were taken")?;
+        let hist = stats::histogram(&samples)?;
+        Ok(Timing {
+            method: self.timer.method().as_str().into(),
+            samples: s.samples,
+            warmup_runs,
+            median_ns: s.median,
+            p10_ns: s.p10,
+            p90_ns: s.p90,
+            p99_ns: s.p99,
+            min_ns: s.min,
+            max_ns: s.max,
+            mean_ns: s.mean,
+            stddev_ns: s.stddev,
+            cv: s.cv,
+            histogram: stats::encode_histogram(&hist)?,
+            histogram_format: stats::HISTOGRAM_FORMAT.into(),
+        })
+    }
+}
