@@ -10,6 +10,13 @@ use crate::result::{self, validate};
 pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for path in files {
+        if is_json_schema(path) {
+            println!(
+                "skip    {}: a JSON Schema, not a result file",
+                path.display()
+            );
+            continue;
+        }
         match result::read(path) {
             Err(e) => {
                 bad += 1;
@@ -37,12 +44,11 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                     );
                 } else {
                     bad += 1;
-                    println!(
-                        "invalid {}: {} (and {} more)",
-                        path.display(),
-                        problems[0],
-                        problems.len() - 1
-                    );
+                    let more = match problems.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more)", n - 1),
+                    };
+                    println!("invalid {}: {}{more}", path.display(), problems[0]);
                 }
             }
         }
@@ -53,6 +59,15 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
         eprintln!("{bad} of {} files are invalid", files.len());
         ExitCode::from(2)
     })
+}
+
+/// True for a JSON Schema document (such as `results/schema.json`), which sits beside
+/// result files and is checked by its own test, not by `validate`.
+fn is_json_schema(path: &std::path::Path) -> bool {
+    result::read_limited(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("$schema").is_some() && v.get("schema").is_none())
 }
 
 fn one_line(s: &str) -> String {
