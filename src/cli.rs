@@ -9,9 +9,11 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cost::{PriceFile, PriceSpec};
 use crate::error::input_error;
 use crate::gpu::{AdapterSelector, BackendFilter};
 use crate::kernels::{self, KernelSpec, Layout, Shape};
+use crate::report::export::Format;
 use crate::workloads::{self, Suite, runner::RunSettings};
 
 const EXAMPLES: &str = "\
@@ -20,7 +22,10 @@ Examples:
   flopcost run --suite quick            a handful of small shapes (under a minute on lavapipe)
   flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
   flopcost devices                      every adapter wgpu finds, with features and limits
-  flopcost validate results/*.json      check result files against the schema and invariants";
+  flopcost validate results/*.json      check result files against the schema and invariants
+  flopcost cost results/lavapipe-vulkan.json --usd-per-hour 0.5   what the measured work costs
+  flopcost compare results/lavapipe-vulkan.json results/llvmpipe-gl.json
+  flopcost catalog                      datasheet peaks and prices the cost model knows";
 
 /// Measures what a unit of neural-network training work costs on this GPU: verified GEMMs
 /// timed on the GPU through wgpu (Vulkan, Metal, DX12, GL), saved as result files.
@@ -44,6 +49,18 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of result files.
     Schema,
+    /// List the accelerator catalog: dense datasheet peaks, memory, power and prices, each
+    /// with its source and date.
+    Catalog(JsonFlag),
+    /// Price (or re-price) a result file without re-running it, and print the breakdown.
+    #[command(after_help = COST_EXAMPLES)]
+    Cost(CostArgs),
+    /// Compare result files side by side: matched records, speed and cost ratios with
+    /// intervals, and a summary a buyer can quote.
+    #[command(after_help = COMPARE_EXAMPLES)]
+    Compare(CompareArgs),
+    /// Generate DIR/README.md, the leaderboard of the result files published in DIR.
+    Leaderboard(LeaderboardArgs),
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -159,6 +176,8 @@ pub struct RunArgs {
     /// No progress bar or per-benchmark lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub price: PriceArgs,
 }
 
 /// A validated `run`.
@@ -175,6 +194,8 @@ pub struct RunPlan {
     pub out: Option<PathBuf>,
     pub force: bool,
     pub quiet: bool,
+    /// Price inputs for the result's `cost` section.
+    pub price: PriceSpec,
 }
 
 fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
@@ -260,8 +281,209 @@ impl RunArgs {
             out: self.out,
             force: self.force,
             quiet: self.quiet,
+            price: self.price.spec()?,
         })
     }
+}
+
+const COST_EXAMPLES: &str = "\
+Examples:
+  flopcost cost results/lavapipe-vulkan.json                     the recorded (or catalog) prices
+  flopcost cost run.json --usd-per-hour 2.49                     rental price
+  flopcost cost run.json --capex-usd 30000 --watts 700 --usd-per-kwh 0.1
+  flopcost cost run.json --price-file prices.toml --out priced.json
+
+Precedence: --usd-per-hour, then the ownership flags, then --price-file, then the prices
+already recorded in the file, then the catalog entry the adapter matches.";
+
+const COMPARE_EXAMPLES: &str = "\
+Examples:
+  flopcost compare results/lavapipe-vulkan.json results/llvmpipe-gl.json
+  flopcost compare a.json b.json c.json --baseline 2 --format markdown
+  flopcost compare a.json b.json --price-file prices.toml --format html --out compare.html
+
+Records are matched by (kind, precision, layout, m, n, k); with several kernels for one
+shape, each file's best verified kernel is compared (--kernel NAME compares one kernel).";
+
+/// Price inputs, shared by `run` and `cost`.
+#[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Price inputs")]
+pub struct PriceArgs {
+    /// Rental price of one accelerator-hour, USD; takes precedence over everything else.
+    #[arg(long, value_name = "USD")]
+    pub usd_per_hour: Option<f64>,
+    /// Purchase price, USD: prices by ownership, with the flags below and --watts.
+    #[arg(long, value_name = "USD")]
+    pub capex_usd: Option<f64>,
+    /// Years the purchase is written off over [default: 4].
+    #[arg(long, value_name = "YEARS")]
+    pub lifetime_years: Option<f64>,
+    /// Fraction of all hours doing paid work, in (0, 1] [default: 0.8].
+    #[arg(long, value_name = "FRACTION")]
+    pub utilization: Option<f64>,
+    /// Board power while working, W (also gives joules per PFLOP) [default: the catalog's].
+    #[arg(long, value_name = "W")]
+    pub watts: Option<f64>,
+    /// Electricity price, USD per kWh [default: 0.12].
+    #[arg(long, value_name = "USD")]
+    pub usd_per_kwh: Option<f64>,
+    /// Power usage effectiveness of the facility, at least 1 [default: 1.3].
+    #[arg(long, value_name = "RATIO")]
+    pub pue: Option<f64>,
+    /// Prices of several machines keyed by adapter name (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    pub price_file: Option<PathBuf>,
+    /// Parameters N of the reference training run of 6·N·D FLOPs [default: 7e9].
+    #[arg(long, value_name = "N")]
+    pub ref_params: Option<f64>,
+    /// Tokens D of the reference training run [default: 2e12].
+    #[arg(long, value_name = "D")]
+    pub ref_tokens: Option<f64>,
+}
+
+impl PriceArgs {
+    /// Checks the ranges and reads the price file.
+    pub fn spec(&self) -> Result<PriceSpec> {
+        let spec = PriceSpec {
+            usd_per_hour: self.usd_per_hour,
+            capex_usd: self.capex_usd,
+            lifetime_years: self.lifetime_years,
+            utilization: self.utilization,
+            watts: self.watts,
+            usd_per_kwh: self.usd_per_kwh,
+            pue: self.pue,
+            price_file: self
+                .price_file
+                .as_deref()
+                .map(PriceFile::read)
+                .transpose()?,
+            ref_params: self.ref_params,
+            ref_tokens: self.ref_tokens,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CostArgs {
+    /// The result file to price.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub price: PriceArgs,
+    /// Print the cost section as JSON instead of the breakdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a copy of the result file with the new cost section (atomically).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FormatArg {
+    /// Tables for the terminal.
+    Table,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// The whole comparison as JSON.
+    Json,
+    /// A self-contained page with SVG charts (needs --out).
+    Html,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Table => Format::Table,
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Json => Format::Json,
+            FormatArg::Html => Format::Html,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Result files, two or more.
+    #[arg(required = true, num_args = 2.., value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The reference: one of the files, or its position in the list (from 1) [default: 1].
+    #[arg(long, value_name = "FILE|INDEX")]
+    pub baseline: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    /// Write the output to this file (atomically) instead of stdout; required for html.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Compare only records of this kernel instead of each file's best kernel per shape.
+    #[arg(long, value_name = "NAME")]
+    pub kernel: Option<String>,
+    /// Prices of the machines keyed by adapter name (TOML or JSON); otherwise each file's
+    /// recorded prices, else the catalog's.
+    #[arg(long, value_name = "FILE")]
+    pub price_file: Option<PathBuf>,
+    /// Parameters N of the reference training run [default: 7e9].
+    #[arg(long, value_name = "N")]
+    pub ref_params: Option<f64>,
+    /// Tokens D of the reference training run [default: 2e12].
+    #[arg(long, value_name = "D")]
+    pub ref_tokens: Option<f64>,
+}
+
+impl CompareArgs {
+    /// The price inputs compare accepts.
+    pub fn price_spec(&self) -> Result<PriceSpec> {
+        PriceArgs {
+            price_file: self.price_file.clone(),
+            ref_params: self.ref_params,
+            ref_tokens: self.ref_tokens,
+            ..PriceArgs::default()
+        }
+        .spec()
+    }
+
+    /// The baseline's index (from 0) among `files`.
+    pub fn baseline_index(&self) -> Result<usize> {
+        let Some(b) = self.baseline.as_deref() else {
+            return Ok(0);
+        };
+        if let Ok(i) = b.parse::<usize>() {
+            return if (1..=self.files.len()).contains(&i) {
+                Ok(i - 1)
+            } else {
+                Err(input_error(format!(
+                    "--baseline {i}: give a position from 1 to {}, or one of the files",
+                    self.files.len()
+                )))
+            };
+        }
+        self.files
+            .iter()
+            .position(|f| f == std::path::Path::new(b))
+            .ok_or_else(|| {
+                input_error(format!(
+                    "--baseline {b}: not one of the files being compared"
+                ))
+            })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct LeaderboardArgs {
+    /// Directory of published result files (`results/`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Do not write: exit 1 when DIR/README.md differs from what would be generated.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod error;
 pub mod gpu;
 pub mod host;

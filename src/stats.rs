@@ -4,6 +4,8 @@
 //! the HDR histogram (3 significant digits, values in ns) is kept alongside so files can
 //! be merged and re-summarised later without the raw samples.
 
+pub mod bootstrap;
+
 use anyhow::{Context, Result};
 use base64::Engine;
 use hdrhistogram::Histogram;

@@ -1,6 +1,10 @@
 //! One module per subcommand; each takes its validated arguments and returns the exit code.
 
+pub mod catalog;
+pub mod compare;
+pub mod cost;
 pub mod devices;
+pub mod leaderboard;
 pub mod run;
 pub mod validate;
 
@@ -17,6 +21,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Devices(args) => devices::devices(args.json, args.backend.map(Into::into)),
         Command::Kernels(args) => devices::kernels(args.json),
         Command::Validate(args) => validate::validate(&args.files),
+        Command::Catalog(args) => catalog::catalog(args.json),
+        Command::Cost(args) => cost::cost(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::Leaderboard(args) => leaderboard::leaderboard(&args.dir, args.check),
         Command::Schema => {
             print!("{}", crate::result::schema_json());
             Ok(ExitCode::SUCCESS)

@@ -45,6 +45,13 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     let writer = ResultWriter::prepare(path, plan.force, plan.out.is_none())?;
 
     let adapter_record = adapter::describe(choice.entry.index, &choice.entry.adapter, &info);
+    // Price inputs that cannot work for this adapter are bad input, found before any GPU work.
+    crate::cost::price::resolve(
+        &plan.price,
+        &adapter_record,
+        crate::cost::catalog::builtin().find(&adapter_record),
+        None,
+    )?;
     let mut progress = Progress::new(plan.quiet);
     eprintln!(
         "adapter {}: {} ({}, {}, driver {} {}): {}",
@@ -109,6 +116,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         },
         records: Vec::new(),
         warnings: Vec::new(),
+        cost: None,
     };
     let mut ui = RunUi {
         file,
@@ -137,6 +145,8 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     }
     ui.file.complete = true;
     ui.file.incomplete_reason = None;
+    let cost = crate::cost::price_file(&ui.file, &plan.price)?;
+    ui.file.cost = Some(cost.clone());
     ui.save()?;
 
     println!("{}", report::summary_table(&ui.file.records));
@@ -153,6 +163,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             runner.timing_method()
         );
     }
+    println!("{}", report::cost_line(&cost));
     println!("result file: {}", ui.writer.path.display());
     if !runner.failures.is_empty() {
         return Err(anyhow!(

@@ -1,5 +1,9 @@
 //! Presenting results to people: the terminal summary table and number formatting.
 
+pub mod breakdown;
+pub mod compare;
+pub mod export;
+pub mod leaderboard;
 pub mod progress;
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
@@ -80,6 +84,33 @@ pub fn summary_table(records: &[Record]) -> String {
         t.add_row(row);
     }
     t.to_string()
+}
+
+/// One line on what the run's work costs, or how to give a price.
+pub fn cost_line(c: &crate::result::Cost) -> String {
+    match (c.usd_per_hour, c.usd_per_pflop) {
+        (Some(u), Some(p)) => {
+            let mut s = format!(
+                "cost: {} per PFLOP at the best GEMM ({} per hour, {})",
+                export::fmt_usd(p),
+                export::fmt_usd(u),
+                c.pricing.as_deref().unwrap_or_default()
+            );
+            if let (Some(tf), Some(b)) = (c.reference_run.tflops, &c.reference_run.basis) {
+                s.push_str(&format!(
+                    "; {} per PFLOP of training work ({b}); `flopcost cost FILE` shows the breakdown",
+                    export::fmt_usd(u / (3.6 * tf))
+                ));
+            }
+            s
+        }
+        _ => format!(
+            "cost: {}",
+            c.note
+                .as_deref()
+                .unwrap_or("no price and no verified record")
+        ),
+    }
 }
 
 /// The best verified record by median throughput.

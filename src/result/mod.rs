@@ -1,8 +1,10 @@
 //! Result files: the types, reading with limits, atomic writing, and validation.
 
+pub mod cost_section;
 pub mod types;
 pub mod validate;
 
+pub use cost_section::*;
 pub use types::*;
 
 use std::fs;

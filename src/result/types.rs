@@ -39,6 +39,10 @@ pub struct ResultFile {
     /// Warnings printed during the run, each with its remedy.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What the work costs, with every input and its source; absent when the file was
+    /// never priced (`flopcost cost FILE` prices it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::Cost>,
 }
 
 /// The program that wrote a file.

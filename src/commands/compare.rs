@@ -1,0 +1,43 @@
+//! `flopcost compare A.json B.json ...`: reads and checks every file, builds the
+//! comparison and renders it in the chosen format, on stdout or atomically into --out.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{CompareArgs, FormatArg};
+use crate::error::input_error;
+use crate::report::compare::{self, Input};
+use crate::report::export;
+use crate::result::{self, ResultWriter, write_atomic};
+
+pub fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let baseline = args.baseline_index()?;
+    let spec = args.price_spec()?;
+    if args.format == FormatArg::Html && args.out.is_none() {
+        return Err(input_error(
+            "--format html needs --out FILE (the page is written to a file)",
+        ));
+    }
+    let writer = match &args.out {
+        Some(out) => Some(ResultWriter::prepare(out.clone(), args.force, false)?),
+        None => None,
+    };
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        inputs.push(Input {
+            path: path.display().to_string(),
+            file: result::read(path)?,
+        });
+    }
+    let c = compare::build(&inputs, baseline, &spec, args.kernel.as_deref())?;
+    let text = export::exporter(args.format.into()).render(&c)?;
+    match writer {
+        Some(w) => {
+            write_atomic(&w.path, text.as_bytes())?;
+            eprintln!("wrote {}", w.path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

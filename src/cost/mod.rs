@@ -1,0 +1,88 @@
+//! What measured work costs: the accelerator catalog ([`catalog`]), the price inputs and
+//! their precedence ([`price`]), the formulas ([`model`]) and the throughputs a result
+//! file offers ([`throughput`]). [`price_file`] turns a result file and the price inputs
+//! into its `cost` section; running it again on the priced file with no new inputs gives
+//! the same section, so a published file can always be re-checked or re-priced.
+
+pub mod catalog;
+pub mod model;
+pub mod price;
+pub mod throughput;
+
+use anyhow::Result;
+
+pub use price::{PriceFile, PriceSpec};
+pub use throughput::{Throughputs, WorkBasis};
+
+use crate::result::{Cost, CostThroughput, Efficiency, ReferenceRun, ResultFile};
+
+/// Prices a result file: its `cost` section from the price inputs, the inputs already
+/// recorded in it, and the built-in catalog.
+pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
+    let entry = catalog::builtin().find(&file.adapter);
+    let resolved = price::resolve(spec, &file.adapter, entry, file.cost.as_ref())?;
+    Ok(compute(&Throughputs::from_result(file), resolved, entry))
+}
+
+fn positive(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite() && *x > 0.0)
+}
+
+/// The cost figures for given throughputs and chosen inputs.
+pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entry>) -> Cost {
+    let usd = r.usd_per_hour;
+    let gemm = positive(t.gemm_tflops);
+    let training = positive(t.training_tflops);
+    let work = t.training_work().filter(|(v, _)| *v > 0.0 && v.is_finite());
+    let per_pflop = |tf: Option<f64>| Some(model::usd_per_pflop(usd?, tf?));
+    let joules = |tf: Option<f64>| Some(model::joules_per_pflop(r.watts?, tf?));
+    let precision = t.gemm_precision.clone();
+    let peak = entry.and_then(|e| e.peak_tflops(precision.as_deref().unwrap_or("f32")));
+    let flops = model::training_flops(r.ref_params, r.ref_tokens);
+    let hours = work.map(|(tf, _)| model::hours(flops, tf));
+    Cost {
+        catalog_entry: entry.map(|e| e.id.clone()),
+        pricing: r.pricing.map(|p| p.as_str().to_string()),
+        usd_per_hour: usd,
+        throughput: CostThroughput {
+            gemm_tflops: t.gemm_tflops,
+            gemm_record: t.gemm_record.clone(),
+            training_tflops: t.training_tflops,
+            triplets_tflops: t.triplets_tflops,
+            suites: t.suites.clone(),
+        },
+        usd_per_pflop: per_pflop(gemm),
+        usd_per_pflop_training: per_pflop(training),
+        usd_per_pflop_suites: t
+            .suites
+            .iter()
+            .filter_map(|(k, tf)| Some((k.clone(), per_pflop(positive(Some(*tf)))?)))
+            .collect(),
+        joules_per_pflop: joules(gemm),
+        joules_per_pflop_training: joules(work.map(|(tf, _)| tf)),
+        efficiency: Efficiency {
+            precision,
+            peak_tflops: peak.map(|p| p.value),
+            peak_source: peak.map(|p| {
+                format!(
+                    "catalog {}: {}",
+                    entry.map_or("", |e| e.id.as_str()),
+                    p.cite()
+                )
+            }),
+            gemm: peak.and_then(|p| Some(model::efficiency(gemm?, p.value))),
+            training: peak.and_then(|p| Some(model::efficiency(work?.0, p.value))),
+        },
+        reference_run: ReferenceRun {
+            params: r.ref_params,
+            tokens: r.ref_tokens,
+            flops,
+            basis: work.map(|(_, b)| b.as_str().to_string()),
+            tflops: work.map(|(tf, _)| tf),
+            hours,
+            usd: hours.and_then(|h| Some(h * usd?)),
+        },
+        note: price::missing_note(usd.is_some(), r.watts.is_some()),
+        inputs: r.inputs,
+    }
+}

@@ -1,0 +1,136 @@
+//! The measured throughputs a result file offers to the cost model, gathered in one
+//! plain struct so the formulas never read result files themselves.
+
+use std::collections::BTreeMap;
+
+use crate::kernels::Layout;
+use crate::result::{Record, ResultFile};
+
+/// Throughputs in 10¹² FLOP/s.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Throughputs {
+    /// Median throughput of the best verified GEMM record.
+    pub gemm_tflops: Option<f64>,
+    /// Its record id.
+    pub gemm_record: Option<String>,
+    /// Its precision (`f32`, ...), for the datasheet peak it is judged against.
+    pub gemm_precision: Option<String>,
+    /// The training run's throughput.
+    pub training_tflops: Option<f64>,
+    /// All complete training triplets together.
+    pub triplets_tflops: Option<f64>,
+    /// Per triplet suite.
+    pub suites: BTreeMap<String, f64>,
+}
+
+/// Where the training-work throughput comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkBasis {
+    /// The training run (forward, backward, optimizer step).
+    Training,
+    /// The training-layer GEMMs (forward, input gradient, weight gradient of each layer).
+    Triplets,
+}
+
+impl WorkBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkBasis::Training => "training",
+            WorkBasis::Triplets => "triplets",
+        }
+    }
+}
+
+impl Throughputs {
+    /// Gathers the throughputs of a result file.
+    ///
+    /// The training run's throughput (`training_tflops`) is not read here yet: result
+    /// files gain a `training` section with its own `tflops`, and this is the one place to
+    /// read it (`file.training.as_ref().map(|t| t.tflops)`). Likewise, where files carry
+    /// per-suite triplet summaries, `suites` should take them instead of recomputing.
+    pub fn from_result(file: &ResultFile) -> Throughputs {
+        let best = crate::report::best_record(&file.records);
+        let mut out = Throughputs {
+            gemm_tflops: best.and_then(|r| r.tflops.as_ref()).map(|t| t.median),
+            gemm_record: best.map(|r| r.id.clone()),
+            gemm_precision: best.map(|r| r.precision.clone()),
+            training_tflops: None,
+            ..Throughputs::default()
+        };
+        let (mut all_flops, mut all_ns) = (0.0, 0.0);
+        for (suite, products) in triplet_suites(&file.records) {
+            let flops: f64 = products.iter().map(|r| r.flops as f64).sum();
+            let ns: f64 = products.iter().filter_map(|r| median_ns(r)).sum();
+            if ns > 0.0 {
+                out.suites.insert(suite, flops / ns / 1e3);
+                all_flops += flops;
+                all_ns += ns;
+            }
+        }
+        if all_ns > 0.0 {
+            out.triplets_tflops = Some(all_flops / all_ns / 1e3);
+        }
+        out
+    }
+
+    /// The throughput of training work: the training run where there is one, else the
+    /// training-layer GEMMs.
+    pub fn training_work(&self) -> Option<(f64, WorkBasis)> {
+        self.training_tflops
+            .map(|t| (t, WorkBasis::Training))
+            .or(self.triplets_tflops.map(|t| (t, WorkBasis::Triplets)))
+    }
+}
+
+fn median_ns(r: &Record) -> Option<f64> {
+    r.timing
+        .as_ref()
+        .filter(|_| r.verification.passed)
+        .map(|t| t.median_ns)
+        .filter(|ns| ns.is_finite() && *ns > 0.0)
+}
+
+/// The suite a record with a role belongs to: the role's text before `: `
+/// (`dense 4096 proj 4096→4096 B=32: forward` → `dense 4096 proj 4096→4096 B=32`).
+pub fn suite_of(r: &Record) -> Option<&str> {
+    r.role
+        .as_deref()
+        .and_then(|role| role.rsplit_once(": "))
+        .map(|(suite, _)| suite)
+}
+
+/// Complete training triplets by suite: for each suite with a verified forward (NN),
+/// input-gradient (NT) and weight-gradient (TN) product, the fastest verified record of
+/// each product (several kernels may have run the same product).
+pub fn triplet_suites(records: &[Record]) -> BTreeMap<String, Vec<&Record>> {
+    let mut by_suite: BTreeMap<String, BTreeMap<(Layout, u32, u32, u32), &Record>> =
+        BTreeMap::new();
+    for r in records {
+        let (Some(suite), Some(ns)) = (suite_of(r), median_ns(r)) else {
+            continue;
+        };
+        let slot = by_suite
+            .entry(suite.to_string())
+            .or_default()
+            .entry((r.layout, r.m, r.n, r.k));
+        match slot {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(r);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                if median_ns(o.get()).is_none_or(|old| ns < old) {
+                    o.insert(r);
+                }
+            }
+        }
+    }
+    by_suite
+        .into_iter()
+        .filter(|(_, products)| {
+            Layout::ALL
+                .iter()
+                .all(|l| products.keys().any(|(layout, ..)| layout == l))
+        })
+        .map(|(suite, products)| (suite, products.into_values().collect()))
+        .collect()
+}

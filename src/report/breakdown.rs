@@ -1,0 +1,163 @@
+//! The human-readable breakdown of a cost section (`flopcost cost`, and the end of a run):
+//! every input with its source, the formula with the numbers put in, and the results.
+
+use crate::report::export::{NONE, fmt_hours, fmt_usd};
+use crate::report::fmt_sig;
+use crate::result::{Cost, CostInput, ResultFile};
+
+fn num(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+        format!("{v:e}")
+    } else {
+        fmt_sig(v, 4)
+    }
+}
+
+/// The breakdown, one fact per line.
+pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
+    let mut out = format!(
+        "{path}: {} on {}, suite {}, {}\n",
+        file.adapter.name, file.adapter.backend, file.settings.suite, file.created_at
+    );
+    out.push_str(&format!(
+        "catalog entry: {}\n\ninputs\n",
+        c.catalog_entry
+            .as_deref()
+            .unwrap_or("none matches this adapter")
+    ));
+    let i = &c.inputs;
+    let inputs: [(&str, &Option<CostInput>); 9] = [
+        ("usd_per_hour", &i.usd_per_hour),
+        ("capex_usd", &i.capex_usd),
+        ("lifetime_years", &i.lifetime_years),
+        ("utilization", &i.utilization),
+        ("watts", &i.watts),
+        ("usd_per_kwh", &i.usd_per_kwh),
+        ("pue", &i.pue),
+        ("ref_params", &i.ref_params),
+        ("ref_tokens", &i.ref_tokens),
+    ];
+    for (name, v) in inputs {
+        if let Some(v) = v {
+            out.push_str(&format!("  {name:<16} {:<10} {}\n", num(v.value), v.source));
+        }
+    }
+    out.push('\n');
+    match (c.pricing.as_deref(), c.usd_per_hour) {
+        (Some("ownership"), Some(u)) => {
+            let g = |x: &Option<CostInput>| x.as_ref().map_or(f64::NAN, |x| x.value);
+            out.push_str(&format!(
+                "price per hour   {} (ownership: ${} / ({} years × 8766 h × {}) + {} W / 1000 × \
+                 PUE {} × ${}/kWh)\n",
+                fmt_usd(u),
+                num(g(&i.capex_usd)),
+                num(g(&i.lifetime_years)),
+                num(g(&i.utilization)),
+                num(g(&i.watts)),
+                num(g(&i.pue)),
+                num(g(&i.usd_per_kwh)),
+            ));
+        }
+        (Some(p), Some(u)) => out.push_str(&format!("price per hour   {} ({p})\n", fmt_usd(u))),
+        _ => out.push_str(&format!("price per hour   {NONE} (no price)\n")),
+    }
+    let t = &c.throughput;
+    let tf = |v: Option<f64>| v.map_or_else(|| NONE.to_string(), |v| fmt_sig(v, 3));
+    out.push_str("\nthroughput, TFLOP/s (median)\n");
+    out.push_str(&format!(
+        "  best verified GEMM      {:<10} {}\n",
+        tf(t.gemm_tflops),
+        t.gemm_record.as_deref().unwrap_or("no verified record")
+    ));
+    out.push_str(&format!(
+        "  training run            {:<10} {}\n",
+        tf(t.training_tflops),
+        if t.training_tflops.is_some() {
+            ""
+        } else {
+            "none in this file"
+        }
+    ));
+    out.push_str(&format!(
+        "  training-layer GEMMs    {:<10} {}\n",
+        tf(t.triplets_tflops),
+        if t.triplets_tflops.is_some() {
+            "forward + input gradient + weight gradient, best kernel each"
+        } else {
+            "no complete training triplet in this file"
+        }
+    ));
+    for (suite, v) in &t.suites {
+        out.push_str(&format!("    {suite}: {}\n", fmt_sig(*v, 3)));
+    }
+    let usd = |v: Option<f64>| v.map_or_else(|| NONE.to_string(), fmt_usd);
+    out.push_str("\ncost\n");
+    let at_gemm = match (c.usd_per_hour, t.gemm_tflops) {
+        (Some(u), Some(g)) => format!("{} / (3.6 × {})", num(u), fmt_sig(g, 3)),
+        _ => String::new(),
+    };
+    out.push_str(&format!(
+        "  usd_per_pflop               {:<10} {at_gemm}\n",
+        usd(c.usd_per_pflop)
+    ));
+    out.push_str(&format!(
+        "  usd_per_pflop_training      {:<10} {}\n",
+        usd(c.usd_per_pflop_training),
+        if t.training_tflops.is_none() {
+            "no training run in this file"
+        } else {
+            ""
+        }
+    ));
+    for (suite, v) in &c.usd_per_pflop_suites {
+        out.push_str(&format!("  usd_per_pflop [{suite}]  {}\n", fmt_usd(*v)));
+    }
+    let j = |v: Option<f64>| v.map_or_else(|| NONE.to_string(), |v| format!("{} J", fmt_sig(v, 3)));
+    out.push_str(&format!(
+        "  joules_per_pflop            {}\n  joules_per_pflop_training   {}\n",
+        j(c.joules_per_pflop),
+        j(c.joules_per_pflop_training)
+    ));
+    let e = &c.efficiency;
+    let pct = |v: Option<f64>| {
+        v.map_or_else(
+            || NONE.to_string(),
+            |v| format!("{}%", fmt_sig(v * 100.0, 3)),
+        )
+    };
+    match e.peak_tflops {
+        Some(p) => out.push_str(&format!(
+            "\nefficiency against the {} datasheet peak of {} TFLOP/s: best GEMM {}, training \
+             work {}\n  peak: {}\n",
+            e.precision.as_deref().unwrap_or("f32"),
+            fmt_sig(p, 4),
+            pct(e.gemm),
+            pct(e.training),
+            e.peak_source.as_deref().unwrap_or_default()
+        )),
+        None => out.push_str(&format!(
+            "\nefficiency: {NONE} (no datasheet peak for this adapter in the catalog)\n"
+        )),
+    }
+    let r = &c.reference_run;
+    out.push_str(&format!(
+        "\nreference run: 6 × {} parameters × {} tokens = {} FLOP",
+        num(r.params),
+        num(r.tokens),
+        num(r.flops)
+    ));
+    match (r.tflops, r.hours) {
+        (Some(t), Some(h)) => out.push_str(&format!(
+            " at {} TFLOP/s ({}): {} on one accelerator, {}\n",
+            fmt_sig(t, 3),
+            r.basis.as_deref().unwrap_or_default(),
+            fmt_hours(h),
+            r.usd.map_or_else(|| format!("cost {NONE}"), fmt_usd)
+        )),
+        _ => out.push_str(": no training throughput in this file\n"),
+    }
+    if let Some(n) = &c.note {
+        out.push_str(&format!("\nnote: {n}\n"));
+    }
+    out
+}

@@ -1,0 +1,252 @@
+//! HTML: one self-contained page (inline CSS, inline SVG charts drawn with plotters, no
+//! script, font or file from the network) that opens in any browser offline.
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+use super::{Exporter, NONE, fmt_usd, machine_cells, row_cells, unmatched_lines};
+use crate::report::compare::Comparison;
+use crate::report::fmt_sig;
+
+pub struct HtmlExporter;
+
+/// Series colours (Okabe & Ito's colour-blind-safe palette).
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(header: &[String], rows: &[Vec<String>], first_numeric: usize) -> String {
+    let mut out = String::from("<table>\n<thead><tr>");
+    for h in header {
+        out.push_str(&format!("<th>{}</th>", esc(h)));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for r in rows {
+        out.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let class = if i >= first_numeric {
+                " class=\"num\""
+            } else {
+                ""
+            };
+            out.push_str(&format!("<td{class}>{}</td>", esc(c)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing a chart: {e:?}")
+}
+
+/// Median throughput against FLOPs per product, one line per machine.
+fn throughput_chart(c: &Comparison) -> Result<String> {
+    let pts: Vec<(f64, f64)> = c
+        .machines
+        .iter()
+        .flat_map(|m| m.throughput_points.iter().map(|(f, t)| (*f as f64, *t)))
+        .filter(|(f, t)| *f > 0.0 && t.is_finite())
+        .collect();
+    if pts.is_empty() {
+        return Ok("<p>No verified records to plot.</p>".into());
+    }
+    let xmin = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min) / 2.0;
+    let xmax = pts.iter().map(|p| p.0).fold(0.0, f64::max) * 2.0;
+    let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max) * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Median throughput against problem size", ("sans-serif", 20))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d((xmin..xmax).log_scale(), 0f64..ymax.max(f64::MIN_POSITIVE))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("FLOPs per product, 2·M·N·K (log scale)")
+            .y_desc("TFLOP/s")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| fmt_sig(*v, 2))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, m) in c.machines.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let series: Vec<(f64, f64)> = m
+                .throughput_points
+                .iter()
+                .map(|(f, t)| (*f as f64, *t))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(m.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                });
+            chart
+                .draw_series(series.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                .map_err(plot_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+/// USD per PFLOP per machine, at the training-work throughput where there is one.
+fn cost_chart(c: &Comparison) -> Result<String> {
+    let bars: Vec<(String, f64)> = c
+        .machines
+        .iter()
+        .filter_map(|m| Some((m.label.clone(), m.usd_per_pflop_work.or(m.usd_per_pflop)?)))
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    if bars.is_empty() {
+        return Ok(
+            "<p class=\"note\">No machine has a price, so there is no cost chart. Give one with \
+             <code>--price-file FILE</code>, or price the files with <code>flopcost cost FILE \
+             --usd-per-hour X --out FILE</code>.</p>"
+                .into(),
+        );
+    }
+    let n = bars.len();
+    let ymax = bars.iter().map(|b| b.1).fold(0.0, f64::max) * 1.2;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "USD per PFLOP of training work (lower is cheaper)",
+                ("sans-serif", 20),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax.max(f64::MIN_POSITIVE))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|v| {
+                let i = v.round();
+                if (v - i).abs() < 0.01 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("USD / PFLOP")
+            .y_label_formatter(&|v| fmt_sig(*v, 2))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, (_, v)) in bars.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let x = i as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.3, 0.0), (x + 0.3, *v)],
+                    color.filled(),
+                )))
+                .map_err(plot_err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    fmt_usd(*v),
+                    (x - 0.12, *v + ymax * 0.03),
+                    ("sans-serif", 15),
+                )))
+                .map_err(plot_err)?;
+        }
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;\
+color:#222;max-width:1400px}h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}\
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px solid #ccc;\
+padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}.verdict{font-size:1.05rem;\
+background:#f5f9ff;border-left:4px solid #0072b2;padding:.5rem 1rem;margin:.5rem 0}\
+.note{color:#555;font-size:.85rem}.charts svg{max-width:100%;height:auto;display:block;\
+margin:1rem 0}code{background:#f3f3f3;padding:0 .2rem}";
+
+impl Exporter for HtmlExporter {
+    fn render(&self, c: &Comparison) -> Result<String> {
+        let base = &c.machines[c.baseline];
+        let mut out = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>flopcost: {} machines compared</title>\n<style>{STYLE}</style>\n</head>\n\
+             <body>\n<h1>flopcost comparison</h1>\n<p class=\"note\">{} result files; \
+             baseline: {} ({}). Generated by flopcost {}.</p>\n",
+            c.machines.len(),
+            c.machines.len(),
+            esc(&base.label),
+            esc(&base.path),
+            env!("CARGO_PKG_VERSION"),
+        );
+        out.push_str("<h2>Summary</h2>\n");
+        for v in &c.verdicts {
+            out.push_str(&format!(
+                "<p class=\"verdict\">{}<br><span class=\"note\">over {}</span></p>\n",
+                esc(&v.sentence),
+                esc(&v.basis)
+            ));
+        }
+        out.push_str("<h2>Machines</h2>\n");
+        let (h, r) = machine_cells(c);
+        out.push_str(&html_table(&h, &r, 3));
+        out.push_str("<div class=\"charts\">\n");
+        out.push_str(&throughput_chart(c)?);
+        out.push('\n');
+        out.push_str(&cost_chart(c)?);
+        out.push_str("\n</div>\n");
+        out.push_str(&format!(
+            "<h2>Matched records ({} shapes)</h2>\n",
+            c.rows.len()
+        ));
+        let (h, r) = row_cells(c);
+        out.push_str(&html_table(&h, &r, 3));
+        let unmatched = unmatched_lines(c);
+        out.push_str("<h2>Unmatched records</h2>\n<ul>\n");
+        if unmatched.is_empty() {
+            out.push_str(&format!("<li>{NONE} every record has a counterpart</li>\n"));
+        }
+        for l in unmatched {
+            out.push_str(&format!("<li>{}</li>\n", esc(&l)));
+        }
+        out.push_str("</ul>\n<h2>How these figures were made</h2>\n<ul class=\"note\">\n");
+        for n in &c.notes {
+            out.push_str(&format!("<li>{}</li>\n", esc(n)));
+        }
+        out.push_str("</ul>\n</body>\n</html>\n");
+        Ok(out)
+    }
+}

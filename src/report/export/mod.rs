@@ -1,0 +1,209 @@
+//! Output formats of a comparison, one exporter per format behind one trait: a terminal
+//! table, Markdown (for READMEs and issues), JSON (for scripts) and a self-contained HTML
+//! page with SVG charts. The table and Markdown share the cell text made here.
+
+mod html;
+mod json;
+mod markdown;
+mod table;
+
+use anyhow::Result;
+
+use super::compare::{Comparison, fmt_ratio};
+use super::fmt_sig;
+
+/// Renders a comparison in one format.
+pub trait Exporter {
+    fn render(&self, comparison: &Comparison) -> Result<String>;
+}
+
+/// The output formats of `flopcost compare`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Markdown,
+    Json,
+    Html,
+}
+
+/// The exporter for a format.
+pub fn exporter(format: Format) -> Box<dyn Exporter> {
+    match format {
+        Format::Table => Box::new(table::TableExporter),
+        Format::Markdown => Box::new(markdown::MarkdownExporter),
+        Format::Json => Box::new(json::JsonExporter),
+        Format::Html => Box::new(html::HtmlExporter),
+    }
+}
+
+/// A dash for a missing figure.
+pub const NONE: &str = "—";
+
+/// US dollars: `$0.00138`, `$12.3`, `$1235`, `$3.40e9`.
+pub fn fmt_usd(v: f64) -> String {
+    if !v.is_finite() {
+        return NONE.into();
+    }
+    if v.abs() >= 1e6 {
+        format!("${v:.2e}")
+    } else {
+        format!("${}", fmt_sig(v, 3))
+    }
+}
+
+/// A duration given in hours, in the unit that reads best.
+pub fn fmt_hours(h: f64) -> String {
+    const DAY: f64 = 24.0;
+    const YEAR: f64 = 24.0 * 365.25;
+    if !h.is_finite() {
+        NONE.into()
+    } else if h < 1.0 / 60.0 {
+        format!("{} s", fmt_sig(h * 3600.0, 3))
+    } else if h < 1.0 {
+        format!("{} min", fmt_sig(h * 60.0, 3))
+    } else if h < 2.0 * DAY {
+        format!("{} h", fmt_sig(h, 3))
+    } else if h < 2.0 * YEAR {
+        format!("{} days", fmt_sig(h / DAY, 3))
+    } else if h < 1e6 * YEAR {
+        format!("{} years", fmt_sig(h / YEAR, 3))
+    } else {
+        format!("{:.2e} years", h / YEAR)
+    }
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or_else(|| NONE.to_string(), f)
+}
+
+fn tflops(v: f64) -> String {
+    fmt_sig(v, 3)
+}
+
+/// Header and rows of the per-machine summary.
+pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = [
+        "#",
+        "machine",
+        "adapter (backend)",
+        "USD/hour",
+        "best GEMM TFLOP/s",
+        "training TFLOP/s",
+        "USD/PFLOP",
+        "J/PFLOP",
+        "reference run",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = c
+        .machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let base = if i == c.baseline { " (baseline)" } else { "" };
+            let work = match (&m.work_tflops, &m.work_basis) {
+                (Some(t), Some(b)) if b == "training" => tflops(*t),
+                (Some(t), Some(_)) => format!("{} (layer GEMMs)", tflops(*t)),
+                _ => NONE.into(),
+            };
+            let rr = &m.reference_run;
+            let reference = match (rr.hours, rr.usd) {
+                (Some(h), Some(u)) => format!("{}, {}", fmt_hours(h), fmt_usd(u)),
+                (Some(h), None) => fmt_hours(h),
+                _ => NONE.into(),
+            };
+            vec![
+                format!("{}", i + 1),
+                format!("{}{base}", m.label),
+                format!("{} ({})", m.adapter, m.backend),
+                opt(m.usd_per_hour, |v| fmt_sig(v, 3)),
+                opt(m.best_gemm_tflops, tflops),
+                work,
+                opt(m.usd_per_pflop_work.or(m.usd_per_pflop), fmt_usd),
+                opt(m.joules_per_pflop_work, |v| fmt_sig(v, 3)),
+                reference,
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Header and rows of the matched-records table; numeric columns are right-aligned by
+/// the table exporter from index 3 on.
+pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+    let base = &c.machines[c.baseline].label;
+    let mut header = vec!["shape MxNxK".to_string(), "layout".into(), "role".into()];
+    for m in &c.machines {
+        header.push(format!("{} TFLOP/s", m.label));
+    }
+    for (i, m) in c.machines.iter().enumerate() {
+        if i != c.baseline {
+            header.push(format!("{} / {base} [95% CI]", m.label));
+        }
+    }
+    for m in &c.machines {
+        header.push(format!("{} USD/PFLOP", m.label));
+    }
+    let rows = c
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                format!("{}x{}x{}", r.m, r.n, r.k),
+                r.layout.clone(),
+                r.role.clone().unwrap_or_default(),
+            ];
+            for cell in &r.cells {
+                row.push(cell.as_ref().map_or_else(
+                    || NONE.into(),
+                    |x| format!("{} ({})", tflops(x.tflops), x.kernel),
+                ));
+            }
+            for (i, cell) in r.cells.iter().enumerate() {
+                if i == c.baseline {
+                    continue;
+                }
+                row.push(
+                    match cell.as_ref().and_then(|x| x.ratio.map(|q| (q, x.interval))) {
+                        None => NONE.into(),
+                        Some((q, Some(iv))) => {
+                            format!("{} [{:.2}–{:.2}]", fmt_ratio(q), iv.low, iv.high)
+                        }
+                        Some((q, None)) => fmt_ratio(q),
+                    },
+                );
+            }
+            for cell in &r.cells {
+                row.push(opt(cell.as_ref().and_then(|x| x.usd_per_pflop), fmt_usd));
+            }
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The unmatched records, one line per file.
+pub fn unmatched_lines(c: &Comparison) -> Vec<String> {
+    c.unmatched
+        .iter()
+        .map(|u| format!("{} ({}): {}", u.label, u.reason, u.records.join(", ")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_time_read_well() {
+        assert_eq!(fmt_usd(0.001383), "$0.00138");
+        assert_eq!(fmt_usd(1234.6), "$1235");
+        assert_eq!(fmt_usd(3.4e9), "$3.40e9");
+        assert_eq!(fmt_hours(0.5), "30.0 min");
+        assert_eq!(fmt_hours(30.0), "30.0 h");
+        assert_eq!(fmt_hours(24.0 * 10.0), "10.0 days");
+        assert_eq!(fmt_hours(24.0 * 365.25 * 3.0), "3.00 years");
+        assert_eq!(fmt_hours(24.0 * 365.25 * 2.5e6), "2.50e6 years");
+    }
+}

@@ -1,0 +1,167 @@
+//! Confidence intervals for throughput ratios, from the HDR histograms kept in result
+//! files.
+//!
+//! Method: the percentile bootstrap (Efron & Tibshirani, *An Introduction to the
+//! Bootstrap*, 1993, chapter 13). Each side's samples are resampled with replacement, the
+//! median of every resample is taken, and the ratio of the two throughputs (total FLOPs
+//! over the sum of the resampled medians, for one or several records) is computed; the
+//! interval is the 2.5th and 97.5th percentile of those ratios. The two machines are
+//! resampled independently, as they are independent runs. criterion.rs compares two
+//! benchmarks the same way. Samples come from the histograms (3 significant digits, so
+//! each value is within 0.1% of the sample), which is far below the run-to-run spread.
+//!
+//! With very few samples (3 on a slow software device) the interval is coarse: it can only
+//! take values built from the recorded samples, and it says that the runs were short, not
+//! that the machines are equal.
+
+use hdrhistogram::Histogram;
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+/// Resamples per interval.
+pub const RESAMPLES: usize = 2000;
+
+/// Confidence level of the intervals.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// Fixed seed, so the same files always give the same interval.
+const SEED: u64 = 0x00f1_0bc0_5700_0001;
+
+/// Most values taken from one histogram; larger ones are represented by this many evenly
+/// spaced quantiles.
+const MAX_VALUES: u64 = 20_000;
+
+/// The samples of one record: its FLOPs per run and its times in ns, ascending.
+#[derive(Clone, Debug)]
+pub struct Sampled {
+    pub flops: f64,
+    values: Vec<f64>,
+}
+
+impl Sampled {
+    /// The samples held in `h` (each at its bucket's middle value).
+    pub fn from_histogram(flops: f64, h: &Histogram<u64>) -> Option<Sampled> {
+        if h.is_empty() {
+            return None;
+        }
+        let mut values = Vec::new();
+        if h.len() <= MAX_VALUES {
+            for v in h.iter_recorded() {
+                let value = h.median_equivalent(v.value_iterated_to()) as f64;
+                values.extend(std::iter::repeat_n(value, v.count_at_value() as usize));
+            }
+        } else {
+            values = (0..MAX_VALUES)
+                .map(|i| h.value_at_quantile((i as f64 + 0.5) / MAX_VALUES as f64) as f64)
+                .collect();
+        }
+        values.sort_by(f64::total_cmp);
+        Some(Sampled { flops, values })
+    }
+
+    /// Samples given directly (ascending or not).
+    pub fn from_values(flops: f64, mut values: Vec<f64>) -> Option<Sampled> {
+        if values.is_empty() || values.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        Some(Sampled { flops, values })
+    }
+
+    /// The median of one resample with replacement. Indices are drawn uniformly; since the
+    /// values are sorted, the median of the drawn values is the value at the median index.
+    fn resampled_median(&self, rng: &mut Pcg64Mcg, idx: &mut Vec<usize>) -> f64 {
+        let n = self.values.len();
+        idx.clear();
+        idx.extend((0..n).map(|_| (rng.next_u64() % n as u64) as usize));
+        let mid = n / 2;
+        let (lower, upper, _) = idx.select_nth_unstable(mid);
+        let hi = self.values[*upper];
+        if n % 2 == 1 {
+            hi
+        } else {
+            let lo = self.values[*lower.iter().max().unwrap_or(upper)];
+            0.5 * (lo + hi)
+        }
+    }
+}
+
+/// A ratio and its interval.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// The percentile-bootstrap interval of `throughput(other) / throughput(base)`, where each
+/// side's throughput is its total FLOPs over the sum of its records' medians. `None` when
+/// either side has no samples.
+pub fn throughput_ratio_interval(base: &[Sampled], other: &[Sampled]) -> Option<Interval> {
+    if base.is_empty() || other.is_empty() {
+        return None;
+    }
+    let flops = |s: &[Sampled]| s.iter().map(|x| x.flops).sum::<f64>();
+    let (fb, fo) = (flops(base), flops(other));
+    let mut rng = Pcg64Mcg::seed_from_u64(SEED);
+    let mut idx = Vec::new();
+    let mut ratios = Vec::with_capacity(RESAMPLES);
+    for _ in 0..RESAMPLES {
+        let tb: f64 = base
+            .iter()
+            .map(|s| s.resampled_median(&mut rng, &mut idx))
+            .sum();
+        let to: f64 = other
+            .iter()
+            .map(|s| s.resampled_median(&mut rng, &mut idx))
+            .sum();
+        ratios.push((fo / to) / (fb / tb));
+    }
+    ratios.sort_by(f64::total_cmp);
+    let alpha = (1.0 - CONFIDENCE) / 2.0;
+    let at = |q: f64| ratios[((q * RESAMPLES as f64) as usize).min(RESAMPLES - 1)];
+    Some(Interval {
+        low: at(alpha),
+        high: at(1.0 - alpha),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_constant_samples_give_a_point_interval() {
+        let a = Sampled::from_values(100.0, vec![10.0; 5]).unwrap();
+        let b = Sampled::from_values(100.0, vec![5.0; 7]).unwrap();
+        let i = throughput_ratio_interval(&[a], &[b]).unwrap();
+        assert_eq!((i.low, i.high), (2.0, 2.0));
+    }
+
+    #[test]
+    fn interval_brackets_the_ratio_of_medians_and_narrows_with_samples() {
+        // Times spread ±10% around 100 ns and 80 ns: the speed ratio of medians is 1.25.
+        let spread = |center: f64, n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| center * (0.9 + 0.2 * ((i * 7919) % n) as f64 / n as f64))
+                .collect()
+        };
+        let width = |n: usize| {
+            let a = Sampled::from_values(1e6, spread(100.0, n)).unwrap();
+            let b = Sampled::from_values(1e6, spread(80.0, n)).unwrap();
+            let i = throughput_ratio_interval(&[a], &[b]).unwrap();
+            assert!(i.low < 1.25 && 1.25 < i.high, "{i:?}");
+            i.high - i.low
+        };
+        assert!(width(400) < width(20));
+    }
+
+    #[test]
+    fn histograms_feed_the_bootstrap() {
+        let h = crate::stats::histogram(&[1000.0, 1100.0, 1200.0]).unwrap();
+        let s = Sampled::from_histogram(2.0, &h).unwrap();
+        assert_eq!(s.values.len(), 3);
+        assert!((s.values[1] - 1100.0).abs() <= 1.1);
+        assert!(Sampled::from_values(1.0, vec![]).is_none());
+        assert!(Sampled::from_values(1.0, vec![f64::NAN]).is_none());
+    }
+}
