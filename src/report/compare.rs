@@ -331,6 +331,14 @@ pub fn build(
         m.throughput_points = pts;
     }
     let (base_order, base_map) = &best[baseline];
+    if let Some(k) = kernel
+        && base_map.is_empty()
+    {
+        return Err(input_error(format!(
+            "--kernel {k}: the baseline {} has no verified records of kernel '{k}'",
+            inputs[baseline].path
+        )));
+    }
     for (idx, (_, map)) in best.iter().enumerate() {
         if idx != baseline && !map.keys().any(|k| base_map.contains_key(k)) {
             return Err(input_error(format!(

@@ -72,6 +72,15 @@ pub fn fmt_hours(h: f64) -> String {
     }
 }
 
+/// A number with 3 significant digits, in scientific notation from a million on.
+pub fn fmt_big(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:.2e}")
+    } else {
+        fmt_sig(v, 3)
+    }
+}
+
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.filter(|x| x.is_finite())
         .map_or_else(|| NONE.to_string(), f)
@@ -121,7 +130,7 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 opt(m.best_gemm_tflops, tflops),
                 work,
                 opt(m.usd_per_pflop_work.or(m.usd_per_pflop), fmt_usd),
-                opt(m.joules_per_pflop_work, |v| fmt_sig(v, 3)),
+                opt(m.joules_per_pflop_work, fmt_big),
                 reference,
             ]
         })

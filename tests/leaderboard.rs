@@ -1,0 +1,58 @@
+//! The committed leaderboard (`results/README.md`) must be what `flopcost leaderboard
+//! results/` generates from the committed result files.
+
+mod common;
+
+use std::path::Path;
+
+use common::flopcost;
+use predicates::prelude::*;
+
+#[test]
+fn committed_leaderboard_is_up_to_date() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let committed = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    let generated = flopcost::report::leaderboard::render(&dir).unwrap();
+    assert!(
+        committed == generated,
+        "results/README.md is stale; regenerate it with `cargo run -- leaderboard results/`"
+    );
+}
+
+#[test]
+fn leaderboard_writes_and_checks_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for f in ["lavapipe-vulkan.json", "llvmpipe-gl.json"] {
+        std::fs::copy(fixtures.join(f), dir.path().join(f)).unwrap();
+    }
+    flopcost()
+        .arg("leaderboard")
+        .arg(dir.path())
+        .arg("--check")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("stale"));
+    flopcost()
+        .arg("leaderboard")
+        .arg(dir.path())
+        .assert()
+        .success();
+    let page = std::fs::read_to_string(dir.path().join("README.md")).unwrap();
+    assert!(page.contains("[llvmpipe-gl.json](llvmpipe-gl.json)"));
+    assert!(page.contains("Files without a price"));
+    flopcost()
+        .arg("leaderboard")
+        .arg(dir.path())
+        .arg("--check")
+        .assert()
+        .success();
+    // A broken file in the directory is named, and nothing is written.
+    std::fs::write(dir.path().join("broken.json"), b"{").unwrap();
+    flopcost()
+        .arg("leaderboard")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.json"));
+}
