@@ -54,13 +54,12 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     )?;
     let mut progress = Progress::new(plan.quiet);
     eprintln!(
-        "adapter {}: {} ({}, {}, driver {} {}): {}",
+        "adapter {}: {} ({}, {}, driver {}): {}",
         choice.entry.index,
         info.name,
         backend_name(info.backend),
         device_type_name(info.device_type),
-        info.driver,
-        info.driver_info,
+        format!("{} {}", info.driver, info.driver_info).trim(),
         choice.reason
     );
     let mut warnings = Vec::new();

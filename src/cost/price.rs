@@ -354,7 +354,7 @@ impl Sources<'_> {
         }
     }
 
-    fn from_file(&self, field: &str) -> Option<CostInput> {
+    fn price_file_input(&self, field: &str) -> Option<CostInput> {
         let (file, key, e) = self.file?;
         let v = match field {
             "usd_per_hour" => e.usd_per_hour,
@@ -373,7 +373,7 @@ impl Sources<'_> {
         Some(input(v, source))
     }
 
-    fn from_catalog(&self, field: &str) -> Option<CostInput> {
+    fn catalog_input(&self, field: &str) -> Option<CostInput> {
         let e = self.entry?;
         let f = match field {
             "usd_per_hour" => e.rental_usd_per_hour.as_ref(),
@@ -389,13 +389,13 @@ impl Sources<'_> {
         if let Some(v) = self.flag(field) {
             return Some(input(v, format!("flag --{}", field.replace('_', "-"))));
         }
-        self.from_file(field)
+        self.price_file_input(field)
             .or_else(|| {
                 self.recorded
                     .and_then(|c| recorded_field(&c.inputs, field))
                     .cloned()
             })
-            .or_else(|| self.from_catalog(field))
+            .or_else(|| self.catalog_input(field))
     }
 
     fn recorded_pricing(&self) -> Option<&str> {

@@ -99,12 +99,14 @@ pub fn suite_of(r: &Record) -> Option<&str> {
         .map(|(suite, _)| suite)
 }
 
+/// One product of a triplet: its layout and shape.
+type Product = (Layout, u32, u32, u32);
+
 /// Complete training triplets by suite: for each suite with a verified forward (NN),
 /// input-gradient (NT) and weight-gradient (TN) product, the fastest verified record of
 /// each product (several kernels may have run the same product).
 pub fn triplet_suites(records: &[Record]) -> BTreeMap<String, Vec<&Record>> {
-    let mut by_suite: BTreeMap<String, BTreeMap<(Layout, u32, u32, u32), &Record>> =
-        BTreeMap::new();
+    let mut by_suite: BTreeMap<String, BTreeMap<Product, &Record>> = BTreeMap::new();
     for r in records {
         let (Some(suite), Some(ns)) = (suite_of(r), median_ns(r)) else {
             continue;

@@ -519,7 +519,10 @@ fn verdict(
         let (chosen, basis, work) = if triplet_rows.is_empty() {
             (
                 both.clone(),
-                format!("the {} matched GEMMs, taken together", both.len()),
+                match both.len() {
+                    1 => "the one matched GEMM".to_string(),
+                    n => format!("the {n} matched GEMMs, taken together"),
+                },
                 "GEMM work",
             )
         } else {

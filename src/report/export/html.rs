@@ -4,7 +4,7 @@
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
-use super::{Exporter, NONE, fmt_usd, machine_cells, row_cells, unmatched_lines};
+use super::{Exporter, fmt_usd, machine_cells, row_cells, unmatched_lines};
 use crate::report::compare::Comparison;
 use crate::report::fmt_sig;
 
@@ -237,7 +237,7 @@ impl Exporter for HtmlExporter {
         let unmatched = unmatched_lines(c);
         out.push_str("<h2>Unmatched records</h2>\n<ul>\n");
         if unmatched.is_empty() {
-            out.push_str(&format!("<li>{NONE} every record has a counterpart</li>\n"));
+            out.push_str("<li>none: every record has a counterpart</li>\n");
         }
         for l in unmatched {
             out.push_str(&format!("<li>{}</li>\n", esc(&l)));
