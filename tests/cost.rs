@@ -265,6 +265,26 @@ fn bad_price_input_exits_2_with_one_line() {
         let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
         assert_eq!(stderr.lines().count(), 1, "{flags:?}: {stderr}");
     }
+    // A hand-edited recorded price is caught, naming the file.
+    let mut tampered = gl_file();
+    let mut c = cost::price_file(
+        &tampered,
+        &PriceSpec {
+            usd_per_hour: Some(1.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    c.inputs.usd_per_hour.as_mut().unwrap().value = -1.0;
+    tampered.cost = Some(c);
+    let t = write("tampered.json", &serde_json::to_vec(&tampered).unwrap());
+    let assert = flopcost().arg("cost").arg(&t).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("tampered.json") && stderr.contains("usd_per_hour = -1"),
+        "{stderr}"
+    );
     // Bad result files are named too.
     let empty = write("empty.json", b"");
     flopcost()

@@ -8,15 +8,14 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use crate::cost::catalog::{self, Figure};
 use crate::report::export::NONE;
-use crate::report::fmt_sig;
+use crate::report::{fmt_sig, write_stdout};
 
 pub fn catalog(json: bool) -> Result<ExitCode> {
     let c = catalog::builtin();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(c).context("serializing the catalog")?
-        );
+        let mut text = serde_json::to_string_pretty(c).context("serializing the catalog")?;
+        text.push('\n');
+        write_stdout(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new();
@@ -53,9 +52,10 @@ pub fn catalog(json: bool) -> Result<ExitCode> {
         }
         t.add_row(row);
     }
-    println!("{t}");
-    println!("{}\n", c.about);
-    println!("Sources (`flopcost catalog --json` has them per figure):");
+    let mut text = format!(
+        "{t}\n{}\n\nSources (`flopcost catalog --json` has them per figure):\n",
+        c.about
+    );
     for e in &c.accelerators {
         let mut sources: Vec<String> = Vec::new();
         for (_, f) in e.figures() {
@@ -74,7 +74,8 @@ pub fn catalog(json: bool) -> Result<ExitCode> {
         if let Some(n) = &e.notes {
             line.push_str(&format!(". {n}"));
         }
-        println!("  {}: {line}", e.id);
+        text.push_str(&format!("  {}: {line}\n", e.id));
     }
+    write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::cli::{CompareArgs, FormatArg};
 use crate::error::input_error;
 use crate::report::compare::{self, Input};
-use crate::report::export;
+use crate::report::{export, write_stdout};
 use crate::result::{self, ResultWriter, write_atomic};
 
 pub fn compare(args: CompareArgs) -> Result<ExitCode> {
@@ -37,7 +37,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
             write_atomic(&w.path, text.as_bytes())?;
             eprintln!("wrote {}", w.path.display());
         }
-        None => print!("{text}"),
+        None => write_stdout(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }

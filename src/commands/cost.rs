@@ -9,6 +9,7 @@ use crate::cli::CostArgs;
 use crate::cost;
 use crate::error::input_error;
 use crate::report::breakdown::breakdown;
+use crate::report::write_stdout;
 use crate::result::{self, ResultWriter, validate};
 
 pub fn cost(args: CostArgs) -> Result<ExitCode> {
@@ -25,14 +26,13 @@ pub fn cost(args: CostArgs) -> Result<ExitCode> {
         Some(out) => Some(ResultWriter::prepare(out.clone(), args.force, false)?),
         None => None,
     };
-    let c = cost::price_file(&file, &spec)?;
+    let c = cost::price_file(&file, &spec).map_err(|e| e.context(name.clone()))?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&c).context("serializing the cost section")?
-        );
+        let mut text = serde_json::to_string_pretty(&c).context("serializing the cost section")?;
+        text.push('\n');
+        write_stdout(&text)?;
     } else {
-        print!("{}", breakdown(&name, &file, &c));
+        write_stdout(&breakdown(&name, &file, &c))?;
     }
     file.cost = Some(c);
     if let Some(w) = writer {

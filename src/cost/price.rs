@@ -411,6 +411,9 @@ pub fn resolve(
     entry: Option<&Entry>,
     recorded: Option<&Cost>,
 ) -> Result<Resolved> {
+    if let Some(c) = recorded {
+        check_recorded(&c.inputs)?;
+    }
     let file = spec
         .price_file
         .as_ref()
@@ -513,6 +516,28 @@ pub fn resolve(
             .map_or(defaults::REF_TOKENS, |i| i.value),
         inputs,
     })
+}
+
+/// Checks the inputs recorded in a file's cost section, which re-pricing reuses: a
+/// hand-edited negative or out-of-range value is bad input, not a price.
+fn check_recorded(inputs: &CostInputs) -> Result<()> {
+    let ranges = FIELDS.iter().copied().chain([
+        ("ref_params", Range::Positive),
+        ("ref_tokens", Range::Positive),
+    ]);
+    for (field, range) in ranges {
+        if let Some(i) = recorded_field(inputs, field) {
+            check(i.value, range).map_err(|why| {
+                input_error(format!(
+                    "the recorded cost input {field} = {} {why}; re-price the file with \
+                     `flopcost cost FILE --{} X --out FILE --force`",
+                    i.value,
+                    field.replace('_', "-")
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// What to tell a user whose file has no price (or no power figure).

@@ -274,8 +274,7 @@ pub fn build(
     let mut machines = Vec::new();
     let mut throughputs = Vec::new();
     for (i, label) in inputs.iter().zip(&labels) {
-        let c = cost::price_file(&i.file, spec)
-            .map_err(|e| e.context(format!("pricing {}", i.path)))?;
+        let c = cost::price_file(&i.file, spec).map_err(|e| e.context(i.path.clone()))?;
         let t = Throughputs::from_result(&i.file);
         let work = t.training_work();
         let price_source = c

@@ -86,6 +86,18 @@ pub fn summary_table(records: &[Record]) -> String {
     t.to_string()
 }
 
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// One line on what the run's work costs, or how to give a price.
 pub fn cost_line(c: &crate::result::Cost) -> String {
     match (c.usd_per_hour, c.usd_per_pflop) {
