@@ -1,7 +1,9 @@
 //! One module per subcommand; each takes its validated arguments and returns the exit code.
 
 pub mod devices;
+pub mod peak;
 pub mod run;
+pub mod tune;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -16,6 +18,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(args.plan()?),
         Command::Devices(args) => devices::devices(args.json, args.backend.map(Into::into)),
         Command::Kernels(args) => devices::kernels(args.json),
+        Command::Tune(args) => tune::tune(args.plan()?),
+        Command::Peak(args) => peak::peak(args),
         Command::Validate(args) => validate::validate(&args.files),
         Command::Schema => {
             print!("{}", crate::result::schema_json());
