@@ -94,7 +94,14 @@ pub fn peaks_table(p: &Peaks) -> String {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(["peak", "value", "fastest run", "median run", "runs", "timing"]);
+        .set_header([
+            "peak",
+            "value",
+            "fastest run",
+            "median run",
+            "runs",
+            "timing",
+        ]);
     let mut row = |name: &str, value: String, m: &PeakMethod| {
         t.add_row(vec![
             Cell::new(name),

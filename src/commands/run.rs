@@ -81,8 +81,10 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
                 progress.info(&format!(
                     "peaks: FMA f32 {} TFLOP/s{}, copy {} GB/s",
                     fmt_sig(p.fma_f32_tflops, 3),
-                    p.fma_f16_tflops
-                        .map_or(String::new(), |v| format!(", FMA f16 {} TFLOP/s", fmt_sig(v, 3))),
+                    p.fma_f16_tflops.map_or(String::new(), |v| format!(
+                        ", FMA f16 {} TFLOP/s",
+                        fmt_sig(v, 3)
+                    )),
                     fmt_sig(p.copy_gbps, 3)
                 ));
                 Some(p)

@@ -57,7 +57,11 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         if !plan.force
             && let Some(e) = tuner.table.get(layout, class)
         {
-            eprintln!("{head}: cached winner {} ({} TFLOP/s median)", e.config, fmt_sig(e.tflops, 3));
+            eprintln!(
+                "{head}: cached winner {} ({} TFLOP/s median)",
+                e.config,
+                fmt_sig(e.tflops, 3)
+            );
             summary.push((
                 layout.to_string(),
                 class.to_string(),
@@ -69,7 +73,12 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         }
         if let Err(why) = crate::workloads::runner::check_fits(&limits, shape, &[]) {
             eprintln!("{head}: skipped: {why}");
-            summary.push(skipped_row(layout, class, shape, "over the adapter's limits"));
+            summary.push(skipped_row(
+                layout,
+                class,
+                shape,
+                "over the adapter's limits",
+            ));
             continue;
         }
         let left = plan.budget.saturating_sub(started.elapsed());
@@ -114,7 +123,10 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
                     class.to_string(),
                     shape,
                     config.to_string(),
-                    format!("{} (fastest sample)", fmt_sig(shape.flops() as f64 / ns / 1e3, 3)),
+                    format!(
+                        "{} (fastest sample)",
+                        fmt_sig(shape.flops() as f64 / ns / 1e3, 3)
+                    ),
                 ));
             }
             None => {
@@ -185,7 +197,14 @@ fn trial_table(trials: &[Trial], shape: Shape, best: Option<(BlockConfig, f64)>)
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(["candidate", "result", "fastest", "median", "TFLOP/s (fastest)", "vs best"]);
+        .set_header([
+            "candidate",
+            "result",
+            "fastest",
+            "median",
+            "TFLOP/s (fastest)",
+            "vs best",
+        ]);
     for r in rows {
         let dash = || "-".to_string();
         let (result, fastest, median, tf, rel) = match &r.outcome {

@@ -87,11 +87,12 @@ impl BlockConfig {
     /// vec4 loads per invocation per slice, for A and B.
     pub fn loads(self) -> (u32, u32) {
         let n = self.invocations().max(1);
-        let a = if self.subgroup { 0 } else { self.bm * self.bk / 4 };
-        (
-            a.div_ceil(n),
-            (self.bk * self.bn / 4).div_ceil(n),
-        )
+        let a = if self.subgroup {
+            0
+        } else {
+            self.bm * self.bk / 4
+        };
+        (a.div_ceil(n), (self.bk * self.bn / 4).div_ceil(n))
     }
 
     /// Bytes of workgroup memory: two buffers of each staged slice, each k-row padded by
@@ -108,10 +109,16 @@ impl BlockConfig {
     /// Checks the shader's contract and the adapter's limits; `Err` says why not.
     pub fn check(self, limits: &wgpu::Limits) -> Result<(), String> {
         if !matches!(self.tm, 4 | 8) || !matches!(self.tn, 4 | 8) {
-            return Err(format!("TM and TN must be 4 or 8 (got {}, {})", self.tm, self.tn));
+            return Err(format!(
+                "TM and TN must be 4 or 8 (got {}, {})",
+                self.tm, self.tn
+            ));
         }
         if self.bk == 0 || !self.bk.is_multiple_of(4) || self.bk > 64 {
-            return Err(format!("BK must be a multiple of 4 up to 64 (got {})", self.bk));
+            return Err(format!(
+                "BK must be a multiple of 4 up to 64 (got {})",
+                self.bk
+            ));
         }
         if self.bm == 0
             || self.bn == 0

@@ -113,7 +113,9 @@ struct File {
     body: Body,
 }
 
-/// FNV-1a 64 over the canonical JSON of the body.
+/// FNV-1a 64 over the canonical JSON of the body. (serde_json's `float_roundtrip`
+/// feature makes floats read back bit for bit, so a file's body serialises again to the
+/// same bytes.)
 fn checksum(body: &Body) -> String {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -180,7 +182,10 @@ pub fn read(
     let mut seen = BTreeMap::new();
     for e in &file.body.entries {
         if e.precision != "f32" {
-            return Err(format!("entry {} has unknown precision {:?}", e.class, e.precision));
+            return Err(format!(
+                "entry {} has unknown precision {:?}",
+                e.class, e.precision
+            ));
         }
         if !allowed(e.layout, &e.config) {
             return Err(format!(
@@ -195,7 +200,10 @@ pub fn read(
             && e.best_ns > 0.0
             && e.tflops.is_finite())
         {
-            return Err(format!("entry {} {} has no valid timing", e.layout, e.class));
+            return Err(format!(
+                "entry {} {} has no valid timing",
+                e.layout, e.class
+            ));
         }
         if seen.insert((e.layout, e.class.clone()), ()).is_some() {
             return Err(format!("entry {} {} appears twice", e.layout, e.class));

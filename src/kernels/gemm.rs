@@ -331,8 +331,16 @@ impl BlockPipeline {
             .min(limits.max_buffer_size);
         let (splits, k_split) = cfg.splits_for(shape, max_binding);
         let Shape { m, n, k } = shape;
-        let aligned_a = if self.layout.trans_a() { m % 4 == 0 } else { k % 4 == 0 };
-        let aligned_b = if self.layout.trans_b() { k % 4 == 0 } else { n % 4 == 0 };
+        let aligned_a = if self.layout.trans_a() {
+            m % 4 == 0
+        } else {
+            k % 4 == 0
+        };
+        let aligned_b = if self.layout.trans_b() {
+            k % 4 == 0
+        } else {
+            n % 4 == 0
+        };
         let aligned_c = n % 4 == 0;
         let params = BlockParams {
             m,
@@ -594,7 +602,9 @@ fn simple(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<Kind> {
             ]);
             TILED_WGSL
         }
-        Family::Block(_) | Family::Tuned => unreachable!("not a single-dispatch kernel"),
+        Family::Block(_) | Family::Tuned => {
+            bail!("kernel '{}' is not a single-dispatch kernel", spec.name)
+        }
     };
     let label = format!("{}-{}", spec.name, layout);
     let bind_layout = bind_group_layout(&gpu.device);

@@ -162,7 +162,10 @@ pub struct ShapeClass {
 const BUCKETS: [u32; 4] = [64, 256, 1024, 4096];
 
 fn bucket(x: u32) -> u8 {
-    BUCKETS.iter().position(|&b| x <= b).unwrap_or(BUCKETS.len()) as u8
+    BUCKETS
+        .iter()
+        .position(|&b| x <= b)
+        .unwrap_or(BUCKETS.len()) as u8
 }
 
 fn bucket_name(b: u8) -> String {
@@ -238,9 +241,14 @@ impl Table {
     /// Reads the adapter's cache. The warnings say why a cache file was ignored or why
     /// there is no cache directory.
     pub fn load(gpu: &Gpu) -> (Table, Vec<String>) {
+        Table::load_from(gpu, cache::dir())
+    }
+
+    /// [`Table::load`] from the cache directory `dir` (`None`: keep nothing on disk).
+    pub fn load_from(gpu: &Gpu, dir: Option<PathBuf>) -> (Table, Vec<String>) {
         let key = AdapterKey::of(gpu);
         let mut warnings = Vec::new();
-        let path = cache::dir().map(|d| d.join(key.file_name()));
+        let path = dir.map(|d| d.join(key.file_name()));
         let mut entries = BTreeMap::new();
         match &path {
             None => warnings.push(format!(
@@ -423,8 +431,7 @@ impl<'g> Tuner<'g> {
         let mut best: Option<(BlockConfig, f64)> = None;
         // Generous: the first run includes driver compilation; 0.1 GFLOP/s is a tenth of
         // the slowest software rasteriser.
-        let first_timeout =
-            Duration::from_secs_f64(60.0 + shape.flops() as f64 / 1e8);
+        let first_timeout = Duration::from_secs_f64(60.0 + shape.flops() as f64 / 1e8);
         for (i, &config) in list.iter().enumerate() {
             if i > 0 && best.is_some() && started.elapsed() >= budget {
                 trials.push(Trial {
@@ -460,7 +467,8 @@ impl<'g> Tuner<'g> {
                     _ => None,
                 })
                 .unwrap_or(best_ns);
-            let count = |f: fn(&Outcome) -> bool| trials.iter().filter(|t| f(&t.outcome)).count() as u32;
+            let count =
+                |f: fn(&Outcome) -> bool| trials.iter().filter(|t| f(&t.outcome)).count() as u32;
             self.table.insert(Entry {
                 precision: "f32".into(),
                 layout,
@@ -470,7 +478,9 @@ impl<'g> Tuner<'g> {
                 median_ns,
                 best_ns,
                 tflops: shape.flops() as f64 / median_ns / 1e3,
-                candidates_timed: count(|o| matches!(o, Outcome::Timed { .. } | Outcome::Slow { .. })),
+                candidates_timed: count(|o| {
+                    matches!(o, Outcome::Timed { .. } | Outcome::Slow { .. })
+                }),
                 candidates_failed: count(|o| matches!(o, Outcome::Failed(_))),
                 candidates_total: total as u32,
                 tuned_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -496,8 +506,13 @@ impl<'g> Tuner<'g> {
         let gpu = self.gpu;
         let pipeline = self.pipeline(config, problem.layout)?;
         let binding = problem.bind(gpu, &pipeline)?;
-        let (check, _) =
-            problem.verify(gpu, &pipeline, &binding, verify::F32_TOLERANCE, first_timeout)?;
+        let (check, _) = problem.verify(
+            gpu,
+            &pipeline,
+            &binding,
+            verify::F32_TOLERANCE,
+            first_timeout,
+        )?;
         if !check.passed {
             let why = match (check.unwritten_entries, check.rel_error) {
                 (u, _) if u > 0 => format!("{u} output entries were never written"),

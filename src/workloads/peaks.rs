@@ -116,11 +116,7 @@ fn pipeline(
     Ok((pipeline, layout))
 }
 
-fn group(
-    gpu: &Gpu,
-    layout: &wgpu::BindGroupLayout,
-    buffers: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
+fn group(gpu: &Gpu, layout: &wgpu::BindGroupLayout, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
     let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
         .iter()
         .enumerate()
@@ -227,12 +223,8 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
     let samples = timer.measure(gpu, settings.runs.max(1), &encode, settings.timeout)?;
     let runs = samples.len() as u64;
     let (best_ns, median_ns) = best_median(samples)?;
-    let flops = invocations as f64
-        * f64::from(iters)
-        * f64::from(UNROLL)
-        * f64::from(CHAINS)
-        * 4.0
-        * 2.0;
+    let flops =
+        invocations as f64 * f64::from(iters) * f64::from(UNROLL) * f64::from(CHAINS) * 4.0 * 2.0;
     let ty = if f16 { "f16" } else { "f32" };
     let mut p = BTreeMap::new();
     p.insert("chains".into(), CHAINS.into());
@@ -260,9 +252,9 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
 fn copy(gpu: &Gpu, timer: &Timer, settings: &PeakSettings) -> Result<PeakMethod> {
     let (pipeline, layout) = pipeline(gpu, "peak copy", COPY_WGSL, &[("WG", f64::from(WG))])?;
     let limits = gpu.limits();
-    // 1 GiB each way on a GPU (far beyond any cache), 64 MiB on a CPU rasteriser; never
+    // 1 GiB each way on a GPU (far beyond any cache), 16 MiB on a CPU rasteriser; never
     // beyond what one binding may hold.
-    let want: u64 = if gpu.is_software() { 64 << 20 } else { 1 << 30 };
+    let want: u64 = if gpu.is_software() { 16 << 20 } else { 1 << 30 };
     let bytes = want
         .min(limits.max_storage_buffer_binding_size)
         .min(limits.max_buffer_size)

@@ -18,6 +18,14 @@ use crate::result::{KernelRecord, Peaks, Record, Tflops, Timing, Verification};
 use crate::stats;
 use crate::verify;
 
+/// The most a run spends tuning by default (`--tune-budget` overrides it).
+pub const DEFAULT_TUNE_BUDGET: Duration = Duration::from_secs(120);
+
+/// Problems below this many FLOPs are not tuned during a run (they use the cache or the
+/// default): their time is launch overhead on any device, and tuning them measures
+/// noise. `flopcost tune --shape` tunes them when asked.
+pub const MIN_TUNE_FLOPS: u64 = 1 << 24;
+
 /// How to sample.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
@@ -128,7 +136,7 @@ impl<'a> Runner<'a> {
         } else {
             (tune::Table::load_quiet(gpu), Vec::new())
         };
-        let tune_budget = settings.total_budget / 4;
+        let tune_budget = (settings.total_budget / 4).min(DEFAULT_TUNE_BUDGET);
         Ok(Runner {
             gpu,
             timer,
@@ -166,6 +174,12 @@ impl<'a> Runner<'a> {
     /// The tuning table (cache entries plus what this run tuned).
     pub fn tuning_table(&self) -> &tune::Table {
         &self.tuner.table
+    }
+
+    /// Uses `table` instead of the one loaded from the default cache directory (tests
+    /// use a temporary directory).
+    pub fn set_tuning_table(&mut self, table: tune::Table) {
+        self.tuner.table = table;
     }
 
     fn remaining(&self) -> Duration {
@@ -512,7 +526,7 @@ impl<'a> Runner<'a> {
             return Ok((e.config, source, class));
         }
         let left = self.tune_budget.saturating_sub(self.tune_used);
-        if left.is_zero() {
+        if left.is_zero() || shape.flops() < MIN_TUNE_FLOPS {
             return Ok((tune::heuristic(self.gpu, shape), Source::Heuristic, class));
         }
         // A class gets at most a third of what is left, so later classes get time too.
@@ -636,8 +650,11 @@ struct TuneProgress<'o> {
 
 impl tune::TuneObserver for TuneProgress<'_> {
     fn trying(&mut self, index: usize, total: usize, config: &crate::kernels::BlockConfig) {
-        self.obs
-            .started(&format!("{}: candidate {}/{total} {config}", self.label, index + 1));
+        self.obs.started(&format!(
+            "{}: candidate {}/{total} {config}",
+            self.label,
+            index + 1
+        ));
     }
 
     fn tried(&mut self, trial: &tune::Trial) {
