@@ -25,9 +25,10 @@ use crate::gpu::timing::Timer;
 use crate::verify;
 use crate::workloads::problem::Problem;
 
-/// The smallest block (rows, columns) any candidate uses: the most workgroups a tuned
-/// dispatch can need.
-pub const SMALLEST_BLOCK: BlockConfig = BlockConfig::new(32, 64, 16, 4, 4);
+/// A block no larger than any candidate's in either dimension (the fewest rows are 32;
+/// the fewest columns 16, a subgroup variant with 4-lane subgroups): bounds the
+/// workgroups a tuned dispatch can need, for the limits check before a run.
+pub const SMALLEST_BLOCK: BlockConfig = BlockConfig::new(32, 16, 16, 4, 4);
 
 /// The `block` kernel: 64×64×8, 4×4 per invocation, 256 invocations and 8.5 KiB of
 /// workgroup memory, within WebGPU's default limits, so it runs on any adapter.
