@@ -21,7 +21,7 @@ use super::block::BlockConfig;
 use super::cache::{self, AdapterKey, Entry};
 use super::{Family, GemmPipeline, KernelSpec, Layout, Shape};
 use crate::gpu::Gpu;
-use crate::gpu::timing::Timer;
+use crate::gpu::timing::{Timer, TimestampError, TimingMethod};
 use crate::verify;
 use crate::workloads::problem::Problem;
 
@@ -443,6 +443,14 @@ impl<'g> Tuner<'g> {
             }
             obs.trying(i, total, &config);
             let outcome = self.try_one(problem, timer, config, best, first_timeout);
+            if let Err(e) = &outcome
+                && e.is::<TimestampError>()
+                && timer.method() == TimingMethod::GpuTimestamp
+            {
+                // Timestamps that do not advance: start again on the host clock (as the
+                // runner does), so that all candidates are compared on one clock.
+                return self.tune(problem, &Timer::host(), budget, obs);
+            }
             let outcome = match outcome {
                 Ok(o) => o,
                 Err(e) => Outcome::Failed(format!("{e:#}")),
