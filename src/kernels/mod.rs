@@ -355,7 +355,7 @@ pub fn registry() -> Vec<KernelSpec> {
             name: "block".into(),
             family: Family::Block(tune::PORTABLE_BLOCK),
             hidden: false,
-            description: "register-blocked 64x64x16, 4x4 per invocation, vec4 loads, \
+            description: "register-blocked 64x64x8, 4x4 per invocation, vec4 loads, \
                           double-buffered (one fixed configuration of the tuned family)",
         },
         KernelSpec {

@@ -104,8 +104,13 @@ fn blocks(c: BlockConfig, shape: Shape) -> u64 {
 /// configuration, and where it leaves fewer than [`FILL_BLOCKS`] blocks and K is long
 /// enough, its split-K variants.
 pub fn candidates(gpu: &Gpu, shape: Shape) -> Vec<BlockConfig> {
+    candidates_among(&fitting_bases(gpu), shape)
+}
+
+/// [`candidates`] for a given list of base configurations.
+pub fn candidates_among(bases: &[BlockConfig], shape: Shape) -> Vec<BlockConfig> {
     let mut out = Vec::new();
-    for b in fitting_bases(gpu) {
+    for &b in bases {
         out.push(b);
         let n = blocks(b, shape);
         if n < FILL_BLOCKS {
@@ -550,5 +555,74 @@ impl<'g> Tuner<'g> {
             best_ns: v[0],
             samples: v.len(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_classes_bucket_each_dimension() {
+        let c = |m, n, k| ShapeClass::of(Shape::new(m, n, k)).to_string();
+        assert_eq!(c(1, 64, 65), "m64.n64.k256");
+        assert_eq!(c(256, 257, 1024), "m256.n1024.k1024");
+        assert_eq!(c(4096, 4097, 16384), "m4096.n4097+.k4097+");
+        assert_eq!(
+            ShapeClass::of(Shape::cube(512)),
+            ShapeClass::of(Shape::cube(1024))
+        );
+        assert_ne!(
+            ShapeClass::of(Shape::cube(1024)),
+            ShapeClass::of(Shape::cube(1025))
+        );
+    }
+
+    #[test]
+    fn split_k_is_offered_only_where_blocks_are_few_and_k_is_long() {
+        let bases = base_configs(Some(32));
+        let splits = |s: Shape| {
+            candidates_among(&bases, s)
+                .into_iter()
+                .filter(|c| c.split_k > 1)
+                .count()
+        };
+        // 4096² outputs: 1024 blocks of 128×128, enough everywhere.
+        assert_eq!(splits(Shape::cube(4096)), 0);
+        // 32 tokens × 4096: few blocks, long K.
+        assert!(splits(Shape::new(32, 4096, 4096)) > 0);
+        // Few blocks but K too short to split.
+        assert_eq!(splits(Shape::new(32, 32, 16)), 0);
+        for c in candidates_among(&bases, Shape::new(32, 4096, 4096)) {
+            assert!(SPLITS.contains(&c.split_k) || c.split_k == 1);
+        }
+    }
+
+    #[test]
+    fn base_configurations_satisfy_the_shader_contract() {
+        let big = wgpu::Limits {
+            max_compute_workgroup_storage_size: 1 << 20,
+            max_compute_invocations_per_workgroup: 1024,
+            max_compute_workgroup_size_x: 1024,
+            max_compute_workgroup_size_y: 1024,
+            ..wgpu::Limits::default()
+        };
+        for sg in [None, Some(8)] {
+            for c in base_configs(sg) {
+                assert!(c.check(&big).is_ok(), "{c}: {:?}", c.check(&big));
+            }
+        }
+        // With wider subgroups some subgroup variants break the staging contract and are
+        // filtered out on the adapter; some always remain.
+        for sg in [4, 16, 32] {
+            let ok = base_configs(Some(sg))
+                .into_iter()
+                .filter(|c| c.subgroup && c.check(&big).is_ok())
+                .count();
+            assert!(ok >= 2, "subgroup size {sg}: {ok} subgroup variants fit");
+        }
+        // The portable kernel fits WebGPU's default limits.
+        assert!(PORTABLE_BLOCK.check(&wgpu::Limits::default()).is_ok());
+        assert!(SMALLEST_BLOCK.check(&wgpu::Limits::default()).is_ok());
     }
 }
