@@ -8,8 +8,9 @@
 #
 # Needs the prebuilt binary at target/release/flopcost (cargo build --release) and, when
 # the machine has no Vulkan loader, the loader packages in .gl/ (fetched beforehand on a
-# machine with package access). It never changes clocks, power limits or GPU modes, and
-# stays well under 9 minutes on one H200 (each step has a budget and a hard timeout).
+# machine with package access). It never changes clocks, power limits or GPU modes. Each
+# step has a budget and a hard timeout: about 6 minutes in all on one H200, under 8.5
+# minutes if every step ran into its timeout.
 #
 # Reference hook: set REFERENCE_CMD to a command that measures the vendor library on the
 # same shapes; it runs last with the output folder as its argument.
@@ -96,7 +97,7 @@ NT_SHAPES=(${TOK}x4096x6144 ${TOK}x4096x4096 ${TOK}x4096x14336 ${TOK}x14336x4096
 TN_SHAPES=(4096x6144x${TOK} 4096x4096x${TOK} 4096x14336x${TOK} 14336x4096x${TOK})
 shape_args() { for s in "$@"; do printf -- '--shape %s ' "$s"; done; }
 # Budgets in seconds: tune (default shapes, per layout), runs (standard, per layout).
-TUNE_B=90 TUNE_L=30 RUN_STD=140 RUN_L=40 SUITE=standard TUNE_SHAPES=()
+TUNE_B=60 TUNE_L=20 RUN_STD=110 RUN_L=25 SUITE=standard TUNE_SHAPES=()
 if [ "$QUICK" = 1 ]; then
   NN_SHAPES=(64x96x128) NT_SHAPES=(64x128x96) TN_SHAPES=(128x96x64)
   TUNE_B=10 TUNE_L=5 RUN_STD=20 RUN_L=10 SUITE=quick TUNE_SHAPES=(--shape 256)
@@ -105,14 +106,14 @@ fi
 # --- Tuning (cached per adapter, driver and version) ---------------------------------
 export FLOPCOST_CACHE_DIR=${FLOPCOST_CACHE_DIR:-$OUT/tune-cache}
 log "tuning the default shapes (cache: $FLOPCOST_CACHE_DIR)"
-timeout $((TUNE_B + 60)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --budget "$TUNE_B" --quiet \
+timeout $((TUNE_B + 30)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --budget "$TUNE_B" --quiet \
   >"$OUT/tune-default.txt" || \
   echo "warning: tuning the default shapes stopped early (see $OUT/tune-default.txt)" >&2
 for l in nn nt tn; do
   case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
   log "tuning the 8B layer products, $l"
   # shellcheck disable=SC2046
-  timeout $((TUNE_L + 30)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
+  timeout $((TUNE_L + 20)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
     --budget "$TUNE_L" --quiet \
     >"$OUT/tune-8b-$l.txt" || echo "warning: tuning $l stopped early" >&2
 done
@@ -120,7 +121,7 @@ done
 # --- Runs ----------------------------------------------------------------------------
 STD="$OUT/$SLUG-vulkan-standard-$STAMP.json"
 log "$SUITE suite with peaks -> $STD"
-timeout $((RUN_STD + 100)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned --total-budget "$RUN_STD" \
+timeout $((RUN_STD + 40)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned --total-budget "$RUN_STD" \
   --tune-budget 20 --quiet --out "$STD" >"$OUT/run-standard.txt" || \
   echo "warning: the standard run stopped early; what it measured is in $STD" >&2
 for l in nn nt tn; do
@@ -128,7 +129,7 @@ for l in nn nt tn; do
   F="$OUT/$SLUG-vulkan-8b-$l-$STAMP.json"
   log "8B layer products, $l -> $F"
   # shellcheck disable=SC2046
-  timeout $((RUN_L + 50)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
+  timeout $((RUN_L + 20)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
     --kernel tuned --time-budget 0.5 --total-budget "$RUN_L" --tune-budget 10 --no-peaks \
     --quiet --out "$F" \
     >"$OUT/run-8b-$l.txt" || echo "warning: the $l run stopped early; see $F" >&2
