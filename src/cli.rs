@@ -21,6 +21,8 @@ Examples:
   flopcost run                          standard suite on the best adapter, result in results/local/
   flopcost run --suite quick            a handful of small shapes (under a minute on lavapipe)
   flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
+  flopcost tune                         autotune the GEMM kernels for this adapter (cached)
+  flopcost peak                         measured FMA peaks and copy bandwidth
   flopcost devices                      every adapter wgpu finds, with features and limits
   flopcost validate results/*.json      check result files against the schema and invariants
   flopcost cost results/lavapipe-vulkan.json --usd-per-hour 0.5   what the measured work costs
@@ -45,6 +47,12 @@ pub enum Command {
     Devices(DevicesArgs),
     /// List the GEMM kernels `run --kernel` accepts.
     Kernels(JsonFlag),
+    /// Autotune the `tuned` kernel for this adapter and cache the winners.
+    #[command(after_help = TUNE_EXAMPLES)]
+    Tune(TuneArgs),
+    /// Measure the adapter's FMA peaks (f32, f16) and copy bandwidth.
+    #[command(after_help = PEAK_EXAMPLES)]
+    Peak(PeakArgs),
     /// Check result files against the schema and the invariants; one line per file.
     Validate(ValidateArgs),
     /// Print the JSON Schema of result files.
@@ -73,6 +81,77 @@ Examples:
 
 Budgets: --time-budget is the sampling time of each benchmark; --total-budget bounds the
 whole run, so `standard` grows its square sizes only while they fit.";
+
+const TUNE_EXAMPLES: &str = "\
+Examples:
+  flopcost tune                         default shapes, smallest first, within --budget
+  flopcost tune --shape 4096 --shape 32x4096x4096 --layout nn,nt,tn
+  flopcost tune --force --budget 600    tune again even where the cache has a winner
+
+Each (layout, shape class) gets one winner: candidates that fit the adapter are verified
+against an f64 reference (a failing one is discarded and logged), timed briefly, and the
+fastest is cached per adapter, driver and flopcost version in the user's cache directory
+(FLOPCOST_CACHE_DIR overrides it). `run` uses the cache, or tunes within its own budget.";
+
+const PEAK_EXAMPLES: &str = "\
+Examples:
+  flopcost peak
+  flopcost peak --json
+  flopcost peak --out peaks.json        a result file with the peaks section only";
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// GEMM shape MxNxK (or N for NxNxN); repeatable. Default: squares 256, 1024, 4096,
+    /// 8192 and the products of a 4096→4096 layer with 64, 512 and 4096 tokens.
+    #[arg(long = "shape", value_name = "MxNxK")]
+    pub shapes: Vec<String>,
+    /// Layouts for --shape: nn (forward), nt (input gradient), tn (weight gradient).
+    #[arg(long, default_value = "nn", value_name = "LIST")]
+    pub layout: String,
+    /// Time for all of the tuning, in seconds; shapes that would not fit are skipped.
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    pub budget: f64,
+    /// Tune again even where the cache has a winner.
+    #[arg(long)]
+    pub force: bool,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
+    #[arg(long, value_name = "INDEX|NAME")]
+    pub adapter: Option<String>,
+    /// Only consider adapters on this backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// The winners as JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// No per-candidate lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PeakArgs {
+    /// Timed runs per kernel (the peak is the fastest).
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub runs: usize,
+    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
+    #[arg(long, value_name = "INDEX|NAME")]
+    pub adapter: Option<String>,
+    /// Only consider adapters on this backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Also write a result file (with the peaks section and no records).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Machine-readable JSON (the peaks section) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Args, Debug)]
 pub struct JsonFlag {
@@ -178,6 +257,13 @@ pub struct RunArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub price: PriceArgs,
+    /// Seconds the tuned kernel may spend tuning shape classes missing from the cache
+    /// (default: a quarter of the total budget; 0 never tunes).
+    #[arg(long, value_name = "SECONDS")]
+    pub tune_budget: Option<f64>,
+    /// Do not measure the FMA and copy peaks (records then have no efficiency).
+    #[arg(long)]
+    pub no_peaks: bool,
 }
 
 /// A validated `run`.
@@ -196,6 +282,10 @@ pub struct RunPlan {
     pub quiet: bool,
     /// Price inputs for the result's `cost` section.
     pub price: PriceSpec,
+    /// Tuning budget of the tuned kernel; `None`: the runner's default.
+    pub tune_budget: Option<Duration>,
+    /// Measure the peaks before the suite.
+    pub peaks: bool,
 }
 
 fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
@@ -282,6 +372,18 @@ impl RunArgs {
             force: self.force,
             quiet: self.quiet,
             price: self.price.spec()?,
+            tune_budget: match self.tune_budget {
+                None => None,
+                Some(s) if s.is_finite() && (0.0..1e7).contains(&s) => {
+                    Some(Duration::from_secs_f64(s))
+                }
+                Some(s) => {
+                    return Err(input_error(format!(
+                        "--tune-budget {s}: must be zero or a positive number of seconds"
+                    )));
+                }
+            },
+            peaks: !self.no_peaks,
         })
     }
 }
@@ -484,6 +586,62 @@ pub struct LeaderboardArgs {
     /// Do not write: exit 1 when DIR/README.md differs from what would be generated.
     #[arg(long)]
     pub check: bool,
+}
+
+/// A validated `tune`.
+#[derive(Debug)]
+pub struct TunePlan {
+    pub adapter: AdapterSelector,
+    pub backend: BackendFilter,
+    /// (layout, shape) to tune, in order.
+    pub cases: Vec<(Layout, Shape)>,
+    pub budget: Duration,
+    pub force: bool,
+    pub seed: u64,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl TuneArgs {
+    pub fn plan(self) -> Result<TunePlan> {
+        let mut cases = Vec::new();
+        if self.shapes.is_empty() {
+            cases = workloads::tune_defaults();
+        } else {
+            let layouts = Layout::parse_list(&self.layout)?;
+            for s in &self.shapes {
+                let shape = Shape::parse(s)?;
+                for &l in &layouts {
+                    if !cases.contains(&(l, shape)) {
+                        cases.push((l, shape));
+                    }
+                }
+            }
+        }
+        Ok(TunePlan {
+            adapter: self
+                .adapter
+                .as_deref()
+                .map_or(AdapterSelector::Best, AdapterSelector::parse),
+            backend: self.backend.map_or(BackendFilter::All, Into::into),
+            cases,
+            budget: seconds("--budget", Some(self.budget), Duration::ZERO)?,
+            force: self.force,
+            seed: self.seed,
+            json: self.json,
+            quiet: self.quiet,
+        })
+    }
+}
+
+impl PeakArgs {
+    /// Checks the arguments that need no GPU.
+    pub fn check(&self) -> Result<()> {
+        if self.runs == 0 || self.runs > 1000 {
+            return Err(input_error("--runs must be 1..=1000"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -119,7 +119,10 @@ pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
 
 /// Lists the kernels `run --kernel` accepts.
 pub fn kernels(json: bool) -> Result<ExitCode> {
-    let list = kernels::default_kernels();
+    let list: Vec<_> = kernels::registry()
+        .into_iter()
+        .filter(|k| !k.hidden)
+        .collect();
     if json {
         let v: Vec<serde_json::Value> = list
             .iter()

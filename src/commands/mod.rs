@@ -5,7 +5,9 @@ pub mod compare;
 pub mod cost;
 pub mod devices;
 pub mod leaderboard;
+pub mod peak;
 pub mod run;
+pub mod tune;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run::run(args.plan()?),
         Command::Devices(args) => devices::devices(args.json, args.backend.map(Into::into)),
         Command::Kernels(args) => devices::kernels(args.json),
+        Command::Tune(args) => tune::tune(args.plan()?),
+        Command::Peak(args) => peak::peak(args),
         Command::Validate(args) => validate::validate(&args.files),
         Command::Catalog(args) => catalog::catalog(args.json),
         Command::Cost(args) => cost::cost(args),

@@ -72,6 +72,39 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     }
     let gpu = Gpu::open(choice.entry)?;
     let mut runner = Runner::new(&gpu, plan.kernels.clone(), plan.settings.clone())?;
+    if let Some(b) = plan.tune_budget {
+        runner.set_tune_budget(b);
+    }
+    let peaks = if plan.peaks {
+        progress.message("measuring the FMA peaks and copy bandwidth");
+        let settings = crate::workloads::peaks::PeakSettings {
+            timestamps: plan.timing == TimingArg::Auto,
+            ..Default::default()
+        };
+        match crate::workloads::peaks::measure(&gpu, &settings) {
+            Ok(p) => {
+                runner.set_peaks(&p);
+                progress.info(&format!(
+                    "peaks: FMA f32 {} TFLOP/s{}, copy {} GB/s",
+                    fmt_sig(p.fma_f32_tflops, 3),
+                    p.fma_f16_tflops.map_or(String::new(), |v| format!(
+                        ", FMA f16 {} TFLOP/s",
+                        fmt_sig(v, 3)
+                    )),
+                    fmt_sig(p.copy_gbps, 3)
+                ));
+                Some(p)
+            }
+            Err(e) => {
+                warnings.push(format!(
+                    "measuring the peaks failed ({e:#}); records have no efficiency;                      `flopcost peak` shows the error alone, --no-peaks skips the measurement"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
     if plan.timing == TimingArg::Auto && !gpu.has_timestamps() {
         warnings.push(
             "the adapter has no timestamp queries: timing with the host clock around submit and \
@@ -113,6 +146,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             .into(),
             command_line,
         },
+        peaks,
         records: Vec::new(),
         warnings: Vec::new(),
         cost: None,

@@ -1,14 +1,30 @@
 //! Compiling a GEMM kernel for one layout and binding one problem's buffers to it.
+//!
+//! A [`GemmBinding`] is everything one GEMM needs: its bind groups, its own parameter
+//! buffer and, for split-K, a workspace of partial sums and a second dispatch that adds
+//! them up. [`GemmPipeline::encode`] records all of its dispatches into one compute pass;
+//! wgpu orders dispatches within a pass (it inserts the barrier between the split-K
+//! product and its reduction).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
 
-use super::{Family, KernelSpec, Layout, Shape};
+use super::block::BlockConfig;
+use super::{Family, KernelSpec, Layout, Shape, tune};
 use crate::gpu::Gpu;
 
 const NAIVE_WGSL: &str = include_str!("../../shaders/gemm_naive.wgsl");
 const TILED_WGSL: &str = include_str!("../../shaders/gemm_tiled.wgsl");
+const BLOCK_WGSL: &str = include_str!("../../shaders/gemm_block.wgsl");
+const SUBGROUP_WGSL: &str = include_str!("../../shaders/gemm_subgroup.wgsl");
+const REDUCE_WGSL: &str = include_str!("../../shaders/gemm_splitk_reduce.wgsl");
 
-/// The uniform block every GEMM shader reads (`struct Params`).
+/// Invocations per workgroup of the split-K reduction.
+const REDUCE_WG: u32 = 256;
+
+/// The uniform block of the naive and tiled shaders (`struct Params`).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Params {
@@ -18,17 +34,89 @@ pub struct Params {
     pub _pad: u32,
 }
 
+/// The uniform block of the block family (`struct Params` in gemm_block.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct BlockParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    k_split: u32,
+    aligned_a: u32,
+    aligned_b: u32,
+    aligned_c: u32,
+    _pad: u32,
+}
+
+/// The uniform block of gemm_splitk_reduce.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ReduceParams {
+    len: u32,
+    splits: u32,
+    row: u32,
+    aligned: u32,
+}
+
 /// One kernel compiled for one layout.
 pub struct GemmPipeline {
     pub spec: KernelSpec,
     pub layout: Layout,
-    pipeline: wgpu::ComputePipeline,
-    bind_layout: wgpu::BindGroupLayout,
+    kind: Kind,
 }
 
-/// The bind group layout every GEMM shader uses: A, B read-only; C read-write; params.
-pub fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
-    let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
+enum Kind {
+    /// The naive and tiled shaders: one dispatch, four bindings.
+    Simple {
+        pipeline: wgpu::ComputePipeline,
+        bind_layout: wgpu::BindGroupLayout,
+    },
+    /// One configuration of the block family (`pipe` is compiled for its base
+    /// configuration; split-K factors share it).
+    Block {
+        pipe: Arc<BlockPipeline>,
+        config: BlockConfig,
+    },
+    /// The tuned kernel: the configuration is chosen per shape at bind time, from the
+    /// adapter's tuning cache or the heuristic default, and compiled on first use.
+    Auto {
+        table: tune::Table,
+        compiled: Mutex<HashMap<BlockConfig, Arc<BlockPipeline>>>,
+    },
+}
+
+/// One dispatch of a binding.
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    group: wgpu::BindGroup,
+    size: (u32, u32, u32),
+}
+
+/// One problem's buffers bound to a pipeline.
+pub struct GemmBinding {
+    steps: Vec<Dispatch>,
+    /// Parameter blocks and the split-K workspace, kept alive with the bind groups.
+    _buffers: Vec<wgpu::Buffer>,
+    /// Workgroups of the main dispatch.
+    pub dispatch: (u32, u32, u32),
+    config: Option<BlockConfig>,
+    splits: u32,
+}
+
+impl GemmBinding {
+    /// The block configuration that runs, for the block and tuned kernels.
+    pub fn config(&self) -> Option<BlockConfig> {
+        self.config
+    }
+
+    /// K splits actually used (1: no split-K).
+    pub fn splits(&self) -> u32 {
+        self.splits
+    }
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
@@ -37,107 +125,364 @@ pub fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
             min_binding_size: None,
         },
         count: None,
-    };
+    }
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// The bind group layout of the naive and tiled shaders: A, B read-only; C read-write;
+/// params.
+pub fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("gemm"),
         entries: &[
-            storage(0, true),
-            storage(1, true),
-            storage(2, false),
-            wgpu::BindGroupLayoutEntry {
-                binding: 3,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            },
+            storage_entry(0, true),
+            storage_entry(1, true),
+            storage_entry(2, false),
+            uniform_entry(3),
         ],
     })
 }
 
-impl GemmPipeline {
-    /// Compiles `spec` for `layout`. The shader is created without runtime bounds checks:
-    /// every kernel guards its own global indices, and the odd-shape tests cover them.
-    pub fn new(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<GemmPipeline> {
-        if let Err(why) = spec.check(&gpu.limits()) {
-            bail!("kernel '{}' does not fit this adapter: {why}", spec.name);
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// Compiles one compute shader with its override constants, turning validation errors
+/// into an error that names the kernel.
+fn compile(
+    gpu: &Gpu,
+    label: &str,
+    source: &str,
+    constants: &[(&str, f64)],
+    bind_layout: &wgpu::BindGroupLayout,
+) -> Result<wgpu::ComputePipeline> {
+    let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    // SAFETY: with runtime checks off, out-of-bounds indexing is undefined behaviour.
+    // Every global access in these shaders is guarded by the M/N/K bounds (vec4 accesses
+    // only where the whole vec4 is inside the matrix and the binding is the matrix itself,
+    // not the 16-byte placeholder), workgroup and register arrays are indexed within their
+    // sizes (the Rust side enforces each shader's contract in `TileConfig::check` and
+    // `BlockConfig::check`), and all loops are bounded by uniform sizes.
+    let module = unsafe {
+        gpu.device.create_shader_module_trusted(
+            wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            },
+            wgpu::ShaderRuntimeChecks::unchecked(),
+        )
+    };
+    let layout_obj = gpu
+        .device
+        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(label),
+            bind_group_layouts: &[Some(bind_layout)],
+            immediate_size: 0,
+        });
+    let pipeline = gpu
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: Some(&layout_obj),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        bail!("kernel '{label}' failed to compile: {e}");
+    }
+    Ok(pipeline)
+}
+
+/// One block configuration compiled for one layout, with what binding it needs. The
+/// main shader does not depend on the split-K factor, so one compiled pipeline serves
+/// every split of a base configuration.
+pub(crate) struct BlockPipeline {
+    base: BlockConfig,
+    layout: Layout,
+    main: wgpu::ComputePipeline,
+    main_layout: wgpu::BindGroupLayout,
+    /// The split-K reduction, compiled on first use.
+    reduce: Mutex<Option<(wgpu::ComputePipeline, wgpu::BindGroupLayout)>>,
+    /// 16-byte placeholders for vec4 bindings the shader will not read (see
+    /// gemm_block.wgsl); one read-only and one read-write, so they never alias.
+    dummy_ro: wgpu::Buffer,
+    dummy_rw: wgpu::Buffer,
+}
+
+impl BlockPipeline {
+    fn new(gpu: &Gpu, name: &str, config: BlockConfig, layout: Layout) -> Result<BlockPipeline> {
+        if let Err(why) = config.check(&gpu.limits()) {
+            bail!("kernel '{name}' ({config}) does not fit this adapter: {why}");
         }
-        let ((wx, wy), _) = spec.geometry();
-        let flag = |b: bool| if b { 1.0 } else { 0.0 };
-        let mut constants: Vec<(&str, f64)> = vec![
+        if let Err(why) = config.check_adapter(gpu.features(), &gpu.info) {
+            bail!("kernel '{name}' ({config}) cannot run on this adapter: {why}");
+        }
+        let (wx, wy) = config.workgroup();
+        let (la, lb) = config.loads();
+        let constants: Vec<(&str, f64)> = vec![
             ("TRANS_A", flag(layout.trans_a())),
             ("TRANS_B", flag(layout.trans_b())),
             ("WG_X", f64::from(wx)),
             ("WG_Y", f64::from(wy)),
+            ("BM", f64::from(config.bm)),
+            ("BN", f64::from(config.bn)),
+            ("BK", f64::from(config.bk)),
+            ("TM", f64::from(config.tm)),
+            ("TN", f64::from(config.tn)),
+            ("LOADS_A", f64::from(la)),
+            ("LOADS_B", f64::from(lb)),
         ];
-        let source = match spec.family {
-            Family::Naive { fault } => {
-                constants.push(("FAULT", flag(fault)));
-                NAIVE_WGSL
-            }
-            Family::Tiled(t) => {
-                constants.extend([
-                    ("BM", f64::from(t.bm)),
-                    ("BN", f64::from(t.bn)),
-                    ("BK", f64::from(t.bk)),
-                    ("TM", f64::from(t.tm)),
-                    ("TN", f64::from(t.tn)),
-                ]);
-                TILED_WGSL
-            }
-        };
-        let label = format!("{}-{}", spec.name, layout);
-        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        // SAFETY: with runtime checks off, out-of-bounds indexing is undefined behaviour.
-        // Every global access in these shaders is guarded by the M/N/K bounds, workgroup
-        // arrays are indexed within their override-derived sizes (the Rust side enforces
-        // the WG_X = BN/TN, WG_Y = BM/TM contract in `TileConfig::check`), and all loops
-        // are bounded by uniform sizes.
-        let module = unsafe {
-            gpu.device.create_shader_module_trusted(
-                wgpu::ShaderModuleDescriptor {
-                    label: Some(&label),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                },
-                wgpu::ShaderRuntimeChecks::unchecked(),
-            )
-        };
-        let bind_layout = bind_group_layout(&gpu.device);
-        let layout_obj = gpu
+        let main_layout = gpu
             .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(&label),
-                bind_group_layouts: &[Some(&bind_layout)],
-                immediate_size: 0,
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("gemm block"),
+                entries: &[
+                    storage_entry(0, true),
+                    storage_entry(1, true),
+                    storage_entry(2, false),
+                    uniform_entry(3),
+                    storage_entry(4, true),
+                    storage_entry(5, true),
+                    storage_entry(6, false),
+                ],
             });
-        let pipeline = gpu
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: Some(&layout_obj),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            bail!("kernel '{label}' failed to compile: {e}");
-        }
-        Ok(GemmPipeline {
-            spec: spec.clone(),
+        let source = if config.subgroup {
+            SUBGROUP_WGSL
+        } else {
+            BLOCK_WGSL
+        };
+        let base = config.with_split(1);
+        let label = format!("{name}-{base}-{layout}");
+        let main = compile(gpu, &label, source, &constants, &main_layout)?;
+        let storage = wgpu::BufferUsages::STORAGE;
+        Ok(BlockPipeline {
+            base,
             layout,
-            pipeline,
-            bind_layout,
+            main,
+            main_layout,
+            reduce: Mutex::new(None),
+            dummy_ro: gpu.buffer("vec4 placeholder", 16, storage)?,
+            dummy_rw: gpu.buffer("vec4 placeholder", 16, storage)?,
         })
     }
 
-    /// Binds one problem's buffers. `c` must hold M·N floats.
+    /// The split-K reduction, compiled on first use.
+    fn reduce(&self, gpu: &Gpu) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
+        let mut slot = self
+            .reduce
+            .lock()
+            .map_err(|_| anyhow::anyhow!("split-K pipeline lock poisoned"))?;
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let l = gpu
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("gemm split-k reduce"),
+                entries: &[
+                    storage_entry(0, true),
+                    storage_entry(1, false),
+                    uniform_entry(2),
+                    storage_entry(3, true),
+                    storage_entry(4, false),
+                ],
+            });
+        let p = compile(
+            gpu,
+            "split-k reduce",
+            REDUCE_WGSL,
+            &[("WG", f64::from(REDUCE_WG))],
+            &l,
+        )?;
+        *slot = Some((p.clone(), l.clone()));
+        Ok((p, l))
+    }
+
+    fn bind(
+        &self,
+        gpu: &Gpu,
+        cfg: BlockConfig,
+        shape: Shape,
+        a: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        c: &wgpu::Buffer,
+    ) -> Result<GemmBinding> {
+        debug_assert_eq!(cfg.with_split(1), self.base);
+        let limits = gpu.limits();
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let (splits, k_split) = cfg.splits_for(shape, max_binding);
+        let Shape { m, n, k } = shape;
+        let aligned_a = if self.layout.trans_a() {
+            m % 4 == 0
+        } else {
+            k % 4 == 0
+        };
+        let aligned_b = if self.layout.trans_b() {
+            k % 4 == 0
+        } else {
+            n % 4 == 0
+        };
+        let aligned_c = n % 4 == 0;
+        let params = BlockParams {
+            m,
+            n,
+            k,
+            k_split,
+            aligned_a: aligned_a.into(),
+            aligned_b: aligned_b.into(),
+            aligned_c: aligned_c.into(),
+            _pad: 0,
+        };
+        let ubuf = gpu.buffer_init(
+            "gemm params",
+            bytemuck::bytes_of(&params),
+            wgpu::BufferUsages::UNIFORM,
+        )?;
+        let workspace = if splits > 1 {
+            Some(gpu.buffer(
+                "split-k workspace",
+                u64::from(splits) * shape.c_len() * 4,
+                wgpu::BufferUsages::STORAGE,
+            )?)
+        } else {
+            None
+        };
+        let target = workspace.as_ref().unwrap_or(c);
+        let entries = [
+            a,
+            b,
+            target,
+            &ubuf,
+            pick(aligned_a, a, &self.dummy_ro),
+            pick(aligned_b, b, &self.dummy_ro),
+            pick(aligned_c, target, &self.dummy_rw),
+        ];
+        let group = bind_group(gpu, &self.main_layout, &entries);
+        let dispatch = (n.div_ceil(cfg.bn), m.div_ceil(cfg.bm), splits);
+        let mut steps = vec![Dispatch {
+            pipeline: self.main.clone(),
+            group,
+            size: dispatch,
+        }];
+        let mut buffers = vec![ubuf];
+        if let Some(ws) = workspace {
+            let (pipeline, layout) = self.reduce(gpu)?;
+            let len = u32::try_from(shape.c_len())?;
+            let groups = len.div_ceil(4).div_ceil(REDUCE_WG);
+            let x = groups.min(limits.max_compute_workgroups_per_dimension);
+            let y = groups.div_ceil(x);
+            let aligned = len % 4 == 0;
+            let rp = ReduceParams {
+                len,
+                splits,
+                row: x * REDUCE_WG,
+                aligned: aligned.into(),
+            };
+            let rbuf = gpu.buffer_init(
+                "split-k params",
+                bytemuck::bytes_of(&rp),
+                wgpu::BufferUsages::UNIFORM,
+            )?;
+            let entries = [
+                &ws,
+                c,
+                &rbuf,
+                pick(aligned, &ws, &self.dummy_ro),
+                pick(aligned, c, &self.dummy_rw),
+            ];
+            steps.push(Dispatch {
+                pipeline,
+                group: bind_group(gpu, &layout, &entries),
+                size: (x, y, 1),
+            });
+            buffers.push(rbuf);
+            buffers.push(ws);
+        }
+        Ok(GemmBinding {
+            steps,
+            _buffers: buffers,
+            dispatch,
+            config: Some(cfg),
+            splits,
+        })
+    }
+}
+
+/// `buf` when the vec4 binding may be read, else the placeholder.
+fn pick<'a>(yes: bool, buf: &'a wgpu::Buffer, dummy: &'a wgpu::Buffer) -> &'a wgpu::Buffer {
+    if yes { buf } else { dummy }
+}
+
+fn bind_group(
+    gpu: &Gpu,
+    layout: &wgpu::BindGroupLayout,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("gemm"),
+        layout,
+        entries: &entries,
+    })
+}
+
+impl GemmPipeline {
+    /// Compiles `spec` for `layout`. Shaders are created without runtime bounds checks:
+    /// every kernel guards its own global indices, and the odd-shape tests cover them.
+    ///
+    /// For the tuned kernel ([`Family::Tuned`]) this reads the adapter's tuning cache; the
+    /// configuration for each shape is chosen (and compiled) when a problem is bound.
+    pub fn new(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<GemmPipeline> {
+        if let Err(why) = spec.check(&gpu.limits()) {
+            bail!("kernel '{}' does not fit this adapter: {why}", spec.name);
+        }
+        let kind = match spec.family {
+            Family::Naive { .. } | Family::Tiled(_) => simple(gpu, spec, layout)?,
+            Family::Block(config) => Kind::Block {
+                pipe: Arc::new(BlockPipeline::new(gpu, &spec.name, config, layout)?),
+                config,
+            },
+            Family::Tuned => Kind::Auto {
+                table: tune::Table::load_quiet(gpu),
+                compiled: Mutex::new(HashMap::new()),
+            },
+        };
+        Ok(GemmPipeline {
+            spec: spec.clone(),
+            layout,
+            kind,
+        })
+    }
+
+    /// Binds one problem's buffers. `a`, `b` and `c` hold op(A), op(B) and C in the
+    /// storage order of the layout; `c` must hold M·N floats. May allocate internal
+    /// buffers (parameters, a split-K workspace).
     pub fn bind(
         &self,
         gpu: &Gpu,
@@ -146,58 +491,126 @@ impl GemmPipeline {
         b: &wgpu::Buffer,
         c: &wgpu::Buffer,
     ) -> Result<GemmBinding> {
-        let params = Params {
-            m: shape.m,
-            n: shape.n,
-            k: shape.k,
-            _pad: 0,
+        match &self.kind {
+            Kind::Simple {
+                pipeline,
+                bind_layout,
+            } => {
+                let params = Params {
+                    m: shape.m,
+                    n: shape.n,
+                    k: shape.k,
+                    _pad: 0,
+                };
+                let ubuf = gpu.buffer_init(
+                    "gemm params",
+                    bytemuck::bytes_of(&params),
+                    wgpu::BufferUsages::UNIFORM,
+                )?;
+                let group = bind_group(gpu, bind_layout, &[a, b, c, &ubuf]);
+                let dispatch = self.spec.dispatch(shape);
+                Ok(GemmBinding {
+                    steps: vec![Dispatch {
+                        pipeline: pipeline.clone(),
+                        group,
+                        size: dispatch,
+                    }],
+                    _buffers: vec![ubuf],
+                    dispatch,
+                    config: None,
+                    splits: 1,
+                })
+            }
+            Kind::Block { pipe, config } => pipe.bind(gpu, *config, shape, a, b, c),
+            Kind::Auto { table, compiled } => {
+                let config = table.choose(gpu, self.layout, shape).config;
+                let base = config.with_split(1);
+                let existing = compiled.lock().ok().and_then(|m| m.get(&base).cloned());
+                let p = match existing {
+                    Some(p) => p,
+                    None => {
+                        let p = Arc::new(BlockPipeline::new(
+                            gpu,
+                            &self.spec.name,
+                            config,
+                            self.layout,
+                        )?);
+                        if let Ok(mut m) = compiled.lock() {
+                            m.insert(base, p.clone());
+                        }
+                        p
+                    }
+                };
+                p.bind(gpu, config, shape, a, b, c)
+            }
+        }
+    }
+
+    /// The same compiled block kernel with another split-K factor (1..=64); `None` for
+    /// other kernels. Compiles nothing.
+    pub fn with_split(&self, split_k: u32) -> Option<GemmPipeline> {
+        let Kind::Block { pipe, config } = &self.kind else {
+            return None;
         };
-        let ubuf = gpu.buffer_init(
-            "gemm params",
-            bytemuck::bytes_of(&params),
-            wgpu::BufferUsages::UNIFORM,
-        )?;
-        let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("gemm"),
-            layout: &self.bind_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: a.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: b.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: c.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: ubuf.as_entire_binding(),
-                },
-            ],
-        });
-        Ok(GemmBinding {
-            group,
-            _params: ubuf,
-            dispatch: self.spec.dispatch(shape),
+        if !(1..=64).contains(&split_k) {
+            return None;
+        }
+        let config = config.with_split(split_k);
+        let mut spec = self.spec.clone();
+        spec.family = Family::Block(config);
+        Some(GemmPipeline {
+            spec,
+            layout: self.layout,
+            kind: Kind::Block {
+                pipe: pipe.clone(),
+                config,
+            },
         })
     }
 
-    /// Records one GEMM into a compute pass.
+    /// Records one whole GEMM (all of its dispatches) into a compute pass.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &GemmBinding) {
-        let (x, y, z) = binding.dispatch;
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &binding.group, &[]);
-        pass.dispatch_workgroups(x, y, z);
+        for d in &binding.steps {
+            let (x, y, z) = d.size;
+            pass.set_pipeline(&d.pipeline);
+            pass.set_bind_group(0, &d.group, &[]);
+            pass.dispatch_workgroups(x, y, z);
+        }
     }
 }
 
-/// One problem's buffers bound to a pipeline.
-pub struct GemmBinding {
-    group: wgpu::BindGroup,
-    _params: wgpu::Buffer,
-    pub dispatch: (u32, u32, u32),
+fn simple(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<Kind> {
+    let ((wx, wy), _) = spec.geometry();
+    let mut constants: Vec<(&str, f64)> = vec![
+        ("TRANS_A", flag(layout.trans_a())),
+        ("TRANS_B", flag(layout.trans_b())),
+        ("WG_X", f64::from(wx)),
+        ("WG_Y", f64::from(wy)),
+    ];
+    let source = match spec.family {
+        Family::Naive { fault } => {
+            constants.push(("FAULT", flag(fault)));
+            NAIVE_WGSL
+        }
+        Family::Tiled(t) => {
+            constants.extend([
+                ("BM", f64::from(t.bm)),
+                ("BN", f64::from(t.bn)),
+                ("BK", f64::from(t.bk)),
+                ("TM", f64::from(t.tm)),
+                ("TN", f64::from(t.tn)),
+            ]);
+            TILED_WGSL
+        }
+        Family::Block(_) | Family::Tuned => {
+            bail!("kernel '{}' is not a single-dispatch kernel", spec.name)
+        }
+    };
+    let label = format!("{}-{}", spec.name, layout);
+    let bind_layout = bind_group_layout(&gpu.device);
+    let pipeline = compile(gpu, &label, source, &constants, &bind_layout)?;
+    Ok(Kind::Simple {
+        pipeline,
+        bind_layout,
+    })
 }

@@ -6,8 +6,12 @@
 //! [`GemmPipeline`] is one compiled (kernel, layout) pair and [`GemmBinding`] one
 //! problem's buffers bound to it.
 
+pub mod block;
+pub mod cache;
 pub mod gemm;
+pub mod tune;
 
+pub use block::BlockConfig;
 pub use gemm::{GemmBinding, GemmPipeline};
 
 use std::fmt;
@@ -238,6 +242,11 @@ pub enum Family {
     Naive { fault: bool },
     /// Shared-memory tiles with a register block per invocation.
     Tiled(TileConfig),
+    /// One configuration of the register-blocked family (vec4 loads, double-buffered
+    /// workgroup memory, split-K, optional subgroup path).
+    Block(BlockConfig),
+    /// The block family, configured per (layout, shape class) by the autotuner.
+    Tuned,
 }
 
 /// A named kernel that `--kernel` can select.
@@ -256,6 +265,13 @@ impl KernelSpec {
         match self.family {
             Family::Naive { .. } => ((16, 16), (16, 16)),
             Family::Tiled(t) => (t.workgroup(), (t.bn, t.bm)),
+            Family::Block(b) => (b.workgroup(), (b.bn, b.bm)),
+            // The smallest block any tuned configuration uses: the most workgroups a
+            // tuned dispatch can need.
+            Family::Tuned => {
+                let b = tune::SMALLEST_BLOCK;
+                (b.workgroup(), (b.bn, b.bm))
+            }
         }
     }
 
@@ -271,16 +287,25 @@ impl KernelSpec {
         let ((x, y), _) = self.geometry();
         m.insert("workgroup_x".into(), x.into());
         m.insert("workgroup_y".into(), y.into());
-        if let Family::Tiled(t) = self.family {
-            for (k, v) in [
-                ("bm", t.bm),
-                ("bn", t.bn),
-                ("bk", t.bk),
-                ("tm", t.tm),
-                ("tn", t.tn),
-            ] {
-                m.insert(k.into(), v.into());
+        match self.family {
+            Family::Tiled(t) => {
+                for (k, v) in [
+                    ("bm", t.bm),
+                    ("bn", t.bn),
+                    ("bk", t.bk),
+                    ("tm", t.tm),
+                    ("tn", t.tn),
+                ] {
+                    m.insert(k.into(), v.into());
+                }
             }
+            Family::Block(b) => {
+                m.clear();
+                for (k, v) in b.params() {
+                    m.insert(k.into(), v);
+                }
+            }
+            Family::Naive { .. } | Family::Tuned => {}
         }
         m
     }
@@ -295,6 +320,8 @@ impl KernelSpec {
                 Ok(())
             }
             Family::Tiled(t) => t.check(limits),
+            Family::Block(b) => b.check(limits),
+            Family::Tuned => tune::SMALLEST_BLOCK.check(limits),
         }
     }
 }
@@ -323,6 +350,20 @@ pub fn registry() -> Vec<KernelSpec> {
             family: Family::Tiled(DEFAULT_TILE),
             hidden: false,
             description: "workgroup-memory tiles 64x64x16, 4x4 register block per invocation",
+        },
+        KernelSpec {
+            name: "block".into(),
+            family: Family::Block(tune::PORTABLE_BLOCK),
+            hidden: false,
+            description: "register-blocked 64x64x8, 4x4 per invocation, vec4 loads, \
+                          double-buffered (one fixed configuration of the tuned family)",
+        },
+        KernelSpec {
+            name: "tuned".into(),
+            family: Family::Tuned,
+            hidden: false,
+            description: "register-blocked family, configuration autotuned per adapter, \
+                          layout and shape class (see `flopcost tune`)",
         },
         KernelSpec {
             name: "faulty".into(),
@@ -356,9 +397,13 @@ pub fn lookup(names: &[String]) -> Result<Vec<KernelSpec>> {
     Ok(out)
 }
 
-/// The kernels run when `--kernel` is not given.
+/// The kernels run when `--kernel` is not given: the naive baseline and the tuned
+/// family. `tiled` and `block` (fixed configurations) run when named.
 pub fn default_kernels() -> Vec<KernelSpec> {
-    registry().into_iter().filter(|k| !k.hidden).collect()
+    registry()
+        .into_iter()
+        .filter(|k| ["naive", "tuned"].contains(&k.name.as_str()))
+        .collect()
 }
 
 #[cfg(test)]

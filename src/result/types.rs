@@ -34,6 +34,10 @@ pub struct ResultFile {
     pub adapter: AdapterRecord,
     /// What was asked for.
     pub settings: Settings,
+    /// Measured arithmetic and memory ceilings of the adapter (`flopcost peak`), the
+    /// yardstick of every record's `efficiency`; absent when the run did not measure them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peaks: Option<Peaks>,
     /// One entry per benchmark, in the order they ran.
     pub records: Vec<Record>,
     /// Warnings printed during the run, each with its remedy.
@@ -177,6 +181,10 @@ pub struct Record {
     /// Throughput in 10¹² FLOP/s; absent when verification failed.
     #[serde(default)]
     pub tflops: Option<Tflops>,
+    /// `tflops.median` as a fraction of the measured FMA peak of the record's precision
+    /// (`peaks`); absent without a throughput or without a measured peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<f64>,
 }
 
 /// A kernel and its parameters.
@@ -185,6 +193,14 @@ pub struct KernelRecord {
     pub name: String,
     /// Tile sizes and other specialisation constants.
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Where the parameters came from: `fixed` (a kernel with fixed parameters), `cache`
+    /// (the tuning cache), `tuned` (tuned during this run) or `heuristic` (the tuned
+    /// kernel without a cache entry or time to tune). Absent in files from before tuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The shape class the tuned parameters apply to (tuned kernel only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape_class: Option<String>,
 }
 
 /// The outcome of verification.
@@ -237,4 +253,45 @@ pub struct Tflops {
     pub median: f64,
     /// At the fastest sample: flops / min_ns / 1000.
     pub best: f64,
+}
+
+/// Measured ceilings of the adapter, vkpeak's method: arithmetic from many independent
+/// FMA chains with no memory traffic, bandwidth from a vec4 copy.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Peaks {
+    /// f32 FMA rate at the fastest run, 10¹² FLOP/s (an FMA counts as 2 FLOP).
+    pub fma_f32_tflops: f64,
+    /// f16 FMA rate at the fastest run, 10¹² FLOP/s; absent without `SHADER_F16`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fma_f16_tflops: Option<f64>,
+    /// Copy bandwidth at the fastest run, 10⁹ bytes/s, bytes read plus bytes written.
+    pub copy_gbps: f64,
+    /// How `fma_f32_tflops` was measured.
+    pub fma_f32: PeakMethod,
+    /// How `fma_f16_tflops` was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fma_f16: Option<PeakMethod>,
+    /// How `copy_gbps` was measured.
+    pub copy: PeakMethod,
+}
+
+/// How one peak was measured.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct PeakMethod {
+    /// What the kernel does.
+    pub kernel: String,
+    /// `gpu_timestamp` or `host_clock`.
+    pub timing_method: String,
+    /// Invocations per dispatch.
+    pub invocations: u64,
+    /// Work of one dispatch: FLOP for FMA peaks, bytes read + written for the copy.
+    pub work_per_run: f64,
+    /// Timed runs (the peak is the fastest).
+    pub runs: u64,
+    /// Fastest run, ns.
+    pub best_ns: f64,
+    /// Median run, ns.
+    pub median_ns: f64,
+    /// Kernel parameters (chains, iterations, vector width, buffer size).
+    pub params: BTreeMap<String, serde_json::Value>,
 }

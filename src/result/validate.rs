@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::{Record, ResultFile, SCHEMA_ID, Timing};
+use super::{PeakMethod, Peaks, Record, ResultFile, SCHEMA_ID, Timing};
 use crate::stats;
 
 /// Relative slack allowed when recomputing a derived float.
@@ -29,6 +29,9 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
     if !file.complete && file.incomplete_reason.is_none() {
         out.push("complete is false but incomplete_reason is missing".into());
     }
+    if let Some(p) = &file.peaks {
+        out.extend(peak_problems(p).into_iter().map(|e| format!("peaks: {e}")));
+    }
     let mut ids = HashSet::new();
     for r in &file.records {
         if !ids.insert(r.id.as_str()) {
@@ -37,6 +40,58 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
         for p in record_problems(r) {
             out.push(format!("record {}: {p}", r.id));
         }
+        if let Some(e) = r.efficiency {
+            match (&file.peaks, &r.tflops) {
+                (None, _) => out.push(format!(
+                    "record {}: has an efficiency but the file has no peaks",
+                    r.id
+                )),
+                (_, None) => out.push(format!(
+                    "record {}: has an efficiency but no throughput",
+                    r.id
+                )),
+                (Some(p), Some(tf)) if r.precision == "f32" => {
+                    let want = tf.median / p.fma_f32_tflops;
+                    if !close(e, want) {
+                        out.push(format!(
+                            "record {}: efficiency {e} != tflops.median / peaks.fma_f32_tflops \
+                             = {want}",
+                            r.id
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Each peak must be its method's work over its fastest run.
+fn peak_problems(p: &Peaks) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, value: f64, m: &PeakMethod, scale: f64| {
+        if !(m.best_ns.is_finite() && m.best_ns > 0.0 && m.work_per_run > 0.0) {
+            out.push(format!("{name}: best_ns and work_per_run must be positive"));
+            return;
+        }
+        if m.median_ns < m.best_ns {
+            out.push(format!("{name}: median_ns is below best_ns"));
+        }
+        if m.runs == 0 {
+            out.push(format!("{name}: no runs"));
+        }
+        let want = m.work_per_run / m.best_ns / scale;
+        if !close(value, want) {
+            out.push(format!("{name} {value} != work_per_run / best_ns ({want})"));
+        }
+    };
+    check("fma_f32_tflops", p.fma_f32_tflops, &p.fma_f32, 1e3);
+    check("copy_gbps", p.copy_gbps, &p.copy, 1.0);
+    match (p.fma_f16_tflops, &p.fma_f16) {
+        (Some(v), Some(m)) => check("fma_f16_tflops", v, m, 1e3),
+        (None, None) => {}
+        _ => out.push("fma_f16_tflops and fma_f16 must be present together".into()),
     }
     out
 }
@@ -51,6 +106,18 @@ pub fn record_problems(r: &Record) -> Vec<String> {
         if r.flops != want {
             out.push(format!("flops {} != 2·m·n·k = {want}", r.flops));
         }
+    }
+    if let Some(src) = &r.kernel.source
+        && !["fixed", "cache", "tuned", "heuristic"].contains(&src.as_str())
+    {
+        out.push(format!(
+            "kernel.source {src:?} is not fixed, cache, tuned or heuristic"
+        ));
+    }
+    if let Some(e) = r.efficiency
+        && !(e.is_finite() && e > 0.0)
+    {
+        out.push(format!("efficiency {e} is not a positive number"));
     }
     let v = &r.verification;
     if !(v.tolerance.is_finite() && v.tolerance > 0.0) {

@@ -1,6 +1,7 @@
 //! What to measure: named suites of GEMM problems, and the runner that verifies and times
 //! them.
 
+pub mod peaks;
 pub mod problem;
 pub mod runner;
 pub mod triplet;
@@ -170,6 +171,24 @@ pub fn custom(shapes: &[Shape], layouts: &[Layout]) -> Suite {
         time_budget: Duration::from_secs(1),
         total_budget: Duration::from_secs(3600),
     }
+}
+
+/// What `flopcost tune` tunes by default, smallest first: the square NN products of one
+/// shape class each (256, 1024, 4096, 8192), then the three products of a 4096→4096
+/// layer with 64, 512 and 4096 tokens (the `standard` suite's layer step picks its token
+/// count by budget, so it meets one of these classes or a neighbour).
+pub fn tune_defaults() -> Vec<(Layout, Shape)> {
+    let mut v: Vec<(Layout, Shape)> = [256, 1024, 4096, 8192]
+        .iter()
+        .map(|&n| (Layout::Nn, Shape::cube(n)))
+        .collect();
+    let layer = Layer::new("proj", 4096, 4096);
+    for tokens in [64, 512, 4096] {
+        v.extend(layer.triplet(tokens));
+    }
+    v.sort_by_key(|(_, s)| s.flops());
+    v.dedup();
+    v
 }
 
 /// Looks up a suite by name.

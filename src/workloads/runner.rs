@@ -12,10 +12,19 @@ use super::problem::Problem;
 use super::{Case, Layer, Step, Suite};
 use crate::gpu::Gpu;
 use crate::gpu::timing::{Timer, TimestampError};
-use crate::kernels::{GemmPipeline, KernelSpec, Layout, Shape};
-use crate::result::{KernelRecord, Record, Tflops, Timing, Verification};
+use crate::kernels::tune::{self, ShapeClass, Source, Tuner};
+use crate::kernels::{Family, GemmPipeline, KernelSpec, Layout, Shape};
+use crate::result::{KernelRecord, Peaks, Record, Tflops, Timing, Verification};
 use crate::stats;
 use crate::verify;
+
+/// The most a run spends tuning by default (`--tune-budget` overrides it).
+pub const DEFAULT_TUNE_BUDGET: Duration = Duration::from_secs(120);
+
+/// Problems below this many FLOPs are not tuned during a run (they use the cache or the
+/// default): their time is launch overhead on any device, and tuning them measures
+/// noise. `flopcost tune --shape` tunes them when asked.
+pub const MIN_TUNE_FLOPS: u64 = 1 << 24;
 
 /// How to sample.
 #[derive(Clone, Debug)]
@@ -94,7 +103,17 @@ pub struct Runner<'a> {
     timer: Timer,
     kernels: Vec<KernelSpec>,
     settings: RunSettings,
-    pipelines: HashMap<(String, Layout), Rc<GemmPipeline>>,
+    pipelines: HashMap<(String, Family, Layout), Rc<GemmPipeline>>,
+    /// Chooses (and, within `tune_budget`, tunes) the tuned kernel's configurations.
+    tuner: Tuner<'a>,
+    tune_budget: Duration,
+    tune_used: Duration,
+    /// (layout, class) pairs tuned during this run.
+    tuned_now: std::collections::HashSet<(Layout, ShapeClass)>,
+    /// Warnings from loading the tuning cache, shown when the suite starts.
+    pending_warnings: Vec<String>,
+    /// Measured f32 FMA peak, TFLOP/s, for each record's efficiency.
+    peak_f32_tflops: Option<f64>,
     /// Last measured throughput per kernel, in FLOP per ns.
     rates: HashMap<String, f64>,
     /// Measured cost of the CPU reference, ns per multiply-add.
@@ -111,12 +130,25 @@ impl<'a> Runner<'a> {
         settings: RunSettings,
     ) -> Result<Runner<'a>> {
         let timer = Timer::new(gpu, settings.timestamps)?;
+        let needs_tuning = kernels.iter().any(|k| k.family == Family::Tuned);
+        let (table, pending_warnings) = if needs_tuning {
+            tune::Table::load(gpu)
+        } else {
+            (tune::Table::load_quiet(gpu), Vec::new())
+        };
+        let tune_budget = (settings.total_budget / 4).min(DEFAULT_TUNE_BUDGET);
         Ok(Runner {
             gpu,
             timer,
             kernels,
             settings,
             pipelines: HashMap::new(),
+            tuner: Tuner::new(gpu, table),
+            tune_budget,
+            tune_used: Duration::ZERO,
+            tuned_now: Default::default(),
+            pending_warnings,
+            peak_f32_tflops: None,
             rates: HashMap::new(),
             ref_ns_per_mac: 1.0,
             started: Instant::now(),
@@ -128,6 +160,28 @@ impl<'a> Runner<'a> {
         self.timer.method().as_str()
     }
 
+    /// Time the tuned kernel may spend tuning shape classes that are not in the cache
+    /// (default: a quarter of the total budget); zero never tunes.
+    pub fn set_tune_budget(&mut self, budget: Duration) {
+        self.tune_budget = budget;
+    }
+
+    /// The measured peaks each record's `efficiency` is computed against.
+    pub fn set_peaks(&mut self, peaks: &Peaks) {
+        self.peak_f32_tflops = Some(peaks.fma_f32_tflops).filter(|p| *p > 0.0);
+    }
+
+    /// The tuning table (cache entries plus what this run tuned).
+    pub fn tuning_table(&self) -> &tune::Table {
+        &self.tuner.table
+    }
+
+    /// Uses `table` instead of the one loaded from the default cache directory (tests
+    /// use a temporary directory).
+    pub fn set_tuning_table(&mut self, table: tune::Table) {
+        self.tuner.table = table;
+    }
+
     fn remaining(&self) -> Duration {
         self.settings
             .total_budget
@@ -136,6 +190,9 @@ impl<'a> Runner<'a> {
 
     /// Runs every step of a suite.
     pub fn run_suite(&mut self, suite: &Suite, obs: &mut dyn Observer) -> Result<()> {
+        for w in std::mem::take(&mut self.pending_warnings) {
+            obs.warn(w);
+        }
         for step in &suite.steps {
             match step {
                 Step::Cases(cases) => {
@@ -304,7 +361,7 @@ impl<'a> Runner<'a> {
     }
 
     fn pipeline(&mut self, spec: &KernelSpec, layout: Layout) -> Result<Rc<GemmPipeline>> {
-        let key = (spec.name.clone(), layout);
+        let key = (spec.name.clone(), spec.family, layout);
         if let Some(p) = self.pipelines.get(&key) {
             return Ok(p.clone());
         }
@@ -352,10 +409,15 @@ impl<'a> Runner<'a> {
 
         for spec in kernels {
             let label = format!("{layout} {shape} {}", spec.name);
+            let (pipeline, source, class) = if spec.family == Family::Tuned {
+                let (config, source, class) = self.choose_tuned(&problem, obs)?;
+                (self.tuner.pipeline(config, layout)?, source, Some(class))
+            } else {
+                (self.pipeline(spec, layout)?, Source::Fixed, None)
+            };
             obs.started(&label);
             let flops = shape.flops();
             let first_timeout = self.timeout(&spec.name, flops, 1);
-            let pipeline = self.pipeline(spec, layout)?;
             let binding = problem.bind(gpu, &pipeline)?;
             let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, &binding);
             let (check, first) = problem
@@ -379,7 +441,9 @@ impl<'a> Runner<'a> {
                 role: role.clone(),
                 kernel: KernelRecord {
                     name: spec.name.clone(),
-                    params: spec.params().into_iter().collect(),
+                    params: pipeline.spec.params().into_iter().collect(),
+                    source: Some(source.as_str().into()),
+                    shape_class: class.map(|c| c.to_string()),
                 },
                 flops,
                 verification: Verification {
@@ -392,6 +456,7 @@ impl<'a> Runner<'a> {
                 },
                 timing: None,
                 tflops: None,
+                efficiency: None,
             };
             if !check.passed {
                 let why = match (check.unwritten_entries, check.rel_error) {
@@ -433,12 +498,71 @@ impl<'a> Runner<'a> {
                     timing.cv * 100.0
                 ));
             }
+            record.efficiency = self.peak_f32_tflops.map(|p| tflops.median / p);
             record.timing = Some(timing);
             record.tflops = Some(tflops);
             obs.finished(&record)?;
         }
         gpu.errors.check()?;
         Ok(())
+    }
+
+    /// The tuned kernel's configuration for a problem: the cache entry of its (layout,
+    /// shape class); else, while the tuning budget lasts, tuned now on this problem (and
+    /// saved to the cache); else the shape-based default.
+    fn choose_tuned(
+        &mut self,
+        problem: &Problem,
+        obs: &mut dyn Observer,
+    ) -> Result<(crate::kernels::BlockConfig, Source, ShapeClass)> {
+        let (layout, shape) = (problem.layout, problem.shape);
+        let class = ShapeClass::of(shape);
+        if let Some(e) = self.tuner.table.get(layout, class) {
+            let source = if self.tuned_now.contains(&(layout, class)) {
+                Source::Tuned
+            } else {
+                Source::Cache
+            };
+            return Ok((e.config, source, class));
+        }
+        let left = self.tune_budget.saturating_sub(self.tune_used);
+        if left.is_zero() || shape.flops() < MIN_TUNE_FLOPS {
+            return Ok((tune::heuristic(self.gpu, shape), Source::Heuristic, class));
+        }
+        // A class gets at most a third of what is left, so later classes get time too.
+        let budget = (left / 3).max(Duration::from_millis(1));
+        let started = Instant::now();
+        let mut progress = TuneProgress {
+            obs: &mut *obs,
+            label: format!("tuning {layout} {class} on {shape}"),
+            failures: Vec::new(),
+        };
+        let tuning = self
+            .tuner
+            .tune(problem, &self.timer, budget, &mut progress)
+            .with_context(|| format!("tuning {layout} {shape}"))?;
+        let failures = std::mem::take(&mut progress.failures);
+        self.tune_used += started.elapsed();
+        for f in failures {
+            obs.warn(f);
+        }
+        match tuning.best {
+            Some((config, _)) => {
+                self.tuned_now.insert((layout, class));
+                if let Err(e) = self.tuner.table.save() {
+                    obs.warn(format!(
+                        "could not save the tuning cache: {e:#}; the next run tunes again"
+                    ));
+                }
+                Ok((config, Source::Tuned, class))
+            }
+            None => {
+                obs.warn(format!(
+                    "tuning {layout} {class}: no candidate passed verification; running the                      default configuration, which will be verified like any other"
+                ));
+                Ok((tune::heuristic(self.gpu, shape), Source::Heuristic, class))
+            }
+        }
     }
 
     /// Warm-up, then samples until the budget or the cap.
@@ -514,5 +638,31 @@ impl<'a> Runner<'a> {
             histogram: stats::encode_histogram(&hist)?,
             histogram_format: stats::HISTOGRAM_FORMAT.into(),
         })
+    }
+}
+
+/// Shows tuning progress through an [`Observer`] and collects discarded candidates.
+struct TuneProgress<'o> {
+    obs: &'o mut dyn Observer,
+    label: String,
+    failures: Vec<String>,
+}
+
+impl tune::TuneObserver for TuneProgress<'_> {
+    fn trying(&mut self, index: usize, total: usize, config: &crate::kernels::BlockConfig) {
+        self.obs.started(&format!(
+            "{}: candidate {}/{total} {config}",
+            self.label,
+            index + 1
+        ));
+    }
+
+    fn tried(&mut self, trial: &tune::Trial) {
+        if let tune::Outcome::Failed(why) = &trial.outcome {
+            self.failures.push(format!(
+                "{}: candidate {} discarded: {why}",
+                self.label, trial.config
+            ));
+        }
     }
 }

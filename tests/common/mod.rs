@@ -6,10 +6,14 @@ use std::sync::OnceLock;
 
 use flopcost::gpu::{Gpu, adapter};
 
-/// The `flopcost` binary, with no colour or terminal tricks.
+/// The `flopcost` binary, with no colour or terminal tricks, and a tuning cache in a
+/// temporary directory of this test process (never the user's).
 pub fn flopcost() -> assert_cmd::Command {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| tempfile::tempdir().expect("temporary directory"));
     let mut c = assert_cmd::Command::cargo_bin("flopcost").expect("binary builds");
     c.env("NO_COLOR", "1");
+    c.env("FLOPCOST_CACHE_DIR", cache.path());
     c
 }
 

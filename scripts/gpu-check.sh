@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# One-call check on a GPU machine: make Vulkan reachable (the machine may have the
+# driver but no loader), list the adapters, pick the GPU's Vulkan adapter, tune the
+# kernels, run the standard suite with the peaks and the products of a 7-8B model's
+# dense layers, write the result files under $OUT and print a short table last.
+#
+#   OUT=results/local bash scripts/gpu-check.sh     (from the project root)
+#
+# Needs the prebuilt binary at target/release/flopcost (cargo build --release) and, when
+# the machine has no Vulkan loader, the loader packages in .gl/ (fetched beforehand on a
+# machine with package access). It never changes clocks, power limits or GPU modes. Each
+# step has a budget and a hard timeout: about 6 minutes in all on one H200, under 8.5
+# minutes if every step ran into its timeout.
+#
+# Reference hook: set REFERENCE_CMD to a command that measures the vendor library on the
+# same shapes; it runs last with the output folder as its argument.
+# Dry run without a GPU: SOFTWARE_OK=1 QUICK=1 accepts a software adapter and uses small
+# shapes and budgets (checks the script, measures nothing of interest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-results/local}
+BIN=${FLOPCOST_BIN:-target/release/flopcost}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+QUICK=${QUICK:-0}
+log() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
+
+if [ ! -x "$BIN" ]; then
+  echo "error: $BIN not found; build it first: cargo build --release" >&2
+  exit 1
+fi
+
+# --- Vulkan loader and ICD (the steps of the shared GPU prelude) --------------------
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+  if compgen -G ".gl/*.deb" >/dev/null; then
+    log "no Vulkan loader: unpacking the packages in .gl/"
+    for f in .gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  else
+    echo "warning: no Vulkan loader (libvulkan.so.1) and no packages in .gl/" >&2
+  fi
+fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ ! -e /usr/share/vulkan/icd.d/nvidia_icd.json ] \
+  && [ -e /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+fi
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw,power.limit \
+    --format=csv,noheader | tee "$OUT/nvidia-smi.txt" >&2 || true
+fi
+
+# --- The GPU's Vulkan adapter --------------------------------------------------------
+log "adapters"
+"$BIN" devices >&2 || true
+"$BIN" devices --json --backend vulkan >"$OUT/devices-vulkan.json"
+# The first discrete GPU, else integrated, else virtual (top-level objects are indented
+# by two spaces, their fields by four).
+ADAPTER=$(awk '
+  /^  \{/ { t = ""; i = "" }
+  /^    "device_type":/ { t = $2 }
+  /^    "index":/ { i = $2; gsub(/[^0-9]/, "", i) }
+  /^  \}/ {
+    if (t ~ /discrete/ && d == "") d = i
+    if (t ~ /integrated/ && g == "") g = i
+    if (t ~ /virtual/ && v == "") v = i
+  }
+  /^  \}/ { if (t ~ /cpu/ && c == "") c = i }
+  END {
+    if (d != "") print d; else if (g != "") print g; else if (v != "") print v
+    else if (ENVIRON["SOFTWARE_OK"] == "1" && c != "") print c
+  }
+' "$OUT/devices-vulkan.json")
+if [ -z "$ADAPTER" ]; then
+  echo "error: no Vulkan GPU adapter found (only software ones?); check the driver and" \
+    "the loader (.gl/), VK_DRIVER_FILES, and \`$BIN devices\`" >&2
+  exit 1
+fi
+NAME=$(awk -v want="$ADAPTER" '
+  /^  \{/ { n = ""; i = "" }
+  /^    "name":/ { n = $0; sub(/^    "name": "/, "", n); sub(/",?$/, "", n) }
+  /^    "index":/ { i = $2; gsub(/[^0-9]/, "", i) }
+  /^  \}/ { if (i == want) { print n; exit } }
+' "$OUT/devices-vulkan.json")
+SLUG=$(echo "$NAME" | tr 'A-Z' 'a-z' | sed -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$//')
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+log "adapter $ADAPTER: $NAME (vulkan)"
+A=(--adapter "$ADAPTER" --backend vulkan)
+
+# The dense layers of a 7-8B model (Llama-3-8B: hidden 4096, GQA q+k+v 6144, FFN 14336)
+# with 4096 tokens, as (layout: shapes) of their three training products.
+TOK=4096
+NN_SHAPES=(${TOK}x6144x4096 ${TOK}x4096x4096 ${TOK}x14336x4096 ${TOK}x4096x14336)
+NT_SHAPES=(${TOK}x4096x6144 ${TOK}x4096x4096 ${TOK}x4096x14336 ${TOK}x14336x4096)
+TN_SHAPES=(4096x6144x${TOK} 4096x4096x${TOK} 4096x14336x${TOK} 14336x4096x${TOK})
+shape_args() { for s in "$@"; do printf -- '--shape %s ' "$s"; done; }
+# Budgets in seconds: tune (default shapes, per layout), runs (standard, per layout).
+TUNE_B=60 TUNE_L=20 RUN_STD=110 RUN_L=25 SUITE=standard TUNE_SHAPES=()
+if [ "$QUICK" = 1 ]; then
+  NN_SHAPES=(64x96x128) NT_SHAPES=(64x128x96) TN_SHAPES=(128x96x64)
+  TUNE_B=10 TUNE_L=5 RUN_STD=20 RUN_L=10 SUITE=quick TUNE_SHAPES=(--shape 256)
+fi
+
+# --- Tuning (cached per adapter, driver and version) ---------------------------------
+export FLOPCOST_CACHE_DIR=${FLOPCOST_CACHE_DIR:-$OUT/tune-cache}
+log "tuning the default shapes (cache: $FLOPCOST_CACHE_DIR)"
+timeout $((TUNE_B + 30)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --budget "$TUNE_B" --quiet \
+  >"$OUT/tune-default.txt" || \
+  echo "warning: tuning the default shapes stopped early (see $OUT/tune-default.txt)" >&2
+for l in nn nt tn; do
+  case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
+  log "tuning the 8B layer products, $l"
+  # shellcheck disable=SC2046
+  timeout $((TUNE_L + 20)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
+    --budget "$TUNE_L" --quiet \
+    >"$OUT/tune-8b-$l.txt" || echo "warning: tuning $l stopped early" >&2
+done
+
+# --- Runs ----------------------------------------------------------------------------
+STD="$OUT/$SLUG-vulkan-standard-$STAMP.json"
+log "$SUITE suite with peaks -> $STD"
+timeout $((RUN_STD + 40)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned --total-budget "$RUN_STD" \
+  --tune-budget 20 --quiet --out "$STD" >"$OUT/run-standard.txt" || \
+  echo "warning: the standard run stopped early; what it measured is in $STD" >&2
+for l in nn nt tn; do
+  case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
+  F="$OUT/$SLUG-vulkan-8b-$l-$STAMP.json"
+  log "8B layer products, $l -> $F"
+  # shellcheck disable=SC2046
+  timeout $((RUN_L + 20)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
+    --kernel tuned --time-budget 0.5 --total-budget "$RUN_L" --tune-budget 10 --no-peaks \
+    --quiet --out "$F" \
+    >"$OUT/run-8b-$l.txt" || echo "warning: the $l run stopped early; see $F" >&2
+done
+
+if [ -n "${REFERENCE_CMD:-}" ]; then
+  log "reference: $REFERENCE_CMD $OUT"
+  $REFERENCE_CMD "$OUT" || echo "warning: the reference command failed" >&2
+fi
+
+for f in "$OUT"/$SLUG-vulkan-*-"$STAMP".json; do
+  "$BIN" validate "$f" >&2 || true
+done
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=clocks.sm,power.draw,temperature.gpu --format=csv,noheader >&2 || true
+fi
+
+# --- Short table, last ---------------------------------------------------------------
+log "summary"
+if command -v python3 >/dev/null; then
+  python3 - "$OUT" "$STAMP" "$SLUG" <<'PY'
+import glob, json, sys
+out, stamp, slug = sys.argv[1:4]
+files = sorted(glob.glob(f"{out}/{slug}-vulkan-*-{stamp}.json"))
+peaks = None
+rows = []
+for f in files:
+    d = json.load(open(f))
+    peaks = peaks or d.get("peaks")
+    for r in d["records"]:
+        tf = (r.get("tflops") or {}).get("median")
+        rows.append((r["layout"], f'{r["m"]}x{r["n"]}x{r["k"]}', tf,
+                     r["kernel"].get("source", "-"), r["verification"]["passed"]))
+if peaks:
+    f16 = peaks.get("fma_f16_tflops")
+    print(f'peaks: FMA f32 {peaks["fma_f32_tflops"]:.4g} TFLOP/s'
+          + (f', FMA f16 {f16:.4g} TFLOP/s' if f16 else '')
+          + f', copy {peaks["copy_gbps"] / 1000:.4g} TB/s')
+print(f'{"layout":6} {"shape":20} {"TFLOP/s":>9} {"of peak":>8} {"source":>9} verified   (peak: f32 FMA)')
+peak = peaks["fma_f32_tflops"] if peaks else None
+for l, s, tf, src, ok in rows:
+    tfs = (f"{tf:9.2f}" if tf >= 1 else f"{tf:9.3g}") if tf else "        -"
+    es = f"{100 * tf / peak:7.1f}%" if tf and peak else "       -"
+    print(f"{l:6} {s:20} {tfs} {es} {src:>9} {'yes' if ok else 'FAILED'}")
+PY
+else
+  grep -h -E '^best:|TFLOP/s' "$OUT"/run-*.txt | tail -n 40
+fi

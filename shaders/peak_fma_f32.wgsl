@@ -1,0 +1,53 @@
+// Arithmetic peak, f32 (vkpeak's method): every invocation runs CHAINS independent
+// vec4 FMA chains, UNROLL steps per loop iteration, with no memory traffic at all. The
+// chains start from values derived from the invocation id and step by multiplier and
+// addend from the uniform block, so nothing can be folded at compile time; the final sum
+// is written only when it equals a runtime sentinel (never, in practice), so the
+// compiler cannot delete the chains either.
+// FLOP per dispatch = invocations · iters · UNROLL · CHAINS · 4 lanes · 2.
+
+override WG: u32 = 256u;
+override CHAINS: u32 = 16u; // ≤ 16
+override UNROLL: u32 = 8u;
+
+struct Params {
+    iters: u32,
+    // Invocations per row of the 2-D dispatch.
+    row: u32,
+    mul: f32,
+    add: f32,
+    sentinel: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<uniform> p: Params;
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let id = gid.y * p.row + gid.x;
+    let seed = f32(id & 1023u) * 1e-4;
+    var x: array<vec4<f32>, 16>;
+    for (var c = 0u; c < CHAINS; c++) {
+        x[c] = vec4<f32>(seed) + vec4<f32>(0.0, 0.25, 0.5, 0.75) * f32(c + 1u);
+    }
+    let m = vec4<f32>(p.mul);
+    let a = vec4<f32>(p.add);
+    for (var i = 0u; i < p.iters; i++) {
+        for (var u = 0u; u < UNROLL; u++) {
+            for (var c = 0u; c < CHAINS; c++) {
+                x[c] = fma(x[c], m, a);
+            }
+        }
+    }
+    var s = vec4<f32>(0.0);
+    for (var c = 0u; c < CHAINS; c++) {
+        s += x[c];
+    }
+    let t = s.x + s.y + s.z + s.w;
+    if (t == p.sentinel) {
+        out[id % arrayLength(&out)] = t;
+    }
+}
