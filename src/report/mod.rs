@@ -1,6 +1,7 @@
 //! Presenting results to people: the terminal summary table and number formatting.
 
 pub mod progress;
+pub mod training;
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 

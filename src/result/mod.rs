@@ -1,8 +1,11 @@
 //! Result files: the types, reading with limits, atomic writing, and validation.
 
+pub mod training;
 pub mod types;
 pub mod validate;
+mod validate_training;
 
+pub use training::*;
 pub use types::*;
 
 use std::fs;

@@ -38,6 +38,8 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
             out.push(format!("record {}: {p}", r.id));
         }
     }
+    out.extend(super::validate_training::triplet_problems(file));
+    out.extend(super::validate_training::training_problems(file));
     out
 }
 
@@ -104,7 +106,7 @@ pub fn record_problems(r: &Record) -> Vec<String> {
     out
 }
 
-fn timing_problems(t: &Timing) -> Vec<String> {
+pub(crate) fn timing_problems(t: &Timing) -> Vec<String> {
     let mut out = Vec::new();
     if t.method != "gpu_timestamp" && t.method != "host_clock" {
         out.push(format!("unknown timing method {:?}", t.method));
