@@ -145,6 +145,8 @@ pub struct Runner<'a> {
     ids: HashSet<String>,
     /// Best median throughput of any record so far, in TFLOP/s.
     best_tflops: Option<f64>,
+    /// Best median throughput per kernel so far, in FLOP per ns.
+    best_rates: HashMap<String, f64>,
     /// Records that failed verification.
     pub failures: Vec<String>,
     /// Why a training run failed (gradient check or loss target), if one did.
@@ -170,6 +172,7 @@ impl<'a> Runner<'a> {
             operand_limit: shard::operand_limit(&gpu.limits()),
             ids: HashSet::new(),
             best_tflops: None,
+            best_rates: HashMap::new(),
             failures: Vec::new(),
             training_failure: None,
         })
@@ -205,12 +208,12 @@ impl<'a> Runner<'a> {
         &self.timer
     }
 
-    /// The kernel with the highest throughput measured so far (only verified kernels
-    /// are timed), and that throughput in FLOP per ns.
+    /// The kernel with the highest median throughput of any record so far (only
+    /// verified kernels are timed), and that throughput in FLOP per ns.
     pub fn fastest_kernel(&self) -> Option<(KernelSpec, f64)> {
         self.kernels
             .iter()
-            .filter_map(|k| self.rates.get(&k.name).map(|r| (k.clone(), *r)))
+            .filter_map(|k| self.best_rates.get(&k.name).map(|r| (k.clone(), *r)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
@@ -341,8 +344,8 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Runs the three products of every layer of a block and reports the block's
-    /// training-step cost per kernel.
+    /// Runs the three products of every layer of a block and reports (and returns) the
+    /// block's training-step cost per kernel.
     pub fn run_layers(
         &mut self,
         block: &Block,
@@ -350,7 +353,7 @@ impl<'a> Runner<'a> {
         fastest_only: bool,
         budget_share: f64,
         obs: &mut dyn Observer,
-    ) -> Result<()> {
+    ) -> Result<Vec<TripletBlock>> {
         let limits = self.gpu.limits();
         let memory = shard::memory_budget();
         let mut kernels = self.kernels.clone();
@@ -454,10 +457,11 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        for summary in triplet::summarize(block, tokens, &done) {
-            tee.inner.triplets(&summary)?;
+        let summaries = triplet::summarize(block, tokens, &done);
+        for summary in &summaries {
+            tee.inner.triplets(summary)?;
         }
-        Ok(())
+        Ok(summaries)
     }
 
     fn pipeline(&mut self, spec: &KernelSpec, layout: Layout) -> Result<Rc<GemmPipeline>> {
@@ -620,6 +624,8 @@ impl<'a> Runner<'a> {
             self.rates
                 .insert(spec.name.clone(), flops as f64 / timing.median_ns);
             self.best_tflops = Some(self.best_tflops.unwrap_or(0.0).max(tflops.median));
+            let best = self.best_rates.entry(spec.name.clone()).or_insert(0.0);
+            *best = best.max(flops as f64 / timing.median_ns);
             if timing.cv > stats::NOISY_CV {
                 obs.warn(format!(
                     "{label}: noisy timing (coefficient of variation {:.0}%); close other \

@@ -120,8 +120,8 @@ pub struct TrainOptions {
     /// Distinct data batches.
     pub data_batches: u32,
     /// Verify and time the model layer's three GEMMs with every kernel first, and train
-    /// with the fastest (what `flopcost train` does); otherwise the run's fastest
-    /// kernel so far is used.
+    /// with the kernel whose three products take least (what `flopcost train` does);
+    /// otherwise the kernel with the best median throughput of the run so far is used.
     pub measure_gemms: bool,
 }
 
@@ -353,15 +353,24 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
         runner.settings().seed,
     )?;
     let width = cfg.dims[1];
+    let mut chosen = None;
     if options.measure_gemms {
         let block = Block::new(
             "mlp-train",
             &format!("the {width}→{width} layer of the trained MLP"),
             vec![Layer::new("hidden", width, width)],
         );
-        runner.run_layers(&block, Some(cfg.batch), false, 1.0, obs)?;
+        // Train with the kernel whose three products of this very layer take least.
+        let summaries = runner.run_layers(&block, Some(cfg.batch), false, 1.0, obs)?;
+        chosen = summaries
+            .iter()
+            .filter(|s| s.missing_layers.is_empty())
+            .min_by(|a, b| a.total.step_ns.total_cmp(&b.total.step_ns))
+            .and_then(|s| runner.kernels().into_iter().find(|k| k.name == s.kernel));
+    } else if let Some((k, _)) = runner.fastest_kernel() {
+        chosen = Some(k);
     }
-    let Some((kernel, _)) = runner.fastest_kernel() else {
+    let Some(kernel) = chosen else {
         return Err(TrainingFailed(
             "training needs a GEMM kernel that passed verification, and none did".into(),
         )
