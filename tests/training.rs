@@ -295,6 +295,11 @@ fn train_fails_with_the_loss_curve_when_the_target_is_missed() {
     let file = result::read(&out).unwrap();
     let t = file.training.as_ref().unwrap();
     assert!(!t.reached_target && t.steps_to_target.is_none());
+    assert!(
+        file.warnings
+            .iter()
+            .any(|w| w.starts_with("training failed"))
+    );
     assert!(validate::problems(&file).is_empty());
 }
 

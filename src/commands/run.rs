@@ -168,6 +168,10 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             Err(s) => e.context(format!("and saving them failed too: {s:#}")),
         });
     }
+    if let Some(why) = &runner.training_failure {
+        // Printed once, as the error below; kept in the file too.
+        ui.file.warnings.push(format!("training failed: {why}"));
+    }
     ui.file.complete = true;
     ui.file.incomplete_reason = None;
     ui.save()?;

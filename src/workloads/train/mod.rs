@@ -516,8 +516,14 @@ pub fn train(
     let mut times: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
     let mut losses: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
     let mut curve = Vec::new();
-    // First batch: room for shader compilation and a slow device (0.1 GFLOP/s).
-    let mut timeout = Duration::from_secs_f64(60.0 + cfg.log_every as f64 * flops as f64 / 1e8);
+    // First batch: fifty times what the run's best GEMM speed predicts, at least a
+    // minute; without a speed, room for a slow device (0.1 GFLOP/s). The shaders are
+    // compiled already (the gradient check ran them).
+    let batch_flops = cfg.log_every as f64 * flops as f64;
+    let mut timeout = Duration::from_secs_f64(match best_gemm_tflops {
+        Some(t) if t > 0.0 => (50.0 * batch_flops / (t * 1e12)).max(60.0),
+        _ => 60.0 + batch_flops / 1e8,
+    });
     let encode = |pass: &mut wgpu::ComputePass<'_>| net.encode_step(pass);
     while (times.len() as u64) < cfg.steps {
         let done = times.len() as u64;
