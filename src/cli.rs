@@ -14,15 +14,18 @@ use crate::error::input_error;
 use crate::gpu::{AdapterSelector, BackendFilter};
 use crate::kernels::{self, KernelSpec, Layout, Shape};
 use crate::report::export::Format;
-use crate::workloads::{self, Suite, runner::RunSettings};
+use crate::workloads::train::{OptimizerKind, TrainOptions};
+use crate::workloads::{self, Step, Suite, runner::RunSettings};
 
 const EXAMPLES: &str = "\
 Examples:
   flopcost run                          standard suite on the best adapter, result in results/local/
   flopcost run --suite quick            a handful of small shapes (under a minute on lavapipe)
+  flopcost run --suite llm --tokens 64  training triplets of language-model blocks
   flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
   flopcost tune                         autotune the GEMM kernels for this adapter (cached)
   flopcost peak                         measured FMA peaks and copy bandwidth
+  flopcost train                        train an MLP on the GPU: step time, TFLOP/s, loss
   flopcost devices                      every adapter wgpu finds, with features and limits
   flopcost validate results/*.json      check result files against the schema and invariants
   flopcost cost results/lavapipe-vulkan.json --usd-per-hour 0.5   what the measured work costs
@@ -43,6 +46,10 @@ pub enum Command {
     /// Run a benchmark suite and write a result file.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Train an MLP on the GPU and write a result file: step time, training TFLOP/s,
+    /// loss curve and time to a target loss.
+    #[command(after_help = TRAIN_EXAMPLES)]
+    Train(TrainArgs),
     /// List every adapter wgpu finds, with the features and limits that matter here.
     Devices(DevicesArgs),
     /// List the GEMM kernels `run --kernel` accepts.
@@ -78,6 +85,7 @@ Examples:
   flopcost run --shape 1024x1024x1024 --shape 4096x64x4096 --layout nn,tn
   flopcost run --adapter llvmpipe --backend gl --suite quick
   flopcost run --kernel naive,tiled --time-budget 2 --seed 7
+  flopcost run --suite llm --tokens 64
 
 Budgets: --time-budget is the sampling time of each benchmark; --total-budget bounds the
 whole run, so `standard` grows its square sizes only while they fit.";
@@ -206,9 +214,13 @@ pub enum TimingArg {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Suite to run: quick, standard or full. Ignored when --shape is given.
+    /// Suite to run: quick, standard, full or llm. Ignored when --shape is given.
     #[arg(long, default_value = "standard", value_name = "NAME")]
     pub suite: String,
+    /// Tokens per step (B) of the suite's training layers. Default: per block, the
+    /// largest power of two that fits the device and the budget.
+    #[arg(long, value_name = "B")]
+    pub tokens: Option<u64>,
     /// GEMM shape MxNxK (or N for NxNxN); repeatable. Replaces the suite.
     #[arg(long = "shape", value_name = "MxNxK")]
     pub shapes: Vec<String>,
@@ -277,6 +289,8 @@ pub struct RunPlan {
     pub timing: TimingArg,
     /// Explicit shapes, to check against the adapter's limits before any GPU work.
     pub explicit_shapes: Vec<Shape>,
+    /// `--tokens`, to check against the adapter's limits before any GPU work.
+    pub tokens: Option<u32>,
     pub out: Option<PathBuf>,
     pub force: bool,
     pub quiet: bool,
@@ -295,6 +309,37 @@ fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
         Some(s) => Err(input_error(format!(
             "{flag} {s}: must be a positive number of seconds"
         ))),
+    }
+}
+
+/// The most tokens `--tokens` accepts.
+pub const MAX_TOKENS: u64 = 1 << 20;
+
+fn kernel_list(list: &Option<String>) -> Result<Vec<KernelSpec>> {
+    match list {
+        None => Ok(kernels::default_kernels()),
+        Some(list) => {
+            let names: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if names.is_empty() {
+                return Err(input_error("--kernel needs at least one kernel name"));
+            }
+            kernels::lookup(&names)
+        }
+    }
+}
+
+/// A whole number in `lo..=hi`, or bad input naming the flag.
+fn within(flag: &str, v: u64, lo: u64, hi: u64) -> Result<u64> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(input_error(format!(
+            "{flag} {v}: must be from {lo} to {hi}"
+        )))
     }
 }
 
@@ -320,18 +365,23 @@ impl RunArgs {
         } else {
             workloads::custom(&shapes, &layouts)
         };
-        let kernels = match &self.kernel {
-            None => kernels::default_kernels(),
-            Some(list) => {
-                let names: Vec<String> = list
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                if names.is_empty() {
-                    return Err(input_error("--kernel needs at least one kernel name"));
-                }
-                kernels::lookup(&names)?
+        let mut suite = suite;
+        let kernels = kernel_list(&self.kernel)?;
+        if self.kernel.is_some() {
+            suite.use_all_kernels();
+        }
+        let tokens = match self.tokens {
+            None => None,
+            Some(_) if !shapes.is_empty() => {
+                return Err(input_error(
+                    "--tokens sets the batch of a suite's training layers; it does not apply to \
+                     --shape (give the token count as M or K of the shape instead)",
+                ));
+            }
+            Some(b) => {
+                let b = within("--tokens", b, 1, MAX_TOKENS)? as u32;
+                suite.set_tokens(b);
+                Some(b)
             }
         };
         if self.max_samples == 0 || self.min_samples == 0 {
@@ -368,6 +418,7 @@ impl RunArgs {
             settings,
             timing: self.timing,
             explicit_shapes: shapes,
+            tokens,
             out: self.out,
             force: self.force,
             quiet: self.quiet,
@@ -384,6 +435,168 @@ impl RunArgs {
                 }
             },
             peaks: !self.no_peaks,
+        })
+    }
+}
+
+const TRAIN_EXAMPLES: &str = "\
+Examples:
+  flopcost train                                 sizes chosen for the device
+  flopcost train --depth 2 --width 64 --batch 64 --steps 100
+  flopcost train --optimizer sgd --lr 0.05 --target 0.3
+  flopcost train --width 4096 --batch 8192 --steps 1000 --log-every 100
+
+The student MLP learns a fixed random teacher MLP of the same shape (MSE loss). One step
+of a small network is first checked against an f64 CPU implementation; the run fails
+(exit 1, with the loss curve) unless the loss falls below --target times its start
+within --steps.";
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Dense layers. Default: 4.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<u64>,
+    /// Width of every layer (inputs and outputs too). Default: sized to the device
+    /// (128 on a software rasteriser, 1024 on integrated GPUs, 2048 otherwise).
+    #[arg(long, value_name = "N")]
+    pub width: Option<u64>,
+    /// Tokens (samples) per step. Default: the width.
+    #[arg(long, value_name = "B")]
+    pub batch: Option<u64>,
+    /// Training steps, all timed.
+    #[arg(long, default_value_t = workloads::train::DEFAULT_STEPS, value_name = "N")]
+    pub steps: u64,
+    /// Read the loss back every N steps (at most 1024).
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    pub log_every: u64,
+    /// The loss must fall below this fraction of its start within --steps.
+    #[arg(long, default_value_t = workloads::train::DEFAULT_TARGET_FRACTION, value_name = "FRACTION")]
+    pub target: f64,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value = "adamw")]
+    pub optimizer: OptimizerArg,
+    /// Learning rate. Default: AdamW 1e-3 up to width 256, then 1e-3·256/width; SGD 0.05.
+    #[arg(long, value_name = "RATE")]
+    pub lr: Option<f64>,
+    /// Distinct data batches, uploaded once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub data_batches: u64,
+    /// GEMM kernels to measure on the model's layer; training uses the fastest.
+    /// Default: all.
+    #[arg(long, value_name = "LIST")]
+    pub kernel: Option<String>,
+    /// Sampling time of each GEMM benchmark, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_budget: Option<f64>,
+    /// Seed of the weights and data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How to time: auto (GPU timestamps where available) or host.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub timing: TimingArg,
+    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
+    #[arg(long, value_name = "INDEX|NAME")]
+    pub adapter: Option<String>,
+    /// Only consider adapters on this backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Result file. Default: results/local/<adapter>-<UTC time>.json
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar or progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub price: PriceArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OptimizerArg {
+    /// Adam with decoupled weight decay.
+    Adamw,
+    /// SGD with momentum 0.9.
+    Sgd,
+}
+
+impl TrainArgs {
+    /// Checks everything that needs no GPU and builds the plan: a run whose suite is
+    /// one training step (with the model layer's GEMMs measured first).
+    pub fn plan(self) -> Result<RunPlan> {
+        let size = |flag: &str, v: Option<u64>, hi: u64| -> Result<Option<u32>> {
+            v.map(|v| within(flag, v, 1, hi).map(|v| v as u32))
+                .transpose()
+        };
+        let optimizer = match self.optimizer {
+            OptimizerArg::Adamw => OptimizerKind::AdamW,
+            OptimizerArg::Sgd => OptimizerKind::Sgd,
+        };
+        if !(self.target > 0.0 && self.target <= 1.0) {
+            return Err(input_error(format!(
+                "--target {}: must be a fraction of the starting loss in (0, 1]",
+                self.target
+            )));
+        }
+        if let Some(lr) = self.lr
+            && !(lr.is_finite() && lr > 0.0 && lr <= 10.0)
+        {
+            return Err(input_error(format!(
+                "--lr {lr}: must be a positive learning rate (at most 10)"
+            )));
+        }
+        let options = TrainOptions {
+            depth: size("--depth", self.depth, 256)?,
+            width: size("--width", self.width, 65536)?,
+            batch: size("--batch", self.batch, MAX_TOKENS)?,
+            steps: within("--steps", self.steps, 1, 10_000_000)?,
+            log_every: within(
+                "--log-every",
+                self.log_every,
+                1,
+                crate::gpu::timing::MAX_BATCH as u64,
+            )?,
+            target_fraction: self.target,
+            optimizer,
+            learning_rate: self.lr,
+            data_batches: within("--data-batches", self.data_batches, 1, 256)? as u32,
+            measure_gemms: true,
+        };
+        let kernels = kernel_list(&self.kernel)?;
+        let suite = Suite {
+            name: "train".into(),
+            steps: vec![Step::Train(options)],
+            time_budget: Duration::from_millis(250),
+            total_budget: Duration::from_secs(3600),
+        };
+        let settings = RunSettings {
+            seed: self.seed,
+            time_budget: seconds("--time-budget", self.time_budget, suite.time_budget)?,
+            total_budget: suite.total_budget,
+            max_samples: 1000,
+            min_samples: 10,
+            timestamps: self.timing == TimingArg::Auto,
+            dispatch_timeout: None,
+        };
+        Ok(RunPlan {
+            adapter: self
+                .adapter
+                .as_deref()
+                .map_or(AdapterSelector::Best, AdapterSelector::parse),
+            backend: self.backend.map_or(BackendFilter::All, Into::into),
+            suite,
+            kernels,
+            settings,
+            timing: self.timing,
+            explicit_shapes: Vec::new(),
+            tokens: None,
+            out: self.out,
+            force: self.force,
+            quiet: self.quiet,
+            price: self.price.spec()?,
+            tune_budget: None,
+            peaks: false,
         })
     }
 }
@@ -678,11 +891,73 @@ mod tests {
             &["--time-budget", "-1"],
             &["--time-budget", "nan"],
             &["--min-samples", "20", "--max-samples", "10"],
+            &["--tokens", "0"],
+            &["--tokens", "99999999"],
+            &["--tokens", "64", "--shape", "64"],
         ] {
             let err = parse(args).unwrap_err();
             assert!(
                 err.chain().any(|e| e.is::<crate::error::InputError>()),
                 "{args:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_set_every_block_and_kernels_widen_them() {
+        let p = parse(&["--suite", "llm", "--tokens", "64"]).unwrap();
+        assert_eq!(p.tokens, Some(64));
+        for step in &p.suite.steps {
+            if let Step::Layers {
+                tokens,
+                fastest_only,
+                ..
+            } = step
+            {
+                assert_eq!(*tokens, Some(64));
+                let _ = fastest_only;
+            }
+        }
+        let p = parse(&["--suite", "llm", "--kernel", "tiled"]).unwrap();
+        assert!(p.suite.steps.iter().all(|s| !matches!(
+            s,
+            Step::Layers {
+                fastest_only: true,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn train_flags_are_checked() {
+        let train = |args: &[&str]| -> Result<RunPlan> {
+            let mut v = vec!["flopcost", "train"];
+            v.extend_from_slice(args);
+            let cli = Cli::try_parse_from(v).map_err(|e| input_error(e.to_string()))?;
+            let Command::Train(t) = cli.command else {
+                unreachable!()
+            };
+            t.plan()
+        };
+        let p = train(&["--depth", "2", "--width", "32", "--batch", "16"]).unwrap();
+        assert_eq!(p.suite.name, "train");
+        for bad in [
+            &["--depth", "0"][..],
+            &["--width", "0"],
+            &["--batch", "0"],
+            &["--steps", "0"],
+            &["--log-every", "5000"],
+            &["--target", "0"],
+            &["--target", "1.5"],
+            &["--lr", "-1"],
+            &["--lr", "nan"],
+            &["--data-batches", "0"],
+            &["--kernel", "nope"],
+        ] {
+            let err = train(bad).unwrap_err();
+            assert!(
+                err.chain().any(|e| e.is::<crate::error::InputError>()),
+                "{bad:?}: {err}"
             );
         }
     }

@@ -34,3 +34,14 @@ pub fn host() -> Host {
         memory_bytes: sys.total_memory(),
     }
 }
+
+/// Memory the operating system says is available now, in bytes; 1 GiB when it reports
+/// none (a conservative floor).
+pub fn available_memory_bytes() -> u64 {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    match sys.available_memory() {
+        0 => 1 << 30,
+        n => n,
+    }
+}

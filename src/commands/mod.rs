@@ -20,6 +20,7 @@ use crate::cli::{Cli, Command};
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args.plan()?),
+        Command::Train(args) => run::run(args.plan()?),
         Command::Devices(args) => devices::devices(args.json, args.backend.map(Into::into)),
         Command::Kernels(args) => devices::kernels(args.json),
         Command::Tune(args) => tune::tune(args.plan()?),

@@ -78,9 +78,12 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
                 kernels: Vec::new(),
                 timing: "auto".into(),
                 command_line: std::env::args().collect(),
+                tokens: None,
             },
             peaks: Some(p),
             cost: None,
+            triplets: Vec::new(),
+            training: None,
             records: Vec::new(),
             warnings,
         };

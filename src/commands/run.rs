@@ -12,8 +12,11 @@ use crate::gpu::adapter::{self, backend_name, device_type_name};
 use crate::gpu::{Gpu, fmt_bytes};
 use crate::host;
 use crate::report::{self, fmt_sig, progress::Progress};
-use crate::result::{Record, ResultFile, ResultWriter, SCHEMA_ID, Settings};
+use crate::result::{
+    Record, ResultFile, ResultWriter, SCHEMA_ID, Settings, Training, TripletBlock,
+};
 use crate::workloads::runner::{Observer, Runner, check_fits};
+use crate::workloads::{Step, shard};
 
 pub fn run(plan: RunPlan) -> Result<ExitCode> {
     let command_line: Vec<String> = std::env::args().collect();
@@ -36,6 +39,33 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     }
     for s in &plan.explicit_shapes {
         check_fits(&limits, *s, &plan.kernels).map_err(input_error)?;
+    }
+    // An explicit --tokens must fit (split into pieces if need be); so must explicit
+    // sizes of a training run.
+    let memory = shard::memory_budget();
+    for step in &plan.suite.steps {
+        match step {
+            Step::Layers {
+                block,
+                tokens: Some(b),
+                ..
+            } if plan.tokens.is_some() => {
+                for layer in &block.layers {
+                    for (_, shape) in layer.triplet(*b) {
+                        shard::check(&limits, shape, &plan.kernels, memory).map_err(|why| {
+                            input_error(format!(
+                                "--tokens {b}: {} {} does not fit adapter '{}': {why}",
+                                block.name, layer.name, info.name
+                            ))
+                        })?;
+                    }
+                }
+            }
+            Step::Train(options) => {
+                options.resolve(&limits, info.device_type, &plan.kernels, plan.settings.seed)?;
+            }
+            _ => {}
+        }
     }
     let created = chrono::Utc::now();
     let path = plan
@@ -145,11 +175,14 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             }
             .into(),
             command_line,
+            tokens: plan.tokens,
         },
         peaks,
         records: Vec::new(),
         warnings: Vec::new(),
         cost: None,
+        triplets: Vec::new(),
+        training: None,
     };
     let mut ui = RunUi {
         file,
@@ -176,6 +209,10 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             Err(s) => e.context(format!("and saving them failed too: {s:#}")),
         });
     }
+    if let Some(why) = &runner.training_failure {
+        // Printed once, as the error below; kept in the file too.
+        ui.file.warnings.push(format!("training failed: {why}"));
+    }
     ui.file.complete = true;
     ui.file.incomplete_reason = None;
     let cost = crate::cost::price_file(&ui.file, &plan.price)?;
@@ -196,6 +233,12 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             runner.timing_method()
         );
     }
+    if !ui.file.triplets.is_empty() {
+        println!("{}", report::training::triplet_table(&ui.file.triplets));
+    }
+    if let Some(t) = &ui.file.training {
+        println!("{}", report::training::training_summary(t));
+    }
     println!("{}", report::cost_line(&cost));
     println!("result file: {}", ui.writer.path.display());
     if !runner.failures.is_empty() {
@@ -205,6 +248,9 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             runner.failures.len(),
             runner.failures.join(", ")
         ));
+    }
+    if let Some(why) = &runner.training_failure {
+        return Err(anyhow!("training failed: {why}"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -276,6 +322,21 @@ impl Observer for RunUi<'_> {
         if self.progress.warn(&message) {
             self.file.warnings.push(message);
         }
+    }
+
+    fn note(&mut self, message: String) {
+        self.progress.info(&message);
+    }
+
+    fn triplets(&mut self, block: &TripletBlock) -> Result<()> {
+        self.progress.info(&report::training::triplet_line(block));
+        self.file.triplets.push(block.clone());
+        self.save()
+    }
+
+    fn training(&mut self, section: &Training) -> Result<()> {
+        self.file.training = Some(section.clone());
+        self.save()
     }
 }
 

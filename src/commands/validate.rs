@@ -30,8 +30,18 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                         .iter()
                         .filter(|r| r.verification.passed)
                         .count();
+                    let mut sections = String::new();
+                    if !file.triplets.is_empty() {
+                        sections += &format!(", {} triplet summaries", file.triplets.len());
+                    }
+                    if let Some(t) = &file.training {
+                        sections += &format!(
+                            ", training ({} steps, loss {:.3} → {:.3})",
+                            t.steps, t.loss_start, t.loss_end
+                        );
+                    }
                     println!(
-                        "ok      {}: {} records ({} verified), {}{}",
+                        "ok      {}: {} records ({} verified){sections}, {}{}",
                         path.display(),
                         file.records.len(),
                         verified,

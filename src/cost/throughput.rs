@@ -42,21 +42,49 @@ impl WorkBasis {
 }
 
 impl Throughputs {
-    /// Gathers the throughputs of a result file.
-    ///
-    /// The training run's throughput (`training_tflops`) is not read here yet: result
-    /// files gain a `training` section with its own `tflops`, and this is the one place to
-    /// read it (`file.training.as_ref().map(|t| t.tflops)`). Likewise, where files carry
-    /// per-suite triplet summaries, `suites` should take them instead of recomputing.
+    /// Gathers the throughputs of a result file: the best GEMM, the training run's
+    /// `training.tflops`, and per block of training triplets its `triplets[].total`
+    /// (the fastest kernel's, where several kernels ran a block). Files without a
+    /// `triplets` section (older ones) get per-suite figures recomputed from the records'
+    /// roles.
     pub fn from_result(file: &ResultFile) -> Throughputs {
         let best = crate::report::best_record(&file.records);
         let mut out = Throughputs {
             gemm_tflops: best.and_then(|r| r.tflops.as_ref()).map(|t| t.median),
             gemm_record: best.map(|r| r.id.clone()),
             gemm_precision: best.map(|r| r.precision.clone()),
-            training_tflops: None,
+            training_tflops: file.training.as_ref().map(|t| t.tflops),
             ..Throughputs::default()
         };
+        if !file.triplets.is_empty() {
+            let (mut all_flops, mut all_ns) = (0.0, 0.0);
+            for b in &file.triplets {
+                let t = &b.total;
+                if !(t.step_ns.is_finite() && t.step_ns > 0.0) {
+                    continue;
+                }
+                let best = out.suites.entry(b.block.clone()).or_insert(0.0);
+                if t.tflops > *best {
+                    *best = t.tflops;
+                }
+            }
+            // All blocks together, each at its fastest kernel.
+            for (name, _) in out.suites.clone() {
+                if let Some(b) = file
+                    .triplets
+                    .iter()
+                    .filter(|b| b.block == name && b.total.step_ns > 0.0)
+                    .min_by(|x, y| x.total.step_ns.total_cmp(&y.total.step_ns))
+                {
+                    all_flops += b.total.flops as f64;
+                    all_ns += b.total.step_ns;
+                }
+            }
+            if all_ns > 0.0 {
+                out.triplets_tflops = Some(all_flops / all_ns / 1e3);
+            }
+            return out;
+        }
         let (mut all_flops, mut all_ns) = (0.0, 0.0);
         for (suite, products) in triplet_suites(&file.records) {
             let flops: f64 = products.iter().map(|r| r.flops as f64).sum();

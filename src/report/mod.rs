@@ -5,6 +5,7 @@ pub mod compare;
 pub mod export;
 pub mod leaderboard;
 pub mod progress;
+pub mod training;
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 

@@ -1,10 +1,13 @@
 //! Result files: the types, reading with limits, atomic writing, and validation.
 
 pub mod cost_section;
+pub mod training;
 pub mod types;
 pub mod validate;
+mod validate_training;
 
 pub use cost_section::*;
+pub use training::*;
 pub use types::*;
 
 use std::fs;

@@ -47,6 +47,12 @@ pub struct ResultFile {
     /// never priced (`flopcost cost FILE` prices it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::Cost>,
+    /// Training-step cost of each block of layers run as training triplets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triplets: Vec<super::TripletBlock>,
+    /// The MLP trained on the GPU, when the run trained one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<super::Training>,
 }
 
 /// The program that wrote a file.
@@ -147,6 +153,10 @@ pub struct Settings {
     pub timing: String,
     /// The command line, for reproducing the run.
     pub command_line: Vec<String>,
+    /// Tokens per step asked for with `--tokens` (training layers); absent when chosen
+    /// per block from the budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u32>,
 }
 
 /// One benchmark.
@@ -171,6 +181,11 @@ pub struct Record {
     pub role: Option<String>,
     /// The kernel that produced it.
     pub kernel: KernelRecord,
+    /// Independent sub-products the GEMM was split into (by rows of C, columns of C or
+    /// both) because an operand exceeded the adapter's buffer limits; all of them are
+    /// dispatched in one pass and timed together. Absent for one piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
     /// Floating-point operations of one run: 2·M·N·K.
     pub flops: u64,
     /// The check against the f64 reference, made before any timing.

@@ -64,6 +64,8 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
             }
         }
     }
+    out.extend(super::validate_training::triplet_problems(file));
+    out.extend(super::validate_training::training_problems(file));
     out
 }
 
@@ -100,6 +102,9 @@ pub fn record_problems(r: &Record) -> Vec<String> {
     let mut out = Vec::new();
     if r.m == 0 || r.n == 0 || r.k == 0 {
         out.push("m, n and k must be at least 1".into());
+    }
+    if r.shards.is_some_and(|n| n < 2) {
+        out.push("shards, when present, must be at least 2".into());
     }
     if r.kind == "gemm" {
         let want = 2 * u64::from(r.m) * u64::from(r.n) * u64::from(r.k);
@@ -171,7 +176,7 @@ pub fn record_problems(r: &Record) -> Vec<String> {
     out
 }
 
-fn timing_problems(t: &Timing) -> Vec<String> {
+pub(crate) fn timing_problems(t: &Timing) -> Vec<String> {
     let mut out = Vec::new();
     if t.method != "gpu_timestamp" && t.method != "host_clock" {
         out.push(format!("unknown timing method {:?}", t.method));

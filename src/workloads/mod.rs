@@ -1,14 +1,19 @@
 //! What to measure: named suites of GEMM problems, and the runner that verifies and times
 //! them.
 
+pub mod blocks;
 pub mod peaks;
 pub mod problem;
 pub mod runner;
+pub mod shard;
+pub mod train;
 pub mod triplet;
 
 use std::time::Duration;
 
 use crate::kernels::{Layout, Shape};
+pub use blocks::Block;
+pub use train::TrainOptions;
 pub use triplet::Layer;
 
 /// One GEMM problem.
@@ -43,13 +48,18 @@ pub enum Step {
         layouts: Vec<Layout>,
         budget_share: f64,
     },
-    /// The training triplets of dense layers for a batch of tokens; `None` picks the
-    /// largest power of two (16 to 8192) whose products fit the remaining budget.
+    /// The training triplets of a block of dense layers for a batch of tokens; `None`
+    /// picks the largest power of two (16 to 8192) whose products fit the device and
+    /// this block's share of the remaining budget.
     Layers {
-        block: String,
-        layers: Vec<Layer>,
+        block: Block,
         tokens: Option<u32>,
+        /// Run only the kernel that was fastest so far in the run (all kernels when the
+        /// user named them with `--kernel`, or when none has been timed yet).
+        fastest_only: bool,
     },
+    /// An MLP trained on the GPU with the fastest verified kernel of the run.
+    Train(TrainOptions),
 }
 
 /// A named list of steps and the budgets that suit it.
@@ -61,6 +71,31 @@ pub struct Suite {
     pub time_budget: Duration,
     /// Default budget for the whole run.
     pub total_budget: Duration,
+}
+
+impl Suite {
+    /// Sets the token batch of every block of training layers (`--tokens`).
+    pub fn set_tokens(&mut self, tokens: u32) {
+        for step in &mut self.steps {
+            if let Step::Layers { tokens: t, .. } = step {
+                *t = Some(tokens);
+            }
+        }
+    }
+
+    /// Runs every kernel on every block (`--kernel` was given).
+    pub fn use_all_kernels(&mut self) {
+        for step in &mut self.steps {
+            if let Step::Layers { fastest_only, .. } = step {
+                *fastest_only = false;
+            }
+        }
+    }
+
+    /// Whether the suite has training layers (where `--tokens` applies).
+    pub fn has_layers(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Layers { .. }))
+    }
 }
 
 /// Powers of two from `lo` to `hi`.
@@ -85,9 +120,13 @@ pub fn quick() -> Suite {
         steps: vec![
             Step::Cases(cases),
             Step::Layers {
-                block: "small".into(),
-                layers: vec![Layer::new("proj", 256, 384)],
+                block: Block::new(
+                    "small",
+                    "one 256→384 projection",
+                    vec![Layer::new("proj", 256, 384)],
+                ),
                 tokens: Some(64),
+                fastest_only: false,
             },
         ],
         time_budget: Duration::from_millis(250),
@@ -96,7 +135,8 @@ pub fn quick() -> Suite {
 }
 
 /// `standard` (the default): square NN products from 256 up to what memory and the
-/// total budget allow, and the three products of one 4096→4096 training layer.
+/// total budget allow, the training triplets of a 7–8B decoder block with the fastest
+/// kernel, and a short MLP training run.
 pub fn standard() -> Suite {
     Suite {
         name: "standard".into(),
@@ -104,21 +144,22 @@ pub fn standard() -> Suite {
             Step::Squares {
                 sizes: pow2(256, 16384),
                 layouts: vec![Layout::Nn],
-                budget_share: 0.7,
+                budget_share: 0.6,
             },
             Step::Layers {
-                block: "dense 4096".into(),
-                layers: vec![Layer::new("proj", 4096, 4096)],
+                block: blocks::decoder_8b(),
                 tokens: None,
+                fastest_only: true,
             },
+            Step::Train(TrainOptions::default()),
         ],
         time_budget: Duration::from_secs(1),
         total_budget: Duration::from_secs(180),
     }
 }
 
-/// `full`: squares in half-octave steps in all three layouts, then odd sizes, then the
-/// training layer; a longer budget.
+/// `full`: odd sizes, then squares in half-octave steps in all three layouts, then the
+/// MLP and 7–8B decoder blocks and MLP training; a longer budget.
 pub fn full() -> Suite {
     let mut sizes = Vec::new();
     for p in pow2(256, 16384) {
@@ -149,13 +190,46 @@ pub fn full() -> Suite {
                 budget_share: 0.8,
             },
             Step::Layers {
-                block: "dense 4096".into(),
-                layers: vec![Layer::new("proj", 4096, 4096)],
+                block: blocks::mlp_4096(),
                 tokens: None,
+                fastest_only: true,
             },
+            Step::Layers {
+                block: blocks::decoder_8b(),
+                tokens: None,
+                fastest_only: true,
+            },
+            Step::Train(TrainOptions::default()),
         ],
         time_budget: Duration::from_secs(2),
         total_budget: Duration::from_secs(900),
+    }
+}
+
+/// `llm`: the training triplets of language-model blocks. The small decoder block runs
+/// first with every kernel at 64 tokens (seconds on a software rasteriser) and gives the
+/// kernels' speeds; the MLP, 7–8B and 70B-class blocks then run with the fastest kernel
+/// at the largest token batch that fits the device and the budget.
+pub fn llm() -> Suite {
+    let big = |block| Step::Layers {
+        block,
+        tokens: None,
+        fastest_only: true,
+    };
+    Suite {
+        name: "llm".into(),
+        steps: vec![
+            Step::Layers {
+                block: blocks::decoder_256(),
+                tokens: Some(64),
+                fastest_only: false,
+            },
+            big(blocks::mlp_4096()),
+            big(blocks::decoder_8b()),
+            big(blocks::decoder_70b()),
+        ],
+        time_budget: Duration::from_millis(500),
+        total_budget: Duration::from_secs(600),
     }
 }
 
@@ -197,12 +271,13 @@ pub fn by_name(name: &str) -> Option<Suite> {
         "quick" => Some(quick()),
         "standard" => Some(standard()),
         "full" => Some(full()),
+        "llm" => Some(llm()),
         _ => None,
     }
 }
 
 /// The suite names `--suite` accepts.
-pub const SUITE_NAMES: [&str; 3] = ["quick", "standard", "full"];
+pub const SUITE_NAMES: [&str; 4] = ["quick", "standard", "full", "llm"];
 
 #[cfg(test)]
 mod tests {

@@ -2,21 +2,24 @@
 //! then for each kernel poison the output, run, verify, and only if it passed, warm up
 //! and sample until the time budget or the sample cap.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::problem::Problem;
-use super::{Case, Layer, Step, Suite};
+use super::triplet::{self, BlockRecord};
+use super::{Block, Case, Step, Suite, shard};
 use crate::gpu::Gpu;
 use crate::gpu::timing::{Timer, TimestampError};
 use crate::kernels::tune::{self, ShapeClass, Source, Tuner};
-use crate::kernels::{Family, GemmPipeline, KernelSpec, Layout, Shape};
-use crate::result::{KernelRecord, Peaks, Record, Tflops, Timing, Verification};
+use crate::kernels::{Family, GemmBinding, GemmPipeline, KernelSpec, Layout, Shape};
+use crate::result::{
+    KernelRecord, Peaks, Record, Tflops, Timing, Training, TripletBlock, Verification,
+};
 use crate::stats;
-use crate::verify;
+use crate::verify::{self, Check};
 
 /// The most a run spends tuning by default (`--tune-budget` overrides it).
 pub const DEFAULT_TUNE_BUDGET: Duration = Duration::from_secs(120);
@@ -54,6 +57,44 @@ pub trait Observer {
     fn skipped(&mut self, label: &str, why: &str);
     /// Something the user should know, with its remedy.
     fn warn(&mut self, message: String);
+    /// A line of information about what the run is doing (not a warning).
+    fn note(&mut self, _message: String) {}
+    /// A block of training layers finished: the cost of its training step, per kernel.
+    fn triplets(&mut self, _block: &TripletBlock) -> Result<()> {
+        Ok(())
+    }
+    /// A training run finished (whether or not it reached its target).
+    fn training(&mut self, _section: &Training) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Passes everything on and keeps the finished records.
+struct Tee<'o> {
+    inner: &'o mut dyn Observer,
+    records: Vec<Record>,
+}
+
+impl Observer for Tee<'_> {
+    fn planned(&mut self, count: u64) {
+        self.inner.planned(count);
+    }
+    fn started(&mut self, label: &str) {
+        self.inner.started(label);
+    }
+    fn finished(&mut self, record: &Record) -> Result<()> {
+        self.records.push(record.clone());
+        self.inner.finished(record)
+    }
+    fn skipped(&mut self, label: &str, why: &str) {
+        self.inner.skipped(label, why);
+    }
+    fn warn(&mut self, message: String) {
+        self.inner.warn(message);
+    }
+    fn note(&mut self, message: String) {
+        self.inner.note(message);
+    }
 }
 
 /// Checks that a problem's buffers and dispatch fit the device; `Err` names the limit.
@@ -119,8 +160,18 @@ pub struct Runner<'a> {
     /// Measured cost of the CPU reference, ns per multiply-add.
     ref_ns_per_mac: f64,
     started: Instant,
+    /// Largest bytes of one operand; larger products of training layers are split.
+    operand_limit: u64,
+    /// Record ids given out so far.
+    ids: HashSet<String>,
+    /// Best median throughput of any record so far, in TFLOP/s.
+    best_tflops: Option<f64>,
+    /// Best median throughput per kernel so far, in FLOP per ns.
+    best_rates: HashMap<String, f64>,
     /// Records that failed verification.
     pub failures: Vec<String>,
+    /// Why a training run failed (gradient check or loss target), if one did.
+    pub training_failure: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -152,8 +203,52 @@ impl<'a> Runner<'a> {
             rates: HashMap::new(),
             ref_ns_per_mac: 1.0,
             started: Instant::now(),
+            operand_limit: shard::operand_limit(&gpu.limits()),
+            ids: HashSet::new(),
+            best_tflops: None,
+            best_rates: HashMap::new(),
             failures: Vec::new(),
+            training_failure: None,
         })
+    }
+
+    /// Splits products of training layers whose operands exceed `bytes` (the adapter's
+    /// buffer limits by default); for tests of the split path on small shapes.
+    pub fn with_operand_limit(mut self, bytes: u64) -> Runner<'a> {
+        self.operand_limit = bytes.min(self.operand_limit);
+        self
+    }
+
+    pub fn gpu(&self) -> &'a Gpu {
+        self.gpu
+    }
+
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// The kernels this runner was given.
+    pub fn kernels(&self) -> Vec<KernelSpec> {
+        self.kernels.clone()
+    }
+
+    /// The best median throughput of any record so far, in TFLOP/s.
+    pub fn best_gemm_tflops(&self) -> Option<f64> {
+        self.best_tflops
+    }
+
+    /// The timer every benchmark of this runner uses.
+    pub fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    /// The kernel with the highest median throughput of any record so far (only
+    /// verified kernels are timed), and that throughput in FLOP per ns.
+    pub fn fastest_kernel(&self) -> Option<(KernelSpec, f64)> {
+        self.kernels
+            .iter()
+            .filter_map(|k| self.best_rates.get(&k.name).map(|r| (k.clone(), *r)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
     pub fn timing_method(&self) -> &'static str {
@@ -193,7 +288,7 @@ impl<'a> Runner<'a> {
         for w in std::mem::take(&mut self.pending_warnings) {
             obs.warn(w);
         }
-        for step in &suite.steps {
+        for (si, step) in suite.steps.iter().enumerate() {
             match step {
                 Step::Cases(cases) => {
                     obs.planned((cases.len() * self.kernels.len()) as u64);
@@ -209,9 +304,26 @@ impl<'a> Runner<'a> {
                 } => self.run_squares(sizes, layouts, *budget_share, obs)?,
                 Step::Layers {
                     block,
-                    layers,
                     tokens,
-                } => self.run_layers(block, layers, *tokens, obs)?,
+                    fastest_only,
+                } => {
+                    // Blocks that size their batch to the budget share what is left.
+                    let sharing = suite.steps[si..]
+                        .iter()
+                        .filter(|s| matches!(s, Step::Layers { tokens: None, .. }))
+                        .count()
+                        .max(1);
+                    self.run_layers(block, *tokens, *fastest_only, 1.0 / sharing as f64, obs)?;
+                }
+                Step::Train(options) => {
+                    if let Err(e) = super::train::run_step(self, options, obs) {
+                        if e.is::<super::train::TrainingFailed>() {
+                            self.training_failure = Some(format!("{e:#}"));
+                        } else {
+                            return Err(e);
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -291,32 +403,52 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn run_layers(
+    /// Runs the three products of every layer of a block and reports (and returns) the
+    /// block's training-step cost per kernel.
+    pub fn run_layers(
         &mut self,
-        block: &str,
-        layers: &[Layer],
+        block: &Block,
         tokens: Option<u32>,
+        fastest_only: bool,
+        budget_share: f64,
         obs: &mut dyn Observer,
-    ) -> Result<()> {
+    ) -> Result<Vec<TripletBlock>> {
         let limits = self.gpu.limits();
-        let kernels = self.kernels.clone();
+        let memory = shard::memory_budget();
+        let mut kernels = self.kernels.clone();
+        if fastest_only
+            && kernels.len() > 1
+            && let Some((fastest, rate)) = self.fastest_kernel()
+        {
+            obs.note(format!(
+                "{}: running kernel '{}' only, the fastest so far ({} TFLOP/s); pass --kernel to \
+                 choose kernels",
+                block.name,
+                fastest.name,
+                crate::report::fmt_sig(rate / 1e3, 3)
+            ));
+            kernels = vec![fastest];
+        }
+        let operand_limit = self.operand_limit;
         let fits = |b: u32| {
-            layers.iter().all(|l| {
-                l.triplet(b)
-                    .iter()
-                    .all(|(_, s)| check_fits(&limits, *s, &kernels).is_ok())
+            block.layers.iter().all(|l| {
+                l.triplet(b).iter().all(|(_, s)| {
+                    shard::check(&limits, *s, &kernels, memory).is_ok()
+                        && shard::plan(*s, operand_limit).is_ok()
+                })
             })
         };
         let tokens = match tokens {
             Some(b) => b,
             None => {
-                let remaining = self.remaining();
+                let budget = self.remaining().mul_f64(budget_share);
                 let candidates: Vec<u32> = (4..=13).map(|p| 1u32 << p).rev().collect();
                 let known = kernels.iter().all(|k| self.rates.contains_key(&k.name));
                 let chosen = candidates.iter().copied().find(|&b| {
                     fits(b)
                         && known
-                        && layers
+                        && block
+                            .layers
                             .iter()
                             .flat_map(|l| l.triplet(b))
                             .map(|(_, s)| {
@@ -327,26 +459,49 @@ impl<'a> Runner<'a> {
                                     + self.reference_estimate(s)
                             })
                             .sum::<Duration>()
-                            <= remaining
+                            <= budget
                 });
-                chosen.unwrap_or(if known { 16 } else { 256 })
+                let b = chosen.unwrap_or(if known { 16 } else { 256 });
+                let why = match chosen {
+                    Some(_) => format!(
+                        "the largest power of two that fits the device and {} s of the budget",
+                        budget.as_secs()
+                    ),
+                    None if known => "the smallest batch tried; even it needs more than \
+                                      the budget left"
+                        .to_string(),
+                    None => "no kernel speed is known yet to size the batch".to_string(),
+                };
+                obs.note(format!(
+                    "{}: {b} tokens per step ({why}); set it with --tokens",
+                    block.name
+                ));
+                b
             }
         };
-        obs.planned((layers.len() * 3 * kernels.len()) as u64);
-        for layer in layers {
+        obs.planned((block.layers.len() * 3 * kernels.len()) as u64);
+        let mut tee = Tee {
+            inner: obs,
+            records: Vec::new(),
+        };
+        let mut done: Vec<BlockRecord> = Vec::new();
+        for (li, layer) in block.layers.iter().enumerate() {
             for (layout, shape) in layer.triplet(tokens) {
                 let role = format!(
-                    "{block} {} {}→{} B={tokens}: {}",
+                    "{} {} {}→{} B={tokens}: {}",
+                    block.name,
                     layer.name,
                     layer.d_in,
                     layer.d_out,
                     layout.role()
                 );
-                if let Err(why) = check_fits(&limits, shape, &kernels) {
+                if let Err(why) = shard::check(&limits, shape, &kernels, memory)
+                    .and_then(|_| shard::plan(shape, operand_limit))
+                {
                     for k in &kernels {
-                        obs.skipped(&format!("{layout} {shape} {}", k.name), &why);
+                        tee.skipped(&format!("{layout} {shape} {}", k.name), &why);
                     }
-                    obs.warn(format!("{role} was skipped: {why}"));
+                    tee.warn(format!("{role} was skipped: {why}"));
                     continue;
                 }
                 let case = Case {
@@ -354,10 +509,18 @@ impl<'a> Runner<'a> {
                     shape,
                     role: Some(role),
                 };
-                self.run_case(&case, &kernels, obs)?;
+                let before = tee.records.len();
+                self.run_case(&case, &kernels, &mut tee)?;
+                for r in &tee.records[before..] {
+                    done.push((li, layout, r.clone()));
+                }
             }
         }
-        Ok(())
+        let summaries = triplet::summarize(block, tokens, &done);
+        for summary in &summaries {
+            tee.inner.triplets(summary)?;
+        }
+        Ok(summaries)
     }
 
     fn pipeline(&mut self, spec: &KernelSpec, layout: Layout) -> Result<Rc<GemmPipeline>> {
@@ -401,8 +564,19 @@ impl<'a> Runner<'a> {
         obs.started(&format!("{layout} {shape}: inputs and reference"));
         let gpu = self.gpu;
         let t0 = Instant::now();
-        let problem = Problem::new(gpu, layout, shape, self.settings.seed)?;
-        let macs = problem.reference.entries.len() as f64 * f64::from(shape.k);
+        // Products over the buffer limits run as independent pieces (see `shard`); a
+        // product that fits is one piece with exactly the inputs it always had.
+        let plan = shard::plan(shape, self.operand_limit).map_err(anyhow::Error::msg)?;
+        let problems = plan
+            .pieces()
+            .into_iter()
+            .enumerate()
+            .map(|(i, piece)| Problem::new(gpu, layout, piece, piece_seed(self.settings.seed, i)))
+            .collect::<Result<Vec<_>>>()?;
+        let macs: f64 = problems
+            .iter()
+            .map(|p| p.reference.entries.len() as f64 * f64::from(p.shape.k))
+            .sum();
         if macs > 1e6 {
             self.ref_ns_per_mac = t0.elapsed().as_nanos() as f64 / macs;
         }
@@ -410,7 +584,7 @@ impl<'a> Runner<'a> {
         for spec in kernels {
             let label = format!("{layout} {shape} {}", spec.name);
             let (pipeline, source, class) = if spec.family == Family::Tuned {
-                let (config, source, class) = self.choose_tuned(&problem, obs)?;
+                let (config, source, class) = self.choose_tuned(&problems[0], obs)?;
                 (self.tuner.pipeline(config, layout)?, source, Some(class))
             } else {
                 (self.pipeline(spec, layout)?, Source::Fixed, None)
@@ -418,20 +592,44 @@ impl<'a> Runner<'a> {
             obs.started(&label);
             let flops = shape.flops();
             let first_timeout = self.timeout(&spec.name, flops, 1);
-            let binding = problem.bind(gpu, &pipeline)?;
-            let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, &binding);
-            let (check, first) = problem
-                .verify(
-                    gpu,
-                    &pipeline,
-                    &binding,
-                    verify::F32_TOLERANCE,
-                    first_timeout,
-                )
-                .with_context(|| format!("verifying {label}"))?;
+            let bindings = problems
+                .iter()
+                .map(|p| p.bind(gpu, &pipeline))
+                .collect::<Result<Vec<GemmBinding>>>()?;
+            let encode = |pass: &mut wgpu::ComputePass<'_>| {
+                for b in &bindings {
+                    pipeline.encode(pass, b);
+                }
+            };
+            let mut checks = Vec::new();
+            let mut first = Duration::ZERO;
+            for (problem, binding) in problems.iter().zip(&bindings) {
+                let (check, took) = problem
+                    .verify(
+                        gpu,
+                        &pipeline,
+                        binding,
+                        verify::F32_TOLERANCE,
+                        first_timeout,
+                    )
+                    .with_context(|| format!("verifying {label}"))?;
+                checks.push((check, problem));
+                first += took;
+            }
+            let check = combine_checks(&checks);
+            let mut id = format!("gemm-{layout}-{shape}-{}", spec.name);
+            if !self.ids.insert(id.clone()) {
+                // The same product again (two layers of one shape): number the repeats.
+                let base = id.clone();
+                let mut n = 2;
+                while !self.ids.insert(format!("{base}-{n}")) {
+                    n += 1;
+                }
+                id = format!("{base}-{n}");
+            }
 
             let mut record = Record {
-                id: format!("gemm-{layout}-{shape}-{}", spec.name),
+                id,
                 kind: "gemm".into(),
                 precision: "f32".into(),
                 layout,
@@ -445,6 +643,7 @@ impl<'a> Runner<'a> {
                     source: Some(source.as_str().into()),
                     shape_class: class.map(|c| c.to_string()),
                 },
+                shards: (problems.len() > 1).then_some(problems.len() as u32),
                 flops,
                 verification: Verification {
                     rel_error: check.rel_error,
@@ -491,6 +690,9 @@ impl<'a> Runner<'a> {
             };
             self.rates
                 .insert(spec.name.clone(), flops as f64 / timing.median_ns);
+            self.best_tflops = Some(self.best_tflops.unwrap_or(0.0).max(tflops.median));
+            let best = self.best_rates.entry(spec.name.clone()).or_insert(0.0);
+            *best = best.max(flops as f64 / timing.median_ns);
             if timing.cv > stats::NOISY_CV {
                 obs.warn(format!(
                     "{label}: noisy timing (coefficient of variation {:.0}%); close other \
@@ -577,11 +779,14 @@ impl<'a> Runner<'a> {
     ) -> Result<Timing> {
         let gpu = self.gpu;
         let budget = self.settings.time_budget;
-        // Warm-up: at least one run after the verified one, up to a tenth of the budget.
+        // Warm-up: at least one run after the verified one, up to a tenth of the budget;
+        // none when the verified run alone outlasted the budget (it was its own warm-up).
         let warm_start = Instant::now();
         let mut warmup_runs = 0u64;
         let mut last = first;
-        while warmup_runs == 0 || (warm_start.elapsed() < budget / 10 && warmup_runs < 50) {
+        while first <= budget
+            && (warmup_runs == 0 || (warm_start.elapsed() < budget / 10 && warmup_runs < 50))
+        {
             let t = self.timeout(kernel, flops, 1).max(last * 10);
             last = self
                 .timer
@@ -664,5 +869,49 @@ impl tune::TuneObserver for TuneProgress<'_> {
                 self.label, trial.config
             ));
         }
+    }
+}
+
+/// The seed of piece `i` of a split product: the run's seed for the first (so a product
+/// that is not split has the inputs it always had), distinct seeds for the others.
+fn piece_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// One verification of a product from the checks of its pieces: the relative Frobenius
+/// error over all checked entries of all pieces.
+fn combine_checks(parts: &[(Check, &Problem)]) -> Check {
+    if let [(only, _)] = parts {
+        return only.clone();
+    }
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    let mut finite = true;
+    for (c, p) in parts {
+        let d: f64 = p.reference.entries.iter().map(|e| e.2 * e.2).sum();
+        match c.rel_error {
+            Some(e) => num += e * e * if d > 0.0 { d } else { 1.0 },
+            None => finite = false,
+        }
+        den += d;
+    }
+    let rel = if den > 0.0 {
+        (num / den).sqrt()
+    } else {
+        num.sqrt()
+    };
+    let rel_error = (finite && rel.is_finite()).then_some(rel);
+    let tolerance = parts
+        .first()
+        .map_or(verify::F32_TOLERANCE, |p| p.0.tolerance);
+    let unwritten_entries = parts.iter().map(|p| p.0.unwritten_entries).sum();
+    Check {
+        rel_error,
+        tolerance,
+        passed: unwritten_entries == 0
+            && parts.iter().all(|p| p.0.passed)
+            && rel_error.is_some_and(|e| e <= tolerance),
+        checked_entries: parts.iter().map(|p| p.0.checked_entries).sum(),
+        full: parts.iter().all(|p| p.0.full),
+        unwritten_entries,
     }
 }

@@ -1,0 +1,711 @@
+//! Training an MLP entirely on the GPU: what a whole training step costs, and proof that
+//! it learns.
+//!
+//! A student MLP (GELU between layers, MSE loss) learns to reproduce a fixed random
+//! teacher MLP of the same shape on inputs uniform in [-1, 1), so the answer is known
+//! and the loss must fall. The data (a few batches of inputs, and their targets computed
+//! by the teacher on the GPU) is made once; each step is one compute pass of forward,
+//! loss, backward and optimizer dispatches, timed with GPU timestamps, and the host reads
+//! the per-step losses back only every `log_every` steps. Before any of that, one step of
+//! a small network is checked against an f64 CPU implementation ([`check`]).
+
+pub mod check;
+pub mod net;
+pub mod ops;
+pub mod reference;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::runner::{Observer, Runner};
+use super::{Block, Layer, shard};
+use crate::error::input_error;
+use crate::gpu::Gpu;
+use crate::gpu::timing::{Timer, TimestampError};
+use crate::kernels::{KernelSpec, Shape};
+use crate::report::{fmt_ns, fmt_sig};
+use crate::result::{
+    DenseLayer, GradientCheck, LossPoint, Model, Optimizer, Timing, Training, TrainingData,
+};
+use crate::stats;
+use crate::verify::random_matrix;
+use net::{Gemms, HostParams, Net};
+
+/// The optimizers the step can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizerKind {
+    /// Adam with decoupled weight decay (Loshchilov & Hutter), as language models train.
+    AdamW,
+    /// Stochastic gradient descent with momentum.
+    Sgd,
+}
+
+impl OptimizerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::Sgd => "sgd",
+        }
+    }
+}
+
+/// An optimizer and its constants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    pub learning_rate: f64,
+    /// Decoupled weight decay of the weights (biases are not decayed).
+    pub weight_decay: f64,
+    /// AdamW β₁, or the SGD momentum.
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
+}
+
+impl OptimizerConfig {
+    /// AdamW with PyTorch's defaults (β 0.9, 0.999, ε 1e-8) and weight decay 0.01.
+    pub fn adamw(learning_rate: f64) -> OptimizerConfig {
+        OptimizerConfig {
+            kind: OptimizerKind::AdamW,
+            learning_rate,
+            weight_decay: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+
+    /// SGD with momentum 0.9 and no weight decay.
+    pub fn sgd(learning_rate: f64) -> OptimizerConfig {
+        OptimizerConfig {
+            kind: OptimizerKind::Sgd,
+            learning_rate,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.0,
+            epsilon: 0.0,
+        }
+    }
+
+    fn record(&self) -> Optimizer {
+        Optimizer {
+            name: self.kind.as_str().into(),
+            learning_rate: self.learning_rate,
+            weight_decay: self.weight_decay,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            epsilon: self.epsilon,
+        }
+    }
+}
+
+/// What to train; sizes left `None` are chosen for the device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOptions {
+    /// Dense layers.
+    pub depth: Option<u32>,
+    /// Width of every layer (inputs and outputs too).
+    pub width: Option<u32>,
+    /// Tokens (samples) per step.
+    pub batch: Option<u32>,
+    pub steps: u64,
+    /// The host reads the losses back every this many steps.
+    pub log_every: u64,
+    /// The loss must fall below this fraction of its start within `steps`.
+    pub target_fraction: f64,
+    pub optimizer: OptimizerKind,
+    /// Default: [`default_learning_rate`].
+    pub learning_rate: Option<f64>,
+    /// Distinct data batches.
+    pub data_batches: u32,
+    /// Verify and time the model layer's three GEMMs with every kernel first, and train
+    /// with the kernel whose three products take least (what `flopcost train` does);
+    /// otherwise the kernel with the best median throughput of the run so far is used.
+    pub measure_gemms: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> TrainOptions {
+        TrainOptions {
+            depth: None,
+            width: None,
+            batch: None,
+            steps: DEFAULT_STEPS,
+            log_every: 25,
+            target_fraction: DEFAULT_TARGET_FRACTION,
+            optimizer: OptimizerKind::AdamW,
+            learning_rate: None,
+            data_batches: 8,
+            measure_gemms: false,
+        }
+    }
+}
+
+/// Steps of a default run. On the default models of 128 to 512 wide the loss falls
+/// to 0.3 of its start in about 100 steps, so this leaves a margin of three.
+pub const DEFAULT_STEPS: u64 = 300;
+/// The default target: the loss must fall below this fraction of its start.
+pub const DEFAULT_TARGET_FRACTION: f64 = 0.3;
+/// The running mean over this many steps is compared with the target loss.
+pub const TARGET_WINDOW: u64 = 10;
+/// Layers of a default model.
+pub const DEFAULT_DEPTH: u32 = 4;
+
+/// A resolved training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Layer l maps dims[l] to dims[l + 1].
+    pub dims: Vec<u32>,
+    pub batch: u32,
+    pub steps: u64,
+    pub log_every: u64,
+    pub target_fraction: f64,
+    pub optimizer: OptimizerConfig,
+    pub data_batches: u32,
+    pub seed: u64,
+}
+
+/// Default width for a kind of device: small on a software rasteriser (a step in tens
+/// of milliseconds), 1024 on integrated GPUs, 2048 elsewhere (a step of about 0.2
+/// TFLOP).
+pub fn default_width(device: wgpu::DeviceType) -> u32 {
+    match device {
+        wgpu::DeviceType::Cpu => 128,
+        wgpu::DeviceType::IntegratedGpu => 1024,
+        _ => 2048,
+    }
+}
+
+/// Default learning rate: AdamW 1e-3 up to width 256, then falling as 1/width (the
+/// hidden-layer scaling of μP), so wide layers stay stable; SGD 0.05.
+pub fn default_learning_rate(kind: OptimizerKind, width: u32) -> f64 {
+    match kind {
+        OptimizerKind::AdamW => 1e-3 * (256.0 / f64::from(width.max(1))).min(1.0),
+        OptimizerKind::Sgd => 0.05,
+    }
+}
+
+/// Bytes of everything a run keeps on the device: parameters, gradients, two optimizer
+/// moments, activations, gradients of activations, and the data.
+pub fn memory_bytes(dims: &[u32], batch: u32, data_batches: u32) -> u64 {
+    let params: u64 = dims
+        .windows(2)
+        .map(|w| u64::from(w[0]) * u64::from(w[1]) + u64::from(w[1]))
+        .sum();
+    let acts: u64 = dims[1..].iter().map(|&d| 2 * u64::from(d)).sum::<u64>()
+        + 2 * u64::from(*dims.iter().max().unwrap_or(&1));
+    let data = u64::from(data_batches) * (u64::from(dims[0]) + u64::from(dims[dims.len() - 1]));
+    4 * (4 * params + u64::from(batch) * (acts + data))
+}
+
+/// Model FLOPs of one step: 6·B·Σ d_in·d_out less the first layer's input gradient.
+pub fn flops_per_step(dims: &[u32], batch: u32) -> u64 {
+    let b = u64::from(batch);
+    let sum: u64 = dims
+        .windows(2)
+        .map(|w| u64::from(w[0]) * u64::from(w[1]))
+        .sum();
+    6 * b * sum - 2 * b * u64::from(dims[0]) * u64::from(dims[1])
+}
+
+/// Checks that a network fits the adapter: every tensor within one binding, every
+/// dispatch within the workgroup-count limit, everything within the memory budget.
+pub fn check_fits(
+    limits: &wgpu::Limits,
+    dims: &[u32],
+    batch: u32,
+    data_batches: u32,
+    kernels: &[KernelSpec],
+) -> Result<(), String> {
+    let limit = shard::operand_limit(limits);
+    let b = u64::from(batch);
+    for w in dims.windows(2) {
+        let (din, dout) = (u64::from(w[0]), u64::from(w[1]));
+        for (what, elems) in [
+            ("a weight matrix", din * dout),
+            ("a batch of activations", b * din.max(dout)),
+        ] {
+            if 4 * elems > limit {
+                return Err(format!(
+                    "{what} of the {}→{} layer at batch {batch} takes {} bytes, over the \
+                     adapter's buffer limit ({limit} bytes); use a smaller --width or --batch",
+                    w[0],
+                    w[1],
+                    4 * elems
+                ));
+            }
+        }
+        let max = limits.max_compute_workgroups_per_dimension;
+        for shape in [
+            Shape::new(batch, w[1], w[0]),
+            Shape::new(batch, w[0], w[1]),
+            Shape::new(w[0], w[1], batch),
+        ] {
+            for k in kernels {
+                let (x, y, z) = k.dispatch(shape);
+                if x.max(y).max(z) > max {
+                    return Err(format!(
+                        "the product {shape} needs {x}×{y} workgroups with kernel '{}', over \
+                         the adapter's max_compute_workgroups_per_dimension ({max})",
+                        k.name
+                    ));
+                }
+            }
+        }
+        if w[1].div_ceil(64) > max || batch.div_ceil(ops::ROWS_PER_BLOCK) > max {
+            return Err(format!(
+                "the bias gradient of the {}→{} layer needs more workgroups than the adapter's \
+                 max_compute_workgroups_per_dimension ({max})",
+                w[0], w[1]
+            ));
+        }
+    }
+    let need = memory_bytes(dims, batch, data_batches);
+    let budget = shard::memory_budget();
+    if need > budget {
+        return Err(format!(
+            "the network and its data take {}, more than the {} a run may use here (half the \
+             available host memory); use a smaller --width, --depth or --batch",
+            crate::gpu::fmt_bytes(need),
+            crate::gpu::fmt_bytes(budget)
+        ));
+    }
+    Ok(())
+}
+
+impl TrainOptions {
+    /// Chooses the sizes left open for this device and checks the ones given (`Err` is
+    /// bad input when a given size does not fit).
+    pub fn resolve(
+        &self,
+        limits: &wgpu::Limits,
+        device: wgpu::DeviceType,
+        kernels: &[KernelSpec],
+        seed: u64,
+    ) -> Result<TrainConfig> {
+        let depth = self.depth.unwrap_or(DEFAULT_DEPTH);
+        let mut width = self.width.unwrap_or_else(|| default_width(device));
+        let mut batch = self.batch.unwrap_or(width);
+        let dims = |w: u32| vec![w; depth as usize + 1];
+        // Default sizes shrink until they fit; given ones must fit as they are.
+        while self.width.is_none()
+            && width > 16
+            && check_fits(limits, &dims(width), batch, self.data_batches, kernels).is_err()
+        {
+            width /= 2;
+            if self.batch.is_none() {
+                batch = width;
+            }
+        }
+        check_fits(limits, &dims(width), batch, self.data_batches, kernels).map_err(input_error)?;
+        let lr = self
+            .learning_rate
+            .unwrap_or_else(|| default_learning_rate(self.optimizer, width));
+        Ok(TrainConfig {
+            dims: dims(width),
+            batch,
+            steps: self.steps,
+            log_every: self.log_every,
+            target_fraction: self.target_fraction,
+            optimizer: match self.optimizer {
+                OptimizerKind::AdamW => OptimizerConfig::adamw(lr),
+                OptimizerKind::Sgd => OptimizerConfig::sgd(lr),
+            },
+            data_batches: self.data_batches,
+            seed,
+        })
+    }
+}
+
+/// Training did not do what it must: the gradient check failed, the loss diverged, or
+/// it did not reach its target. The run fails (exit 1) after saving its result file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TrainingFailed(pub String);
+
+/// Uniform weights in ±gain·√(3/d_in) (variance gain²/d_in) and zero biases.
+pub fn random_params(dims: &[u32], seed: u64, gain: f64) -> HostParams {
+    let mut w = Vec::new();
+    let mut b = Vec::new();
+    for (l, d) in dims.windows(2).enumerate() {
+        let scale = (gain * (3.0 / f64::from(d[0])).sqrt()) as f32;
+        let len = d[0] as usize * d[1] as usize;
+        w.push(
+            random_matrix(len, seed, 0x7EAC_0000 + l as u64)
+                .iter()
+                .map(|v| v * scale)
+                .collect(),
+        );
+        b.push(vec![0.0; d[1] as usize]);
+    }
+    HostParams { w, b }
+}
+
+/// The suite step: measure the model layer's GEMMs if asked, check one step, train, and
+/// report the section. A check or target failure is a [`TrainingFailed`] error.
+pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Observer) -> Result<()> {
+    let gpu = runner.gpu();
+    let cfg = options.resolve(
+        &gpu.limits(),
+        gpu.info.device_type,
+        &runner.kernels(),
+        runner.settings().seed,
+    )?;
+    let width = cfg.dims[1];
+    let mut chosen = None;
+    if options.measure_gemms {
+        let block = Block::new(
+            "mlp-train",
+            &format!("the {width}→{width} layer of the trained MLP"),
+            vec![Layer::new("hidden", width, width)],
+        );
+        // Train with the kernel whose three products of this very layer take least.
+        let summaries = runner.run_layers(&block, Some(cfg.batch), false, 1.0, obs)?;
+        chosen = summaries
+            .iter()
+            .filter(|s| s.missing_layers.is_empty())
+            .min_by(|a, b| a.total.step_ns.total_cmp(&b.total.step_ns))
+            .and_then(|s| runner.kernels().into_iter().find(|k| k.name == s.kernel));
+    } else if let Some((k, _)) = runner.fastest_kernel() {
+        chosen = Some(k);
+    }
+    let Some(kernel) = chosen else {
+        return Err(TrainingFailed(
+            "training needs a GEMM kernel that passed verification, and none did".into(),
+        )
+        .into());
+    };
+    obs.note(format!(
+        "training: MLP {} layers × {width} wide, {} tokens per step, {} steps, kernel '{}', {} \
+         (lr {})",
+        cfg.dims.len() - 1,
+        cfg.batch,
+        cfg.steps,
+        kernel.name,
+        cfg.optimizer.kind.as_str(),
+        cfg.optimizer.learning_rate
+    ));
+    obs.started("training: gradient check");
+    let kernels = ops::Kernels::new(gpu)?;
+    let timeout = Duration::from_secs(120);
+    let checked = check::gradient_check(gpu, &kernels, &kernel, &cfg.optimizer, cfg.seed, timeout)?;
+    if !checked.passed {
+        return Err(TrainingFailed(format!(
+            "the gradient check failed: one step on a {} network differs from the f64 CPU \
+             implementation (loss error {:.2e}, gradient error {:.2e}, update error {:.2e}, \
+             tolerance {:.0e}); nothing was trained. This is a bug in the training kernels, \
+             the GEMM kernel '{}' or the driver: please report it",
+            dims_text(&check::CHECK_DIMS),
+            checked.loss_rel_error,
+            checked.gradient_rel_error,
+            checked.update_rel_error,
+            checked.tolerance,
+            kernel.name
+        ))
+        .into());
+    }
+    obs.note(format!(
+        "training: one step of a {} network matches the f64 CPU reference (gradient error \
+         {:.1e}, update error {:.1e})",
+        dims_text(&check::CHECK_DIMS),
+        checked.gradient_rel_error,
+        checked.update_rel_error
+    ));
+    let best = runner.best_gemm_tflops();
+    let section = train(
+        gpu,
+        runner.timer(),
+        &kernels,
+        &kernel,
+        &cfg,
+        checked,
+        best,
+        obs,
+    )?;
+    obs.training(&section)?;
+    if !section.reached_target {
+        return Err(TrainingFailed(format!(
+            "the loss did not fall below {} ({} of its start, {}) within {} steps; it ended \
+             at {}. Loss curve (step: mean loss):\n{}\nTry more --steps, another --lr or a \
+             larger --target",
+            fmt_sig(section.target_loss, 3),
+            section.target_fraction,
+            fmt_sig(section.loss_start, 3),
+            section.steps,
+            fmt_sig(section.loss_end, 3),
+            loss_curve_text(&section)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn dims_text(dims: &[u32]) -> String {
+    dims.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("→")
+}
+
+/// The loss curve, one `step: loss` line per point.
+pub fn loss_curve_text(t: &Training) -> String {
+    t.loss_curve
+        .iter()
+        .map(|p| format!("  {:>7}: {}", p.step, fmt_sig(p.loss, 4)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Trains the network of `cfg` and measures every step.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    gpu: &Gpu,
+    timer: &Timer,
+    kernels: &ops::Kernels,
+    gemm: &KernelSpec,
+    cfg: &TrainConfig,
+    gradient_check: GradientCheck,
+    best_gemm_tflops: Option<f64>,
+    obs: &mut dyn Observer,
+) -> Result<Training> {
+    let dims = &cfg.dims;
+    let (din, dout) = (dims[0], dims[dims.len() - 1]);
+    let setup_timeout = Duration::from_secs(300);
+    obs.started("training: data and teacher targets");
+    let gemms = Gemms::new(gpu, gemm)?;
+    let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+    let xs = (0..cfg.data_batches)
+        .map(|p| {
+            let x = random_matrix(
+                cfg.batch as usize * din as usize,
+                cfg.seed,
+                0xDA7A_0000 + u64::from(p),
+            );
+            gpu.buffer_init("inputs", bytemuck::cast_slice(&x), storage)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The teacher: He-uniform weights (variance 2/d_in) so its signal survives the
+    // GELUs, and biases in ±0.5.
+    let mut teacher = random_params(dims, cfg.seed ^ 0x7EAC_4E12, 2f64.sqrt());
+    for (l, b) in teacher.b.iter_mut().enumerate() {
+        *b = random_matrix(b.len(), cfg.seed, 0x7B1A_0000 + l as u64)
+            .iter()
+            .map(|v| 0.5 * v)
+            .collect();
+    }
+    let dev = net::Device {
+        gpu,
+        ops: kernels,
+        gemms: &gemms,
+    };
+    let ts = net::teacher_targets(dev, dims, cfg.batch, &teacher, &xs, setup_timeout)?;
+    drop(teacher);
+    let init = random_params(dims, cfg.seed, 1.0);
+    let net = Net::new(
+        dev,
+        dims,
+        cfg.batch,
+        &init,
+        &cfg.optimizer,
+        net::Data { xs, ts },
+        cfg.steps,
+    )?;
+
+    let flops = flops_per_step(dims, cfg.batch);
+    let mut times: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
+    let mut losses: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
+    let mut curve = Vec::new();
+    // First batch: fifty times what the run's best GEMM speed predicts, at least a
+    // minute; without a speed, room for a slow device (0.1 GFLOP/s). The shaders are
+    // compiled already (the gradient check ran them).
+    let batch_flops = cfg.log_every as f64 * flops as f64;
+    let mut timeout = Duration::from_secs_f64(match best_gemm_tflops {
+        Some(t) if t > 0.0 => (50.0 * batch_flops / (t * 1e12)).max(60.0),
+        _ => 60.0 + batch_flops / 1e8,
+    });
+    let encode = |pass: &mut wgpu::ComputePass<'_>| net.encode_step(pass);
+    while (times.len() as u64) < cfg.steps {
+        let done = times.len() as u64;
+        let n = cfg.log_every.min(cfg.steps - done);
+        obs.started(&format!(
+            "training: steps {}-{} of {}",
+            done + 1,
+            done + n,
+            cfg.steps
+        ));
+        let t = timer
+            .measure(gpu, n as usize, &encode, timeout)
+            .map_err(|e| {
+                if e.is::<TimestampError>() {
+                    e.context("GPU timestamps failed during training; run with --timing host")
+                } else {
+                    e.context(format!("training steps {}-{}", done + 1, done + n))
+                }
+            })?;
+        let l = net
+            .read_losses(gpu, done, n, timeout)
+            .context("reading the losses back")?;
+        if let Some(i) = l.iter().position(|v| !v.is_finite()) {
+            return Err(TrainingFailed(format!(
+                "the loss became {} at step {}; the run diverged: lower --lr",
+                l[i],
+                done + i as u64 + 1
+            ))
+            .into());
+        }
+        losses.extend(l.iter().map(|&v| f64::from(v)));
+        let mean = l.iter().map(|&v| f64::from(v)).sum::<f64>() / l.len() as f64;
+        let mut sorted = t.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = stats::median(&sorted);
+        times.extend(t);
+        curve.push(LossPoint {
+            step: done + n,
+            loss: mean,
+        });
+        obs.note(format!(
+            "training: step {}/{}: loss {} ({} of start), {} per step",
+            done + n,
+            cfg.steps,
+            fmt_sig(mean, 4),
+            fmt_sig(mean / losses[0], 3),
+            fmt_ns(median)
+        ));
+        timeout = Duration::from_secs_f64((10.0 * n as f64 * median * 1e-9).max(30.0));
+    }
+    let counted = net.read_step(gpu, timeout)?;
+    if u64::from(counted) != cfg.steps {
+        anyhow::bail!(
+            "the GPU counted {counted} training steps, {} were submitted; the driver dropped \
+             work: check its log, then run again",
+            cfg.steps
+        );
+    }
+    gpu.errors.check()?;
+
+    let step_time = timing(timer, &times)?;
+    let loss_start = losses[0];
+    let target_loss = cfg.target_fraction * loss_start;
+    let reached = first_below(&losses, target_loss, TARGET_WINDOW);
+    let loss_end = curve.last().map_or(loss_start, |p| p.loss);
+    let tflops = flops as f64 / step_time.median_ns / 1e3;
+    Ok(Training {
+        model: Model {
+            kind: "mlp".into(),
+            layers: dims
+                .windows(2)
+                .map(|w| DenseLayer {
+                    d_in: w[0],
+                    d_out: w[1],
+                })
+                .collect(),
+            activation: "gelu_tanh".into(),
+            loss: "mse".into(),
+        },
+        parameters: dims
+            .windows(2)
+            .map(|w| u64::from(w[0]) * u64::from(w[1]) + u64::from(w[1]))
+            .sum(),
+        tokens_per_step: cfg.batch,
+        kernel: gemm.name.clone(),
+        optimizer: cfg.optimizer.record(),
+        data: TrainingData {
+            task: format!(
+                "regression onto a fixed random teacher MLP of the same shape (He-uniform \
+                 weights, biases in ±0.5); inputs uniform in [-1, 1); {din} inputs, {dout} outputs"
+            ),
+            batches: cfg.data_batches,
+        },
+        seed: cfg.seed,
+        steps: cfg.steps,
+        log_every: cfg.log_every,
+        tokens_per_second: f64::from(cfg.batch) / (step_time.median_ns * 1e-9),
+        flops_per_step: flops,
+        tflops,
+        best_gemm_tflops,
+        tflops_vs_best_gemm: best_gemm_tflops.map(|b| tflops / b),
+        loss_start,
+        loss_end,
+        target_loss,
+        target_fraction: cfg.target_fraction,
+        target_window: TARGET_WINDOW,
+        steps_to_target: reached,
+        seconds_to_target: reached.map(|s| times[..s as usize].iter().sum::<f64>() * 1e-9),
+        reached_target: reached.is_some(),
+        loss_curve: curve,
+        step_time,
+        gradient_check,
+    })
+}
+
+/// The first step (1-based) whose running mean over the last `window` losses (fewer at
+/// the start) is at most `target`.
+pub fn first_below(losses: &[f64], target: f64, window: u64) -> Option<u64> {
+    let w = window.max(1) as usize;
+    let mut sum = 0.0;
+    for (i, &l) in losses.iter().enumerate() {
+        sum += l;
+        if i >= w {
+            sum -= losses[i - w];
+        }
+        let count = (i + 1).min(w) as f64;
+        if sum / count <= target {
+            return Some(i as u64 + 1);
+        }
+    }
+    None
+}
+
+/// Step times summarised as for records.
+fn timing(timer: &Timer, samples: &[f64]) -> Result<Timing> {
+    let s = stats::summarize(samples).context("no training steps were timed")?;
+    let hist = stats::histogram(samples)?;
+    Ok(Timing {
+        method: timer.method().as_str().into(),
+        samples: s.samples,
+        warmup_runs: 0,
+        median_ns: s.median,
+        p10_ns: s.p10,
+        p90_ns: s.p90,
+        p99_ns: s.p99,
+        min_ns: s.min,
+        max_ns: s.max,
+        mean_ns: s.mean,
+        stddev_ns: s.stddev,
+        cv: s.cv,
+        histogram: stats::encode_histogram(&hist)?,
+        histogram_format: stats::HISTOGRAM_FORMAT.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flops_skip_the_first_input_gradient() {
+        let dims = [128, 128, 128, 128, 128];
+        let b = 64u64;
+        assert_eq!(
+            flops_per_step(&dims, 64),
+            6 * b * 4 * 128 * 128 - 2 * b * 128 * 128
+        );
+        assert_eq!(flops_per_step(&[3, 5], 2), 6 * 2 * 15 - 2 * 2 * 15);
+    }
+
+    #[test]
+    fn target_uses_a_running_mean() {
+        let l = [1.0, 0.9, 0.2, 0.8, 0.4, 0.3, 0.3];
+        // One lucky batch (0.2 at step 3) does not count with a window of 3.
+        assert_eq!(first_below(&l, 0.45, 3), Some(7));
+        assert_eq!(first_below(&l, 0.45, 1), Some(3));
+        assert_eq!(first_below(&l, 0.1, 3), None);
+    }
+
+    #[test]
+    fn learning_rate_falls_with_width() {
+        assert_eq!(default_learning_rate(OptimizerKind::AdamW, 128), 1e-3);
+        assert_eq!(default_learning_rate(OptimizerKind::AdamW, 2048), 1.25e-4);
+    }
+}
