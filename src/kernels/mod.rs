@@ -123,8 +123,16 @@ impl Shape {
     }
 
     /// 2·M·N·K: one multiply and one add per term.
+    /// Saturates at `u64::MAX`, which no shape that fits a device comes near;
+    /// [`Shape::parse`] refuses shapes where it would.
     pub fn flops(self) -> u64 {
-        2 * u64::from(self.m) * u64::from(self.n) * u64::from(self.k)
+        self.checked_flops().unwrap_or(u64::MAX)
+    }
+
+    fn checked_flops(self) -> Option<u64> {
+        2u64.checked_mul(u64::from(self.m))?
+            .checked_mul(u64::from(self.n))?
+            .checked_mul(u64::from(self.k))
     }
 
     /// Elements of A, B and C.
@@ -172,7 +180,14 @@ impl Shape {
                 ))
             })?;
         }
-        Ok(Shape::new(v[0], v[1], v[2]))
+        let shape = Shape::new(v[0], v[1], v[2]);
+        if shape.checked_flops().is_none() {
+            return Err(input_error(format!(
+                "invalid shape '{s}': 2·M·N·K does not fit in 64 bits; no device holds a \
+                 product this large"
+            )));
+        }
+        Ok(shape)
     }
 }
 
@@ -414,6 +429,8 @@ mod tests {
     fn shapes_parse_and_reject_bad_input() {
         assert_eq!(Shape::parse("7x13x5").unwrap(), Shape::new(7, 13, 5));
         assert_eq!(Shape::parse("256").unwrap(), Shape::cube(256));
+        assert!(Shape::parse("25222126").is_err(), "2·n³ overflows u64");
+        assert_eq!(Shape::new(u32::MAX, u32::MAX, u32::MAX).flops(), u64::MAX);
         for bad in [
             "0x5x5",
             "-1x5x5",

@@ -109,7 +109,7 @@ pub fn check_fits(
         ("B", shape.b_len()),
         ("C", shape.c_len()),
     ] {
-        let bytes = len * 4;
+        let bytes = len.saturating_mul(4);
         if bytes > limits.max_buffer_size {
             return Err(format!(
                 "shape {shape}: {name} needs {bytes} bytes, over the adapter's max_buffer_size \
