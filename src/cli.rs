@@ -276,6 +276,18 @@ pub struct RunArgs {
     /// Do not measure the FMA and copy peaks (records then have no efficiency).
     #[arg(long)]
     pub no_peaks: bool,
+    /// Run the suite N times and report the run-to-run spread of each record's median.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+    /// With --repeat: flag records whose medians spread more than this fraction
+    /// ((max − min) / median).
+    #[arg(long, default_value_t = 0.05, value_name = "FRACTION")]
+    pub repeat_threshold: f64,
+    /// After the suite, run one GEMM back to back for this many seconds and record its
+    /// throughput second by second (throttling shows). The GEMM: the first --shape, else
+    /// the run's fastest verified record.
+    #[arg(long, value_name = "SECONDS")]
+    pub sustain: Option<f64>,
 }
 
 /// A validated `run`.
@@ -300,6 +312,12 @@ pub struct RunPlan {
     pub tune_budget: Option<Duration>,
     /// Measure the peaks before the suite.
     pub peaks: bool,
+    /// Runs of the suite (`--repeat`), at least 1.
+    pub repeat: u32,
+    /// Spread above which a repeated record is flagged.
+    pub repeat_threshold: f64,
+    /// `--sustain`: how long to run one GEMM back to back.
+    pub sustain: Option<Duration>,
 }
 
 fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
@@ -435,6 +453,25 @@ impl RunArgs {
                 }
             },
             peaks: !self.no_peaks,
+            repeat: match self.repeat {
+                0 => return Err(input_error("--repeat must be at least 1")),
+                n if n > 1000 => {
+                    return Err(input_error(format!("--repeat {n}: at most 1000")));
+                }
+                n => n,
+            },
+            repeat_threshold: match self.repeat_threshold {
+                t if t.is_finite() && t > 0.0 => t,
+                t => {
+                    return Err(input_error(format!(
+                        "--repeat-threshold {t}: must be a positive fraction, e.g. 0.05"
+                    )));
+                }
+            },
+            sustain: match self.sustain {
+                None => None,
+                v => Some(seconds("--sustain", v, Duration::ZERO)?),
+            },
         })
     }
 }
@@ -597,6 +634,9 @@ impl TrainArgs {
             price: self.price.spec()?,
             tune_budget: None,
             peaks: false,
+            repeat: 1,
+            repeat_threshold: 0.05,
+            sustain: None,
         })
     }
 }

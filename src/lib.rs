@@ -12,6 +12,7 @@ pub mod cost;
 pub mod error;
 pub mod gpu;
 pub mod host;
+pub mod interrupt;
 pub mod kernels;
 pub mod report;
 pub mod result;

@@ -22,6 +22,9 @@ pub const F32_TOLERANCE: f64 = 1e-4;
 /// Problems with at most this many multiply-adds are checked in full (~0.1 s in f64).
 pub const FULL_CHECK_MACS: u64 = 1 << 26;
 
+/// ...and at most this many output entries (64 MiB of reference entries).
+pub const FULL_CHECK_ENTRIES: u64 = 1 << 22;
+
 /// Random entries checked on top of the edges, for sampled checks.
 pub const RANDOM_SAMPLES: usize = 1024;
 
@@ -133,7 +136,8 @@ impl ReferenceSample {
         let s = inputs.shape;
         let (m, n) = (s.m as usize, s.n as usize);
         let macs = s.c_len() * u64::from(s.k);
-        let full = macs <= FULL_CHECK_MACS || s.c_len() <= MIN_CHECKED as u64;
+        let full = (macs <= FULL_CHECK_MACS && s.c_len() <= FULL_CHECK_ENTRIES)
+            || s.c_len() <= MIN_CHECKED as u64;
         let idx: Vec<(u32, u32)> = if full {
             (0..s.m)
                 .flat_map(|i| (0..s.n).map(move |j| (i, j)))
@@ -200,14 +204,25 @@ fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> 
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<U>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+        let mut out = Vec::with_capacity(items.len());
+        let mut handles = Vec::new();
+        for part in items.chunks(chunk) {
+            // A thread that cannot be started (no memory for its stack) leaves its part
+            // to this one.
+            match std::thread::Builder::new()
+                .spawn_scoped(s, || part.iter().map(&f).collect::<Vec<U>>())
+            {
+                Ok(h) => handles.push(Ok(h)),
+                Err(_) => handles.push(Err(part)),
+            }
+        }
+        for h in handles {
+            match h {
+                Ok(h) => out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+                Err(part) => out.extend(part.iter().map(&f)),
+            }
+        }
+        out
     })
 }
 

@@ -21,6 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args.plan()?),
         Command::Train(args) => run::run(args.plan()?),
+        // (run and train install the interrupt handlers once the plan is valid.)
         Command::Devices(args) => devices::devices(args.json, args.backend.map(Into::into)),
         Command::Kernels(args) => devices::kernels(args.json),
         Command::Tune(args) => tune::tune(args.plan()?),

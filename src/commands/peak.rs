@@ -39,6 +39,9 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
     );
     let record = adapter::describe(choice.entry.index, &choice.entry.adapter, &info);
     let created = chrono::Utc::now();
+    // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was
+    // measured.
+    crate::interrupt::install()?;
     let gpu = Gpu::open(choice.entry)?;
     eprintln!("measuring: f32 FMA, f16 FMA (where supported), copy bandwidth");
     let settings = PeakSettings {
@@ -84,6 +87,8 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
             cost: None,
             triplets: Vec::new(),
             training: None,
+            repeatability: None,
+            sustain: None,
             records: Vec::new(),
             warnings,
         };

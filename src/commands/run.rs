@@ -1,6 +1,7 @@
 //! `flopcost run`: choose the adapter, check the plan against its limits, open the device,
 //! run the suite, save the result file after every record, print the summary.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,12 +12,14 @@ use crate::error::input_error;
 use crate::gpu::adapter::{self, backend_name, device_type_name};
 use crate::gpu::{Gpu, fmt_bytes};
 use crate::host;
+use crate::kernels::{KernelSpec, Layout, Shape};
 use crate::report::{self, fmt_sig, progress::Progress};
 use crate::result::{
-    Record, ResultFile, ResultWriter, SCHEMA_ID, Settings, Training, TripletBlock,
+    Record, RepeatRecord, Repeatability, ResultFile, ResultWriter, SCHEMA_ID, Settings, Training,
+    TripletBlock,
 };
 use crate::workloads::runner::{Observer, Runner, check_fits};
-use crate::workloads::{Step, shard};
+use crate::workloads::{Case, Step, shard};
 
 pub fn run(plan: RunPlan) -> Result<ExitCode> {
     let command_line: Vec<String> = std::env::args().collect();
@@ -100,6 +103,9 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             info.name
         ));
     }
+    // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was
+    // measured.
+    crate::interrupt::install()?;
     let gpu = Gpu::open(choice.entry)?;
     let mut runner = Runner::new(&gpu, plan.kernels.clone(), plan.settings.clone())?;
     if let Some(b) = plan.tune_budget {
@@ -127,7 +133,8 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             }
             Err(e) => {
                 warnings.push(format!(
-                    "measuring the peaks failed ({e:#}); records have no efficiency;                      `flopcost peak` shows the error alone, --no-peaks skips the measurement"
+                    "measuring the peaks failed ({e:#}); records have no efficiency; \
+                     `flopcost peak` shows the error alone, --no-peaks skips the measurement"
                 ));
                 None
             }
@@ -183,6 +190,8 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         cost: None,
         triplets: Vec::new(),
         training: None,
+        repeatability: None,
+        sustain: None,
     };
     let mut ui = RunUi {
         file,
@@ -194,7 +203,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     }
     ui.save()?;
 
-    let outcome = runner.run_suite(&plan.suite, &mut ui);
+    let outcome = measure(&mut runner, &plan, &mut ui);
     ui.progress.finish();
     if let Err(e) = outcome {
         ui.file.incomplete_reason = Some(format!("{e:#}"));
@@ -253,6 +262,135 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         return Err(anyhow!("training failed: {why}"));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The suite, then its repeats (`--repeat`), then the sustained run (`--sustain`).
+fn measure(runner: &mut Runner<'_>, plan: &RunPlan, ui: &mut RunUi<'_>) -> Result<()> {
+    runner.run_suite(&plan.suite, ui)?;
+    if plan.repeat > 1 {
+        let mut medians: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in &ui.file.records {
+            if let Some(t) = &r.timing {
+                medians.entry(r.id.clone()).or_default().push(t.median_ns);
+            }
+        }
+        for run in 2..=plan.repeat {
+            ui.progress
+                .info(&format!("repeat {run} of {}", plan.repeat));
+            runner.restart();
+            let mut again = RepeatUi {
+                ui: &mut *ui,
+                medians: &mut medians,
+            };
+            runner.run_suite(&plan.suite, &mut again)?;
+        }
+        let records: Vec<RepeatRecord> = medians
+            .into_iter()
+            .filter(|(_, m)| m.len() > 1)
+            .map(|(id, m)| RepeatRecord::new(id, m, plan.repeat_threshold))
+            .collect();
+        let flagged: Vec<&RepeatRecord> = records.iter().filter(|r| r.flagged).collect();
+        for r in &flagged {
+            ui.warn(format!(
+                "{}: its median moved by {:.1}% across {} runs, more than the {:.1}% \
+                 threshold; its figure is not reproducible on this machine as it is (close \
+                 other work, raise --time-budget)",
+                r.id,
+                100.0 * r.spread,
+                r.medians_ns.len(),
+                100.0 * plan.repeat_threshold
+            ));
+        }
+        ui.file.repeatability = Some(Repeatability {
+            repeats: plan.repeat,
+            threshold: plan.repeat_threshold,
+            flagged: flagged.len() as u32,
+            records,
+        });
+        ui.save()?;
+    }
+    if let Some(length) = plan.sustain {
+        let (case, spec) = sustain_target(plan, &ui.file)?;
+        let s = runner.sustain(&case, &spec, length, ui)?;
+        if s.throttled {
+            ui.warn(format!(
+                "sustained {} {}x{}x{}: throughput fell to {:.0}% of the first second; the \
+                 device slows down under sustained load (heat, power limit or other work)",
+                s.layout,
+                s.m,
+                s.n,
+                s.k,
+                100.0 * s.min_vs_first
+            ));
+        }
+        ui.file.sustain = Some(s);
+        ui.save()?;
+    }
+    Ok(())
+}
+
+/// The GEMM `--sustain` runs: the first `--shape` in the first layout with the first
+/// kernel, else the run's fastest verified record.
+fn sustain_target(plan: &RunPlan, file: &ResultFile) -> Result<(Case, KernelSpec)> {
+    if let (Some(shape), Some(spec)) = (plan.explicit_shapes.first(), plan.kernels.first()) {
+        let layout = match plan.suite.steps.first() {
+            Some(Step::Cases(cases)) => cases.first().map_or(Layout::Nn, |c| c.layout),
+            _ => Layout::Nn,
+        };
+        return Ok((Case::new(layout, *shape), spec.clone()));
+    }
+    let best = report::best_record(&file.records)
+        .ok_or_else(|| anyhow!("--sustain: no verified record to sustain"))?;
+    let spec = plan
+        .kernels
+        .iter()
+        .find(|k| k.name == best.kernel.name)
+        .cloned()
+        .ok_or_else(|| anyhow!("--sustain: kernel '{}' is not known", best.kernel.name))?;
+    Ok((
+        Case::new(best.layout, Shape::new(best.m, best.n, best.k)),
+        spec,
+    ))
+}
+
+/// Receives the repeats of the suite: their medians go to the repeatability section, the
+/// first run's records stay the file's records.
+struct RepeatUi<'u, 'p> {
+    ui: &'u mut RunUi<'p>,
+    medians: &'u mut BTreeMap<String, Vec<f64>>,
+}
+
+impl Observer for RepeatUi<'_, '_> {
+    fn planned(&mut self, count: u64) {
+        self.ui.planned(count);
+    }
+
+    fn started(&mut self, label: &str) {
+        self.ui.started(label);
+    }
+
+    fn finished(&mut self, record: &Record) -> Result<()> {
+        self.ui.progress.finished(record);
+        if let Some(t) = &record.timing {
+            self.medians
+                .entry(record.id.clone())
+                .or_default()
+                .push(t.median_ns);
+        }
+        Ok(())
+    }
+
+    fn skipped(&mut self, label: &str, why: &str) {
+        self.ui.skipped(label, why);
+    }
+
+    fn warn(&mut self, message: String) {
+        self.ui.warn(message);
+    }
+
+    fn note(&mut self, message: String) {
+        self.ui.note(message);
+    }
 }
 
 /// `results/local/<adapter-slug>-<UTC time>.json`, not clobbering an existing file.

@@ -34,6 +34,9 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         info.driver_info,
         choice.reason
     );
+    // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was
+    // measured.
+    crate::interrupt::install()?;
     let gpu = Gpu::open(choice.entry)?;
     let limits = gpu.limits();
     let (table, warnings) = tune::Table::load(&gpu);

@@ -6,14 +6,15 @@
 //! panicking, so a hang, a device loss or a validation error becomes a clear error.
 
 pub mod adapter;
+pub mod memory;
 pub mod timing;
 
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use wgpu::util::DeviceExt;
 
 pub use adapter::{AdapterChoice, AdapterEntry, AdapterSelector, BackendFilter};
 
@@ -28,11 +29,25 @@ pub fn wanted_features() -> wgpu::Features {
         | wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX
 }
 
+/// A wait on the GPU ran past its timeout (the watchdog).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "dispatch did not finish within {seconds} s; the GPU may be hung or far slower than \
+     expected: try a smaller shape, or raise --dispatch-timeout"
+)]
+pub struct DispatchTimeout {
+    pub seconds: f64,
+}
+
 /// Errors reported by wgpu outside any error scope, and device loss.
 #[derive(Default)]
 pub struct ErrorSink {
     messages: Mutex<Vec<String>>,
     lost: AtomicBool,
+    /// A wait timed out: the GPU may still be running (or stuck in) that work.
+    hung: AtomicBool,
+    /// What the device-lost callback said.
+    lost_reason: Mutex<Option<String>>,
 }
 
 impl ErrorSink {
@@ -42,18 +57,45 @@ impl ErrorSink {
         }
     }
 
+    /// True once a wait on the GPU timed out.
+    pub fn is_hung(&self) -> bool {
+        self.hung.load(Ordering::SeqCst)
+    }
+
+    /// True once the device was lost.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
     /// Fails with the first error seen since the last check, if any.
     pub fn check(&self) -> Result<()> {
-        let first = self
+        let messages: Vec<String> = self
             .messages
             .lock()
-            .ok()
-            .and_then(|mut m| (!m.is_empty()).then(|| m.drain(..).next()))
-            .flatten();
-        match first {
-            Some(msg) if self.lost.load(Ordering::SeqCst) => bail!(
-                "the GPU device was lost: {msg}; check the driver's log (dmesg), then run again"
-            ),
+            .map(|mut m| m.drain(..).collect())
+            .unwrap_or_default();
+        let oom = messages
+            .iter()
+            .any(|m| m.to_lowercase().contains("out of memory"));
+        if self.is_lost() {
+            let why = self
+                .lost_reason
+                .lock()
+                .ok()
+                .and_then(|r| r.clone())
+                .unwrap_or_default();
+            if oom || why.to_lowercase().contains("out of memory") {
+                bail!(
+                    "the GPU device was lost after running out of memory ({why}); try a \
+                     smaller shape"
+                );
+            }
+            bail!(
+                "the GPU device was lost ({why}); check the driver's log (dmesg), then run \
+                 again"
+            );
+        }
+        match messages.into_iter().next() {
             Some(msg) => bail!("wgpu reported an error: {msg}"),
             None => Ok(()),
         }
@@ -63,8 +105,10 @@ impl ErrorSink {
 /// An open device on the chosen adapter.
 pub struct Gpu {
     pub adapter: wgpu::Adapter,
-    pub device: wgpu::Device,
-    pub queue: wgpu::Queue,
+    /// Dropped with the `Gpu`, except after a watchdog timeout: dropping a device waits
+    /// for its work to finish, which on a hung GPU is never (see `Drop for Gpu`).
+    pub device: ManuallyDrop<wgpu::Device>,
+    pub queue: ManuallyDrop<wgpu::Queue>,
     pub info: wgpu::AdapterInfo,
     /// Index of the adapter in `flopcost devices`.
     pub index: usize,
@@ -100,18 +144,28 @@ impl Gpu {
             .with_context(|| format!("could not open a device on adapter '{}'", info.name))?;
         let errors = Arc::new(ErrorSink::default());
         let sink = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.push(e.to_string())));
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let oom = matches!(e, wgpu::Error::OutOfMemory { .. });
+            let text = format!("{e}");
+            sink.push(if oom || text.to_lowercase().contains("out of memory") {
+                format!("out of memory: {text}; try a smaller shape")
+            } else {
+                text
+            });
+        }));
         let sink = errors.clone();
+        // flopcost never destroys a device it still uses, so every loss is reported; one
+        // at drop time lands in a sink nobody reads any more.
         device.set_device_lost_callback(move |reason, msg| {
-            if reason != wgpu::DeviceLostReason::Destroyed {
-                sink.lost.store(true, Ordering::SeqCst);
-                sink.push(format!("{reason:?}: {msg}"));
+            if let Ok(mut r) = sink.lost_reason.lock() {
+                *r = Some(format!("{reason:?}: {msg}"));
             }
+            sink.lost.store(true, Ordering::SeqCst);
         });
         Ok(Gpu {
             adapter,
-            device,
-            queue,
+            device: ManuallyDrop::new(device),
+            queue: ManuallyDrop::new(queue),
             info,
             index,
             errors,
@@ -144,14 +198,19 @@ impl Gpu {
         match res {
             Ok(_) => self.errors.check(),
             Err(wgpu::PollError::Timeout) => {
+                self.errors.hung.store(true, Ordering::SeqCst);
                 self.errors.check()?;
-                Err(anyhow!(
-                    "dispatch did not finish within {:.0} s; the GPU may be hung or far slower \
-                     than expected: try a smaller shape or a larger --dispatch-timeout",
-                    timeout.as_secs_f64()
-                ))
+                Err(DispatchTimeout {
+                    seconds: timeout.as_secs_f64(),
+                }
+                .into())
             }
-            Err(e) => Err(anyhow!("waiting for the GPU failed: {e}")),
+            Err(e) => {
+                // A submission that failed (out of memory, say) reports its reason to the
+                // sink; that is the error worth showing.
+                self.errors.check()?;
+                Err(anyhow!("waiting for the GPU failed: {e}"))
+            }
         }
     }
 
@@ -162,14 +221,24 @@ impl Gpu {
         data: &[u8],
         usage: wgpu::BufferUsages,
     ) -> Result<wgpu::Buffer> {
-        self.allocating(label, data.len() as u64, || {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents: data,
-                    usage,
-                })
-        })
+        // Not `create_buffer_init`: on a lost device its mapping step panics. A plain
+        // buffer and a queued write fail into the error sink instead.
+        let size = (data.len() as u64)
+            .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
+            .max(4);
+        let buf = self.buffer(label, size, usage | wgpu::BufferUsages::COPY_DST)?;
+        if data
+            .len()
+            .is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT as usize)
+        {
+            self.queue.write_buffer(&buf, 0, data);
+        } else {
+            let mut padded = data.to_vec();
+            padded.resize(size as usize, 0);
+            self.queue.write_buffer(&buf, 0, &padded);
+        }
+        self.errors.check()?;
+        Ok(buf)
     }
 
     /// Creates an uninitialised buffer, turning an out-of-memory into a clear error.
@@ -189,7 +258,16 @@ impl Gpu {
         })
     }
 
+    /// Fails with any error wgpu reported, device loss first; polls once so that
+    /// pending callbacks (a loss, say) have run.
+    pub fn check(&self) -> Result<()> {
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        self.errors.check()
+    }
+
     fn allocating<T>(&self, label: &str, size: u64, f: impl FnOnce() -> T) -> Result<T> {
+        // Nothing can be allocated on a lost device; say so rather than fail obscurely.
+        self.check()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
@@ -244,12 +322,36 @@ impl Gpu {
             Some(Err(e)) => bail!("mapping a buffer for readback failed: {e}"),
             None => bail!("mapping a buffer for readback did not complete"),
         }
-        let data = buf
+        let view = buf
             .get_mapped_range(..)
-            .map_err(|e| anyhow!("reading a mapped buffer failed: {e}"))?
-            .to_vec();
+            .map_err(|e| anyhow!("reading a mapped buffer failed: {e}"))?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(view.len()).map_err(|_| {
+            anyhow!(
+                "out of host memory reading back {}; try a smaller shape",
+                fmt_bytes(view.len() as u64)
+            )
+        })?;
+        data.extend_from_slice(&view);
+        drop(view);
         buf.unmap();
         Ok(data)
+    }
+}
+
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        if self.errors.is_hung() {
+            // Dropping the queue and device would wait for the timed-out work, perhaps
+            // forever; the process is about to exit with the error, and the OS reclaims
+            // the device then.
+            return;
+        }
+        // SAFETY: dropped exactly once, here, and never used after.
+        unsafe {
+            ManuallyDrop::drop(&mut self.queue);
+            ManuallyDrop::drop(&mut self.device);
+        }
     }
 }
 

@@ -439,6 +439,7 @@ impl<'g> Tuner<'g> {
         // the slowest software rasteriser.
         let first_timeout = Duration::from_secs_f64(60.0 + shape.flops() as f64 / 1e8);
         for (i, &config) in list.iter().enumerate() {
+            crate::interrupt::check()?;
             if i > 0 && best.is_some() && started.elapsed() >= budget {
                 trials.push(Trial {
                     config,
@@ -458,6 +459,10 @@ impl<'g> Tuner<'g> {
             }
             let outcome = match outcome {
                 Ok(o) => o,
+                // A hung or lost device is not a bad candidate: stop tuning.
+                Err(e) if e.is::<crate::gpu::DispatchTimeout>() || gpu.errors.is_lost() => {
+                    return Err(e);
+                }
                 Err(e) => Outcome::Failed(format!("{e:#}")),
             };
             // Ranked by the fastest sample: interference from other work on the machine

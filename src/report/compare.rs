@@ -82,6 +82,19 @@ pub struct Machine {
     pub note: Option<String>,
     /// Every shape's best verified throughput: (FLOPs per run, median TFLOP/s), by FLOPs.
     pub throughput_points: Vec<(u64, f64)>,
+    /// The sustained run (`--sustain`), if the file has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sustain: Option<SustainSeries>,
+}
+
+/// A sustained run's throughput over time.
+#[derive(Clone, Debug, Serialize)]
+pub struct SustainSeries {
+    /// The GEMM, e.g. `nn 4096x4096x4096 tuned`.
+    pub gemm: String,
+    /// (seconds since the start, TFLOP/s) per window.
+    pub points: Vec<(f64, f64)>,
+    pub throttled: bool,
 }
 
 /// One matched shape.
@@ -313,6 +326,11 @@ pub fn build(
             reference_run: c.reference_run.clone(),
             note: c.note.clone(),
             throughput_points: Vec::new(),
+            sustain: i.file.sustain.as_ref().map(|s| SustainSeries {
+                gemm: format!("{} {}x{}x{} {}", s.layout, s.m, s.n, s.k, s.kernel),
+                points: s.windows.iter().map(|w| (w.start_s, w.tflops)).collect(),
+                throttled: s.throttled,
+            }),
         });
         throughputs.push(t);
     }

@@ -1,12 +1,14 @@
 //! Result files: the types, reading with limits, atomic writing, and validation.
 
 pub mod cost_section;
+pub mod reliability;
 pub mod training;
 pub mod types;
 pub mod validate;
 mod validate_training;
 
 pub use cost_section::*;
+pub use reliability::*;
 pub use training::*;
 pub use types::*;
 
@@ -26,6 +28,20 @@ pub const MAX_FILE_BYTES: u64 = 64 << 20;
 pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
     let f = fs::File::open(path)
         .map_err(|e| input_error(format!("{}: cannot open: {e}", path.display())))?;
+    // A regular file's size is known without reading it: refuse a huge one at once.
+    if let Ok(meta) = f.metadata() {
+        if meta.is_dir() {
+            return Err(input_error(format!("{}: is a directory", path.display())));
+        }
+        if meta.is_file() && meta.len() > MAX_FILE_BYTES {
+            return Err(input_error(format!(
+                "{}: {} is larger than {} MiB; not a flopcost result file",
+                path.display(),
+                crate::gpu::fmt_bytes(meta.len()),
+                MAX_FILE_BYTES >> 20
+            )));
+        }
+    }
     let mut buf = Vec::new();
     f.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut buf)

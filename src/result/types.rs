@@ -53,6 +53,13 @@ pub struct ResultFile {
     /// The MLP trained on the GPU, when the run trained one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<super::Training>,
+    /// Run-to-run spread of each record's median, when the suite ran more than once
+    /// (`--repeat N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeatability: Option<super::Repeatability>,
+    /// One GEMM run back to back, throughput per second (`--sustain SECONDS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sustain: Option<super::Sustain>,
 }
 
 /// The program that wrote a file.

@@ -58,7 +58,7 @@ impl Problem {
         tolerance: f64,
         timeout: Duration,
     ) -> Result<(Check, Duration)> {
-        let poison = vec![f32::NAN; self.shape.c_len() as usize];
+        let poison = crate::host::try_filled(self.shape.c_len() as usize, f32::NAN)?;
         gpu.queue
             .write_buffer(&self.c, 0, bytemuck::cast_slice(&poison));
         drop(poison);

@@ -21,6 +21,8 @@ use crate::result::{
 use crate::stats;
 use crate::verify::{self, Check};
 
+mod sustain;
+
 /// The most a run spends tuning by default (`--tune-budget` overrides it).
 pub const DEFAULT_TUNE_BUDGET: Duration = Duration::from_secs(120);
 
@@ -289,6 +291,7 @@ impl<'a> Runner<'a> {
             obs.warn(w);
         }
         for (si, step) in suite.steps.iter().enumerate() {
+            crate::interrupt::check()?;
             match step {
                 Step::Cases(cases) => {
                     obs.planned((cases.len() * self.kernels.len()) as u64);
@@ -582,13 +585,9 @@ impl<'a> Runner<'a> {
         }
 
         for spec in kernels {
+            crate::interrupt::check()?;
             let label = format!("{layout} {shape} {}", spec.name);
-            let (pipeline, source, class) = if spec.family == Family::Tuned {
-                let (config, source, class) = self.choose_tuned(&problems[0], obs)?;
-                (self.tuner.pipeline(config, layout)?, source, Some(class))
-            } else {
-                (self.pipeline(spec, layout)?, Source::Fixed, None)
-            };
+            let (pipeline, source, class) = self.kernel_pipeline(spec, &problems[0], obs)?;
             obs.started(&label);
             let flops = shape.flops();
             let first_timeout = self.timeout(&spec.name, flops, 1);
@@ -709,6 +708,26 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The pipeline `spec` runs `problem` with: for the tuned kernel the configuration
+    /// chosen for the problem's shape class (and where it came from), else the fixed one.
+    fn kernel_pipeline(
+        &mut self,
+        spec: &KernelSpec,
+        problem: &Problem,
+        obs: &mut dyn Observer,
+    ) -> Result<(Rc<GemmPipeline>, Source, Option<ShapeClass>)> {
+        if spec.family == Family::Tuned {
+            let (config, source, class) = self.choose_tuned(problem, obs)?;
+            Ok((
+                self.tuner.pipeline(config, problem.layout)?,
+                source,
+                Some(class),
+            ))
+        } else {
+            Ok((self.pipeline(spec, problem.layout)?, Source::Fixed, None))
+        }
+    }
+
     /// The tuned kernel's configuration for a problem: the cache entry of its (layout,
     /// shape class); else, while the tuning budget lasts, tuned now on this problem (and
     /// saved to the cache); else the shape-based default.
@@ -808,6 +827,7 @@ impl<'a> Runner<'a> {
         while (samples.len() as u64) < self.settings.max_samples
             && ((samples.len() as u64) < min_samples || start.elapsed() < budget)
         {
+            crate::interrupt::check()?;
             let left = self.settings.max_samples - samples.len() as u64;
             let n = ((batch_target / per_run) as u64)
                 .clamp(1, left.min(crate::gpu::timing::MAX_BATCH as u64));

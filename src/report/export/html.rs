@@ -117,6 +117,88 @@ fn throughput_chart(c: &Comparison) -> Result<String> {
     Ok(svg)
 }
 
+/// Throughput second by second under sustained load (`run --sustain`), relative to each
+/// machine's first second so that machines running different GEMMs share one scale;
+/// empty when no file has a sustained run.
+fn sustain_chart(c: &Comparison) -> Result<String> {
+    let series: Vec<(String, Vec<(f64, f64)>)> = c
+        .machines
+        .iter()
+        .filter_map(|m| {
+            let s = m.sustain.as_ref()?;
+            let first = s.points.first()?.1;
+            (first > 0.0).then(|| {
+                (
+                    format!(
+                        "{}: {}, {} TFLOP/s at first{}",
+                        m.label,
+                        s.gemm,
+                        fmt_sig(first, 3),
+                        if s.throttled { ", throttled" } else { "" }
+                    ),
+                    s.points
+                        .iter()
+                        .map(|(t, v)| (*t, 100.0 * v / first))
+                        .collect(),
+                )
+            })
+        })
+        .collect();
+    if series.is_empty() {
+        return Ok(String::new());
+    }
+    let tmax = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let ymax = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .fold(110.0, f64::max)
+        * 1.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Throughput under sustained load, % of the first second",
+                ("sans-serif", 20),
+            )
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..tmax * 1.02, 0f64..ymax)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds of back-to-back runs")
+            .y_desc("% of first second")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(plot_err)?;
+        for (i, (label, pts)) in series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(plot_err)?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
 /// USD per PFLOP per machine, at the training-work throughput where there is one.
 fn cost_chart(c: &Comparison) -> Result<String> {
     let bars: Vec<(String, f64)> = c
@@ -227,6 +309,8 @@ impl Exporter for HtmlExporter {
         out.push_str(&throughput_chart(c)?);
         out.push('\n');
         out.push_str(&cost_chart(c)?);
+        out.push('\n');
+        out.push_str(&sustain_chart(c)?);
         out.push_str("\n</div>\n");
         out.push_str(&format!(
             "<h2>Matched records ({} shapes)</h2>\n",

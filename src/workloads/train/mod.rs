@@ -526,6 +526,7 @@ pub fn train(
     });
     let encode = |pass: &mut wgpu::ComputePass<'_>| net.encode_step(pass);
     while (times.len() as u64) < cfg.steps {
+        crate::interrupt::check()?;
         let done = times.len() as u64;
         let n = cfg.log_every.min(cfg.steps - done);
         obs.started(&format!(

@@ -1,0 +1,108 @@
+//! `--sustain SECONDS`: one GEMM run back to back, its throughput per second of wall
+//! clock, so a device that slows down under sustained load (heat, power) shows it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use super::{Observer, Runner};
+use crate::kernels::KernelSpec;
+use crate::result::{Sustain, SustainWindow};
+use crate::stats;
+use crate::verify;
+use crate::workloads::Case;
+use crate::workloads::problem::Problem;
+
+/// Length of one window of a sustained run.
+pub const WINDOW: Duration = Duration::from_secs(1);
+
+impl Runner<'_> {
+    /// Starts the total-budget clock and the record ids afresh, for another run of the
+    /// suite (`--repeat`).
+    pub fn restart(&mut self) {
+        self.started = Instant::now();
+        self.ids.clear();
+    }
+
+    /// Verifies `case` with `spec`, then runs it back to back for `length`, measuring
+    /// every run, and summarises each [`WINDOW`] of wall-clock time.
+    pub fn sustain(
+        &mut self,
+        case: &Case,
+        spec: &KernelSpec,
+        length: Duration,
+        obs: &mut dyn Observer,
+    ) -> Result<Sustain> {
+        let gpu = self.gpu;
+        let (layout, shape) = (case.layout, case.shape);
+        let label = format!("sustained {layout} {shape} {}", spec.name);
+        obs.started(&format!("{label}: inputs and reference"));
+        let problem = Problem::new(gpu, layout, shape, self.settings.seed)?;
+        let (pipeline, _, _) = self.kernel_pipeline(spec, &problem, obs)?;
+        let binding = problem.bind(gpu, &pipeline)?;
+        let flops = shape.flops();
+        let timeout = self.timeout(&spec.name, flops, 1);
+        let (check, first) =
+            problem.verify(gpu, &pipeline, &binding, verify::F32_TOLERANCE, timeout)?;
+        if !check.passed {
+            self.failures.push(label.clone());
+            bail!("{label}: verification failed; a kernel that fails is never timed");
+        }
+        let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, &binding);
+        obs.started(&label);
+        // Batches of about a tenth of a window, so each window holds several.
+        let per_run = first.as_secs_f64().max(1e-6);
+        let batch = ((0.1 * WINDOW.as_secs_f64() / per_run) as usize)
+            .clamp(1, crate::gpu::timing::MAX_BATCH);
+        let mut windows = Vec::new();
+        let start = Instant::now();
+        let mut window_start = start;
+        let mut samples: Vec<f64> = Vec::new();
+        let mut last = first;
+        while start.elapsed() < length {
+            crate::interrupt::check()?;
+            let t = self
+                .timeout(&spec.name, flops, batch as u64)
+                .max(last * (10 * batch as u32));
+            let v = self.timer.measure(gpu, batch, &encode, t)?;
+            last = Duration::from_secs_f64(v.iter().sum::<f64>() * 1e-9 / v.len() as f64);
+            samples.extend(v);
+            if window_start.elapsed() >= WINDOW || start.elapsed() >= length {
+                let s = stats::summarize(&samples).expect("a batch has samples");
+                windows.push(SustainWindow {
+                    start_s: (window_start - start).as_secs_f64(),
+                    samples: s.samples,
+                    median_ns: s.median,
+                    tflops: flops as f64 / s.median / 1e3,
+                });
+                obs.note(format!(
+                    "{label}: {:.0} s: {} TFLOP/s",
+                    start.elapsed().as_secs_f64(),
+                    crate::report::fmt_sig(flops as f64 / s.median / 1e3, 3)
+                ));
+                samples.clear();
+                window_start = Instant::now();
+            }
+        }
+        gpu.errors.check()?;
+        let mut out = Sustain {
+            kernel: spec.name.clone(),
+            precision: "f32".into(),
+            layout,
+            m: shape.m,
+            n: shape.n,
+            k: shape.k,
+            flops,
+            timing_method: self.timer.method().as_str().into(),
+            requested_s: length.as_secs_f64(),
+            window_s: WINDOW.as_secs_f64(),
+            windows,
+            first_tflops: 0.0,
+            last_tflops: 0.0,
+            min_vs_first: 0.0,
+            throttled: false,
+        };
+        out.finish();
+        Ok(out)
+    }
+}
