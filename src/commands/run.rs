@@ -40,12 +40,19 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             ))
         })?;
     }
+    let device_memory = crate::gpu::memory::device_memory_bytes(&choice.entry.adapter);
     for s in &plan.explicit_shapes {
         check_fits(&limits, *s, &plan.kernels).map_err(input_error)?;
+        crate::gpu::memory::check_fits_memory(
+            &format!("shape {s}"),
+            shard::product_bytes(*s),
+            device_memory,
+        )
+        .map_err(input_error)?;
     }
     // An explicit --tokens must fit (split into pieces if need be); so must explicit
     // sizes of a training run.
-    let memory = shard::memory_budget();
+    let memory = shard::memory_budget().min(device_memory.map_or(u64::MAX, |m| m / 10 * 9));
     for step in &plan.suite.steps {
         match step {
             Step::Layers {

@@ -207,6 +207,7 @@ mod tests {
             features: vec![],
             limits: Default::default(),
             cooperative_matrix: vec![],
+            device_memory_bytes: None,
         }
     }
 

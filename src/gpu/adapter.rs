@@ -308,6 +308,7 @@ pub fn describe(index: usize, adapter: &wgpu::Adapter, info: &wgpu::AdapterInfo)
         features,
         limits,
         cooperative_matrix,
+        device_memory_bytes: super::memory::device_memory_bytes(adapter),
     }
 }
 

@@ -124,6 +124,10 @@ pub struct AdapterRecord {
     pub limits: BTreeMap<String, u64>,
     /// Cooperative-matrix (tensor core) configurations the adapter reports.
     pub cooperative_matrix: Vec<CoopMatConfig>,
+    /// Size of the largest device-local memory heap, where the backend reports it
+    /// (Vulkan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_memory_bytes: Option<u64>,
 }
 
 /// One cooperative-matrix configuration: `C[M×N] += A[M×K]·B[K×N]`.

@@ -417,7 +417,12 @@ impl<'a> Runner<'a> {
         obs: &mut dyn Observer,
     ) -> Result<Vec<TripletBlock>> {
         let limits = self.gpu.limits();
-        let memory = shard::memory_budget();
+        // Host memory bounds the inputs generated there; device memory, where the driver
+        // reports it, bounds the buffers.
+        let memory = shard::memory_budget().min(
+            crate::gpu::memory::device_memory_bytes(&self.gpu.adapter)
+                .map_or(u64::MAX, |m| m / 10 * 9),
+        );
         let mut kernels = self.kernels.clone();
         if fastest_only
             && kernels.len() > 1
