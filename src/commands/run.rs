@@ -11,9 +11,11 @@ use crate::error::input_error;
 use crate::gpu::adapter::{self, backend_name, device_type_name};
 use crate::gpu::{Gpu, fmt_bytes};
 use crate::host;
+use crate::kernels::precision::plan_f16;
+use crate::kernels::{PathChoice, Variant, coop};
 use crate::report::{self, fmt_sig, progress::Progress};
 use crate::result::{
-    Record, ResultFile, ResultWriter, SCHEMA_ID, Settings, Training, TripletBlock,
+    Record, ResultFile, ResultWriter, Runtime, SCHEMA_ID, Settings, Training, TripletBlock,
 };
 use crate::workloads::runner::{Observer, Runner, check_fits};
 use crate::workloads::{Step, shard};
@@ -40,6 +42,14 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     for s in &plan.explicit_shapes {
         check_fits(&limits, *s, &plan.kernels).map_err(input_error)?;
     }
+    // f16 needs f16 in shaders; cooperative matrices asked for explicitly need them.
+    let mut f16 = plan_f16(
+        &plan.precisions,
+        plan.f16_path,
+        choice.entry.adapter.features(),
+        &choice.entry.adapter.cooperative_matrix_properties(),
+        &info,
+    )?;
     // An explicit --tokens must fit (split into pieces if need be); so must explicit
     // sizes of a training run.
     let memory = shard::memory_budget();
@@ -101,7 +111,29 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         ));
     }
     let gpu = Gpu::open(choice.entry)?;
+    if f16.variant.coopmat {
+        progress.message("checking the cooperative-matrix kernel on this adapter");
+        if let Err(why) = coop::probe(&gpu) {
+            if plan.f16_path == PathChoice::Coopmat {
+                return Err(anyhow!(
+                    "the cooperative-matrix kernel failed its check on adapter '{}': {why}; \
+                     run f16 on the shader cores with --f16-path simt (or auto), and please \
+                     report this",
+                    info.name
+                ));
+            }
+            f16.variant = Variant::simt(crate::kernels::Precision::F16);
+            f16.fallback = Some(format!(
+                "f16 GEMMs run on the shader cores (kernel.path simt): the cooperative-matrix \
+                 kernel failed its check on this adapter ({why}); please report this"
+            ));
+        }
+    }
+    if let Some(why) = &f16.fallback {
+        warnings.push(why.clone());
+    }
     let mut runner = Runner::new(&gpu, plan.kernels.clone(), plan.settings.clone())?;
+    runner.set_precisions(&plan.precisions, f16.variant);
     if let Some(b) = plan.tune_budget {
         runner.set_tune_budget(b);
     }
@@ -127,7 +159,8 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             }
             Err(e) => {
                 warnings.push(format!(
-                    "measuring the peaks failed ({e:#}); records have no efficiency;                      `flopcost peak` shows the error alone, --no-peaks skips the measurement"
+                    "measuring the peaks failed ({e:#}); records have no efficiency; \
+                     `flopcost peak` shows the error alone, --no-peaks skips the measurement"
                 ));
                 None
             }
@@ -176,6 +209,15 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             .into(),
             command_line,
             tokens: plan.tokens,
+            precisions: plan
+                .precisions
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
+            f16_path: plan
+                .precisions
+                .contains(&crate::kernels::Precision::F16)
+                .then(|| plan.f16_path.as_str().to_string()),
         },
         peaks,
         records: Vec::new(),
@@ -183,6 +225,8 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         cost: None,
         triplets: Vec::new(),
         training: None,
+        more_training: Vec::new(),
+        runtime: Some(Runtime::wgpu()),
     };
     let mut ui = RunUi {
         file,
@@ -236,7 +280,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     if !ui.file.triplets.is_empty() {
         println!("{}", report::training::triplet_table(&ui.file.triplets));
     }
-    if let Some(t) = &ui.file.training {
+    for t in ui.file.trainings() {
         println!("{}", report::training::training_summary(t));
     }
     println!("{}", report::cost_line(&cost));
@@ -335,7 +379,11 @@ impl Observer for RunUi<'_> {
     }
 
     fn training(&mut self, section: &Training) -> Result<()> {
-        self.file.training = Some(section.clone());
+        if self.file.training.is_none() {
+            self.file.training = Some(section.clone());
+        } else {
+            self.file.more_training.push(section.clone());
+        }
         self.save()
     }
 }

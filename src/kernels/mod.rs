@@ -8,11 +8,14 @@
 
 pub mod block;
 pub mod cache;
+pub mod coop;
 pub mod gemm;
+pub mod precision;
 pub mod tune;
 
 pub use block::BlockConfig;
 pub use gemm::{GemmBinding, GemmPipeline};
+pub use precision::{KernelPath, PathChoice, Precision, Variant};
 
 use std::fmt;
 
