@@ -16,8 +16,8 @@
 # lets it fall back to NumPy on the CPU, for dry runs) and, when the machine has no
 # Vulkan loader, the loader packages in .gl/ (fetched beforehand on a machine with
 # package access). It never changes clocks, power limits or GPU modes. Each step has a
-# budget and a hard timeout: about 7.5 minutes in all on one H200, under 9.5 minutes if
-# every step ran into its timeout.
+# budget and a hard timeout: about 7.5 minutes in all on one H200 (at most about 10
+# if every step ran into its timeout).
 #
 # Dry run without a GPU: SOFTWARE_OK=1 QUICK=1 accepts a software adapter and uses small
 # shapes and budgets (checks the script, measures nothing of interest).
@@ -105,7 +105,7 @@ TN_SHAPES=(4096x6144x${TOK} 4096x4096x${TOK} 4096x14336x${TOK} 14336x4096x${TOK}
 shape_args() { for s in "$@"; do printf -- '--shape %s ' "$s"; done; }
 # Budgets in seconds: tune (default shapes per precision, 8B shapes per layout), runs
 # (standard, 8B per layout), the PyTorch reference (sampling per GEMM, all of it).
-TUNE_B=40 TUNE_L=20 RUN_STD=120 RUN_L=25 REF_T=0.2 REF_ALL=100 SUITE=standard TUNE_SHAPES=()
+TUNE_B=35 TUNE_L=15 RUN_STD=110 RUN_L=20 REF_T=0.2 REF_ALL=80 SUITE=standard TUNE_SHAPES=()
 if [ "$QUICK" = 1 ]; then
   NN_SHAPES=(64x96x128) NT_SHAPES=(64x128x96) TN_SHAPES=(128x96x64)
   TUNE_B=10 TUNE_L=5 RUN_STD=30 RUN_L=10 REF_T=0.05 REF_ALL=60 SUITE=quick TUNE_SHAPES=(--shape 256)
@@ -116,7 +116,7 @@ P=(--precision f32,f16)
 export FLOPCOST_CACHE_DIR=${FLOPCOST_CACHE_DIR:-$OUT/tune-cache}
 for prec in f32 f16; do
   log "tuning the default shapes in $prec (cache: $FLOPCOST_CACHE_DIR)"
-  timeout $((TUNE_B + 30)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --precision "$prec" \
+  timeout $((TUNE_B + 20)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --precision "$prec" \
     --budget "$TUNE_B" --quiet >"$OUT/tune-default-$prec.txt" 2>&1 || \
     echo "warning: tuning the default shapes in $prec stopped early (see $OUT/tune-default-$prec.txt)" >&2
 done
@@ -124,14 +124,14 @@ for l in nn nt tn; do
   case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
   log "tuning the 8B layer products, $l, f32 and f16"
   # shellcheck disable=SC2046
-  timeout $((TUNE_L + 25)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") "${P[@]}" \
+  timeout $((TUNE_L + 20)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") "${P[@]}" \
     --budget "$TUNE_L" --quiet >"$OUT/tune-8b-$l.txt" 2>&1 || echo "warning: tuning $l stopped early" >&2
 done
 
 # --- Runs ----------------------------------------------------------------------------
 STD="$RES/$SLUG-vulkan-standard-$STAMP.json"
 log "$SUITE suite in f32 and f16, with peaks -> $STD"
-timeout $((RUN_STD + 60)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned "${P[@]}" \
+timeout $((RUN_STD + 40)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned "${P[@]}" \
   --total-budget "$RUN_STD" --tune-budget 15 --quiet --out "$STD" >"$OUT/run-standard.txt" 2>&1 || \
   echo "warning: the standard run stopped early; what it measured is in $STD" >&2
 for l in nn nt tn; do
@@ -139,7 +139,7 @@ for l in nn nt tn; do
   F="$RES/$SLUG-vulkan-8b-$l-$STAMP.json"
   log "8B layer products, $l, f32 and f16 -> $F"
   # shellcheck disable=SC2046
-  timeout $((RUN_L + 25)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") "${P[@]}" \
+  timeout $((RUN_L + 20)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") "${P[@]}" \
     --kernel tuned --time-budget 0.3 --total-budget "$RUN_L" --tune-budget 5 --no-peaks \
     --quiet --out "$F" >"$OUT/run-8b-$l.txt" 2>&1 || echo "warning: the $l run stopped early; see $F" >&2
 done
@@ -156,7 +156,7 @@ if command -v python3 >/dev/null && { [ "$TORCH_BACKEND" != torch ] || python3 -
   WGPU_FILES=("$RES"/$SLUG-vulkan-*-"$STAMP".json)
   DEVICE=auto
   if [ "$TORCH_BACKEND" = torch ] && [ "$QUICK" != 1 ]; then DEVICE=cuda; fi
-  if timeout $((REF_ALL + 60)) python3 scripts/torch_reference.py "${WGPU_FILES[@]}" \
+  if timeout $((REF_ALL + 40)) python3 scripts/torch_reference.py "${WGPU_FILES[@]}" \
       --backend "$TORCH_BACKEND" --device "$DEVICE" --out-dir "$RES" --force \
       --time-budget "$REF_T" --total-budget "$REF_ALL" --max-samples 200 --quiet \
       >"$OUT/torch-reference.txt" 2>&1; then

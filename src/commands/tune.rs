@@ -14,7 +14,7 @@ use crate::gpu::adapter::{self, backend_name, device_type_name};
 use crate::gpu::timing::Timer;
 use crate::kernels::precision::plan_f16;
 use crate::kernels::tune::{self, Outcome, ShapeClass, Trial, TuneObserver, Tuner};
-use crate::kernels::{BlockConfig, Precision, Shape, Variant, coop};
+use crate::kernels::{BlockConfig, PathChoice, Precision, Shape, Variant, coop};
 use crate::report::{fmt_ns, fmt_sig};
 use crate::workloads::problem::Problem;
 
@@ -47,24 +47,32 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
     }
     let gpu = Gpu::open(choice.entry)?;
     let limits = gpu.limits();
+    let mut f16_variant = f16.variant;
+    if f16_variant.coopmat {
+        eprintln!("checking the cooperative-matrix kernel on this adapter");
+        if let Err(why) = coop::probe(&gpu) {
+            if plan.f16_path == PathChoice::Coopmat {
+                bail!(
+                    "the cooperative-matrix kernel failed its check on adapter '{}': {why}; \
+                     tune f16 on the shader cores with --f16-path simt, and please report this",
+                    info.name
+                );
+            }
+            eprintln!(
+                "warning: the cooperative-matrix kernel failed its check on this adapter \
+                 ({why}); tuning f16 on the shader cores instead. Please report this"
+            );
+            f16_variant = Variant::simt(Precision::F16);
+        }
+    }
     let variants: Vec<Variant> = plan
         .precisions
         .iter()
         .map(|&p| match p {
-            Precision::F16 => f16.variant,
+            Precision::F16 => f16_variant,
             p => Variant::simt(p),
         })
         .collect();
-    if f16.variant.coopmat && variants.contains(&f16.variant) {
-        eprintln!("checking the cooperative-matrix kernel on this adapter");
-        coop::probe(&gpu).map_err(|why| {
-            anyhow::anyhow!(
-                "the cooperative-matrix kernel failed its check on adapter '{}': {why}; tune \
-                 f16 on the shader cores with --f16-path simt, and please report this",
-                info.name
-            )
-        })?;
-    }
     let cases: Vec<(Variant, crate::kernels::Layout, Shape)> = variants
         .iter()
         .flat_map(|&v| plan.cases.iter().map(move |&(l, s)| (v, l, s)))

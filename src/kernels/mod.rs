@@ -366,7 +366,8 @@ pub fn registry() -> Vec<KernelSpec> {
             family: Family::Tuned,
             hidden: false,
             description: "register-blocked family, configuration autotuned per adapter, \
-                          layout and shape class (see `flopcost tune`)",
+                          precision, layout and shape class (see `flopcost tune`); f16 on \
+                          cooperative matrices (tensor cores) where the adapter has them",
         },
         KernelSpec {
             name: "faulty".into(),
