@@ -239,10 +239,15 @@ class TorchBackend:
 
     def random(self, rows, cols, precision, generator_seed):
         torch = self.torch
-        g = torch.Generator(device="cpu").manual_seed(generator_seed)
-        # Uniform in [-1, 1), made on the host (reproducible on every device), then moved.
-        x = torch.rand((rows, cols), generator=g, dtype=torch.float32) * 2.0 - 1.0
-        return x.to(self.dtype(precision)).to(self.device)
+        # Uniform in [-1, 1), seeded, made on the device itself (a host-side generator
+        # would spend seconds per operand on the largest shapes).
+        try:
+            g = torch.Generator(device=self.device).manual_seed(generator_seed)
+            x = torch.rand((rows, cols), generator=g, dtype=torch.float32, device=self.device)
+        except RuntimeError:
+            g = torch.Generator(device="cpu").manual_seed(generator_seed)
+            x = torch.rand((rows, cols), generator=g, dtype=torch.float32).to(self.device)
+        return (x * 2.0 - 1.0).to(self.dtype(precision))
 
     def operands(self, layout, a, b):
         return (a.t() if layout == "tn" else a), (b.t() if layout == "nt" else b)

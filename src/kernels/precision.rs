@@ -219,7 +219,8 @@ pub fn plan_f16(
     }
     if !features.contains(wgpu::Features::SHADER_F16) {
         return Err(input_error(format!(
-            "adapter '{}' has no f16 in shaders (wgpu feature SHADER_F16), so --precision f16              cannot run on it; use --precision f32, or another adapter (`flopcost devices`)",
+            "adapter '{}' has no f16 in shaders (wgpu feature SHADER_F16), so --precision f16 \
+             cannot run on it; use --precision f32, or another adapter (`flopcost devices`)",
             info.name
         )));
     }
