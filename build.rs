@@ -20,6 +20,18 @@ fn main() {
         _ => "unknown".to_string(),
     };
     println!("cargo:rustc-env=FLOPCOST_GIT_COMMIT={commit}");
+    // The wgpu version the binary is built with, for the `runtime` of result files.
+    let wgpu = std::fs::read_to_string("Cargo.lock")
+        .ok()
+        .and_then(|lock| {
+            let at = lock.find("\nname = \"wgpu\"\n")?;
+            let rest = &lock[at..];
+            let v = rest.split("version = \"").nth(1)?;
+            Some(v.split('"').next()?.to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=FLOPCOST_WGPU_VERSION={wgpu}");
+    println!("cargo:rerun-if-changed=Cargo.lock");
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         println!("cargo:rerun-if-changed={dir}/HEAD");
         println!("cargo:rerun-if-changed={dir}/index");

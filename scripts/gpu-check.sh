@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # One-call check on a GPU machine: make Vulkan reachable (the machine may have the
 # driver but no loader), list the adapters, pick the GPU's Vulkan adapter, tune the
-# kernels, run the standard suite with the peaks and the products of a 7-8B model's
-# dense layers, write the result files under $OUT and print a short table last.
+# kernels in f32 and f16 (f16 on cooperative matrices where the adapter has them), run
+# the standard suite with the peaks and the products of a 7-8B model's dense layers in
+# both precisions, measure the same GEMMs with the vendor library through PyTorch
+# (scripts/torch_reference.py), write the result files to $OUT/results/ and print a
+# short table and the wgpu-vs-vendor comparisons last.
 #
 #   OUT=results/local bash scripts/gpu-check.sh     (from the project root)
 #
-# Needs the prebuilt binary at target/release/flopcost (cargo build --release) and, when
-# the machine has no Vulkan loader, the loader packages in .gl/ (fetched beforehand on a
-# machine with package access). It never changes clocks, power limits or GPU modes. Each
-# step has a budget and a hard timeout: about 6 minutes in all on one H200, under 8.5
-# minutes if every step ran into its timeout.
+# Writes $OUT/results/<gpu>-vulkan-*.json (flopcost) and $OUT/results/<gpu>-torch-*.json
+# (PyTorch), e.g. results/nvidia-h200-vulkan-standard-<time>.json, plus logs in $OUT.
+# Needs the prebuilt binary at target/release/flopcost (cargo build --release), python3
+# with torch for the reference (skipped with a warning without it; TORCH_BACKEND=auto
+# lets it fall back to NumPy on the CPU, for dry runs) and, when the machine has no
+# Vulkan loader, the loader packages in .gl/ (fetched beforehand on a machine with
+# package access). It never changes clocks, power limits or GPU modes. Each step has a
+# budget and a hard timeout: about 7.5 minutes in all on one H200 (at most about 10
+# if every step ran into its timeout).
 #
-# Reference hook: set REFERENCE_CMD to a command that measures the vendor library on the
-# same shapes; it runs last with the output folder as its argument.
 # Dry run without a GPU: SOFTWARE_OK=1 QUICK=1 accepts a software adapter and uses small
 # shapes and budgets (checks the script, measures nothing of interest).
 set -euo pipefail
@@ -23,6 +28,8 @@ OUT=${OUT:-results/local}
 BIN=${FLOPCOST_BIN:-target/release/flopcost}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+RES="$OUT/results"
+mkdir -p "$RES"
 QUICK=${QUICK:-0}
 log() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
 
@@ -96,64 +103,83 @@ NN_SHAPES=(${TOK}x6144x4096 ${TOK}x4096x4096 ${TOK}x14336x4096 ${TOK}x4096x14336
 NT_SHAPES=(${TOK}x4096x6144 ${TOK}x4096x4096 ${TOK}x4096x14336 ${TOK}x14336x4096)
 TN_SHAPES=(4096x6144x${TOK} 4096x4096x${TOK} 4096x14336x${TOK} 14336x4096x${TOK})
 shape_args() { for s in "$@"; do printf -- '--shape %s ' "$s"; done; }
-# Budgets in seconds: tune (default shapes, per layout), runs (standard, per layout).
-TUNE_B=60 TUNE_L=20 RUN_STD=110 RUN_L=25 SUITE=standard TUNE_SHAPES=()
+# Budgets in seconds: tune (default shapes per precision, 8B shapes per layout), runs
+# (standard, 8B per layout), the PyTorch reference (sampling per GEMM, all of it).
+TUNE_B=35 TUNE_L=15 RUN_STD=110 RUN_L=20 REF_T=0.2 REF_ALL=80 SUITE=standard TUNE_SHAPES=()
 if [ "$QUICK" = 1 ]; then
   NN_SHAPES=(64x96x128) NT_SHAPES=(64x128x96) TN_SHAPES=(128x96x64)
-  TUNE_B=10 TUNE_L=5 RUN_STD=20 RUN_L=10 SUITE=quick TUNE_SHAPES=(--shape 256)
+  TUNE_B=10 TUNE_L=5 RUN_STD=30 RUN_L=10 REF_T=0.05 REF_ALL=60 SUITE=quick TUNE_SHAPES=(--shape 256)
 fi
+P=(--precision f32,f16)
 
 # --- Tuning (cached per adapter, driver and version) ---------------------------------
 export FLOPCOST_CACHE_DIR=${FLOPCOST_CACHE_DIR:-$OUT/tune-cache}
-log "tuning the default shapes (cache: $FLOPCOST_CACHE_DIR)"
-timeout $((TUNE_B + 30)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --budget "$TUNE_B" --quiet \
-  >"$OUT/tune-default.txt" || \
-  echo "warning: tuning the default shapes stopped early (see $OUT/tune-default.txt)" >&2
+for prec in f32 f16; do
+  log "tuning the default shapes in $prec (cache: $FLOPCOST_CACHE_DIR)"
+  timeout $((TUNE_B + 20)) "$BIN" tune "${A[@]}" "${TUNE_SHAPES[@]}" --precision "$prec" \
+    --budget "$TUNE_B" --quiet >"$OUT/tune-default-$prec.txt" 2>&1 || \
+    echo "warning: tuning the default shapes in $prec stopped early (see $OUT/tune-default-$prec.txt)" >&2
+done
 for l in nn nt tn; do
   case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
-  log "tuning the 8B layer products, $l"
+  log "tuning the 8B layer products, $l, f32 and f16"
   # shellcheck disable=SC2046
-  timeout $((TUNE_L + 20)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
-    --budget "$TUNE_L" --quiet \
-    >"$OUT/tune-8b-$l.txt" || echo "warning: tuning $l stopped early" >&2
+  timeout $((TUNE_L + 20)) "$BIN" tune "${A[@]}" --layout "$l" $(shape_args "${S[@]}") "${P[@]}" \
+    --budget "$TUNE_L" --quiet >"$OUT/tune-8b-$l.txt" 2>&1 || echo "warning: tuning $l stopped early" >&2
 done
 
 # --- Runs ----------------------------------------------------------------------------
-STD="$OUT/$SLUG-vulkan-standard-$STAMP.json"
-log "$SUITE suite with peaks -> $STD"
-timeout $((RUN_STD + 40)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned --total-budget "$RUN_STD" \
-  --tune-budget 20 --quiet --out "$STD" >"$OUT/run-standard.txt" || \
+STD="$RES/$SLUG-vulkan-standard-$STAMP.json"
+log "$SUITE suite in f32 and f16, with peaks -> $STD"
+timeout $((RUN_STD + 40)) "$BIN" run "${A[@]}" --suite "$SUITE" --kernel tuned "${P[@]}" \
+  --total-budget "$RUN_STD" --tune-budget 15 --quiet --out "$STD" >"$OUT/run-standard.txt" 2>&1 || \
   echo "warning: the standard run stopped early; what it measured is in $STD" >&2
 for l in nn nt tn; do
   case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
-  F="$OUT/$SLUG-vulkan-8b-$l-$STAMP.json"
-  log "8B layer products, $l -> $F"
+  F="$RES/$SLUG-vulkan-8b-$l-$STAMP.json"
+  log "8B layer products, $l, f32 and f16 -> $F"
   # shellcheck disable=SC2046
-  timeout $((RUN_L + 20)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") \
-    --kernel tuned --time-budget 0.5 --total-budget "$RUN_L" --tune-budget 10 --no-peaks \
-    --quiet --out "$F" \
-    >"$OUT/run-8b-$l.txt" || echo "warning: the $l run stopped early; see $F" >&2
+  timeout $((RUN_L + 20)) "$BIN" run "${A[@]}" --layout "$l" $(shape_args "${S[@]}") "${P[@]}" \
+    --kernel tuned --time-budget 0.3 --total-budget "$RUN_L" --tune-budget 5 --no-peaks \
+    --quiet --out "$F" >"$OUT/run-8b-$l.txt" 2>&1 || echo "warning: the $l run stopped early; see $F" >&2
 done
 
-if [ -n "${REFERENCE_CMD:-}" ]; then
-  log "reference: $REFERENCE_CMD $OUT"
-  $REFERENCE_CMD "$OUT" || echo "warning: the reference command failed" >&2
-fi
-
-for f in "$OUT"/$SLUG-vulkan-*-"$STAMP".json; do
+for f in "$RES"/$SLUG-vulkan-*-"$STAMP".json; do
   "$BIN" validate "$f" >&2 || true
 done
+
+# --- The vendor library on the same GEMMs (PyTorch) ----------------------------------
+TORCH_BACKEND=${TORCH_BACKEND:-torch}
+TORCH_FILES=() WGPU_FILES=()
+if command -v python3 >/dev/null && { [ "$TORCH_BACKEND" != torch ] || python3 -c 'import torch' 2>/dev/null; }; then
+  log "PyTorch reference on the same GEMMs ($TORCH_BACKEND)"
+  WGPU_FILES=("$RES"/$SLUG-vulkan-*-"$STAMP".json)
+  DEVICE=auto
+  if [ "$TORCH_BACKEND" = torch ] && [ "$QUICK" != 1 ]; then DEVICE=cuda; fi
+  if timeout $((REF_ALL + 40)) python3 scripts/torch_reference.py "${WGPU_FILES[@]}" \
+      --backend "$TORCH_BACKEND" --device "$DEVICE" --out-dir "$RES" --force \
+      --time-budget "$REF_T" --total-budget "$REF_ALL" --max-samples 200 --quiet \
+      >"$OUT/torch-reference.txt" 2>&1; then
+    :
+  else
+    echo "warning: the PyTorch reference failed or stopped early (see $OUT/torch-reference.txt)" >&2
+  fi
+  mapfile -t TORCH_FILES < <(sed -n 's/^result file: //p' "$OUT/torch-reference.txt")
+  for f in "${TORCH_FILES[@]}"; do "$BIN" validate "$f" >&2 || true; done
+else
+  echo "warning: no python3 with torch: the vendor-library reference was skipped" >&2
+fi
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=clocks.sm,power.draw,temperature.gpu --format=csv,noheader >&2 || true
 fi
 
-# --- Short table, last ---------------------------------------------------------------
+# --- Short table, then the comparisons, last -----------------------------------------
 log "summary"
 if command -v python3 >/dev/null; then
-  python3 - "$OUT" "$STAMP" "$SLUG" <<'PY'
+  python3 - "$RES" "$STAMP" "$SLUG" <<'PY'
 import glob, json, sys
-out, stamp, slug = sys.argv[1:4]
-files = sorted(glob.glob(f"{out}/{slug}-vulkan-*-{stamp}.json"))
+res, stamp, slug = sys.argv[1:4]
+files = sorted(glob.glob(f"{res}/{slug}-vulkan-*-{stamp}.json"))
 peaks = None
 rows = []
 for f in files:
@@ -161,20 +187,25 @@ for f in files:
     peaks = peaks or d.get("peaks")
     for r in d["records"]:
         tf = (r.get("tflops") or {}).get("median")
-        rows.append((r["layout"], f'{r["m"]}x{r["n"]}x{r["k"]}', tf,
+        rows.append((r["layout"], f'{r["m"]}x{r["n"]}x{r["k"]}', r.get("precision", "f32"),
+                     r["kernel"].get("path", "-"), tf, r.get("efficiency"),
                      r["kernel"].get("source", "-"), r["verification"]["passed"]))
 if peaks:
     f16 = peaks.get("fma_f16_tflops")
     print(f'peaks: FMA f32 {peaks["fma_f32_tflops"]:.4g} TFLOP/s'
           + (f', FMA f16 {f16:.4g} TFLOP/s' if f16 else '')
           + f', copy {peaks["copy_gbps"] / 1000:.4g} TB/s')
-print(f'{"layout":6} {"shape":20} {"TFLOP/s":>9} {"of peak":>8} {"source":>9} verified   (peak: f32 FMA)')
-peak = peaks["fma_f32_tflops"] if peaks else None
-for l, s, tf, src, ok in rows:
+print(f'{"layout":6} {"shape":20} {"prec":4} {"path":7} {"TFLOP/s":>9} {"of peak":>8} {"source":>9} verified')
+for l, s, p, path, tf, eff, src, ok in rows:
     tfs = (f"{tf:9.2f}" if tf >= 1 else f"{tf:9.3g}") if tf else "        -"
-    es = f"{100 * tf / peak:7.1f}%" if tf and peak else "       -"
-    print(f"{l:6} {s:20} {tfs} {es} {src:>9} {'yes' if ok else 'FAILED'}")
+    es = f"{100 * eff:7.1f}%" if eff else "       -"
+    print(f"{l:6} {s:20} {p:4} {path:7} {tfs} {es} {src:>9} {'yes' if ok else 'FAILED'}")
 PY
-else
-  grep -h -E '^best:|TFLOP/s' "$OUT"/run-*.txt | tail -n 40
 fi
+# The reference writes one file per input, in order: pair them up.
+for i in "${!TORCH_FILES[@]}"; do
+  t=${TORCH_FILES[$i]} w=${WGPU_FILES[$i]:-}
+  [ -f "$t" ] && [ -f "$w" ] || continue
+  log "wgpu vs vendor library: $(basename "$w") against $(basename "$t")"
+  "$BIN" compare "$t" "$w" | tee "$OUT/compare-$(basename "$w" .json).txt" || true
+done

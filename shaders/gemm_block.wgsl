@@ -60,6 +60,11 @@ override B_ROW: u32 = BN / 4u + 1u;
 override A_BUF: u32 = BK * A_ROW;
 override B_BUF: u32 = BK * B_ROW;
 
+// Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
+// declares `enable f16;` and sets these to f16. Every load converts to f32.
+alias In = f32;
+alias In4 = vec4<f32>;
+
 struct Params {
     m: u32,
     n: u32,
@@ -73,12 +78,12 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<In>;
+@group(0) @binding(1) var<storage, read> b: array<In>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> a4: array<In4>;
+@group(0) @binding(5) var<storage, read> b4: array<In4>;
 @group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
 
 var<workgroup> As: array<vec4<f32>, 2u * A_BUF>; // As[buf][k][m / 4]
@@ -95,11 +100,11 @@ fn load_a(e: u32, row0: u32, kt: u32, kend: u32) -> vec4<f32> {
             return v;
         }
         if (p.aligned_a == 1u && gm < p.m) {
-            return a4[(gk * p.m + gm) / 4u];
+            return vec4<f32>(a4[(gk * p.m + gm) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gm + q < p.m) {
-                v[q] = a[gk * p.m + gm + q];
+                v[q] = f32(a[gk * p.m + gm + q]);
             }
         }
     } else {
@@ -110,11 +115,11 @@ fn load_a(e: u32, row0: u32, kt: u32, kend: u32) -> vec4<f32> {
             return v;
         }
         if (p.aligned_a == 1u && gk + 3u < kend) {
-            return a4[(gi * p.k + gk) / 4u];
+            return vec4<f32>(a4[(gi * p.k + gk) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gk + q < kend) {
-                v[q] = a[gi * p.k + gk + q];
+                v[q] = f32(a[gi * p.k + gk + q]);
             }
         }
     }
@@ -145,11 +150,11 @@ fn load_b(e: u32, col0: u32, kt: u32, kend: u32) -> vec4<f32> {
             return v;
         }
         if (p.aligned_b == 1u && gk + 3u < kend) {
-            return b4[(gj * p.k + gk) / 4u];
+            return vec4<f32>(b4[(gj * p.k + gk) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gk + q < kend) {
-                v[q] = b[gj * p.k + gk + q];
+                v[q] = f32(b[gj * p.k + gk + q]);
             }
         }
     } else {
@@ -160,11 +165,11 @@ fn load_b(e: u32, col0: u32, kt: u32, kend: u32) -> vec4<f32> {
             return v;
         }
         if (p.aligned_b == 1u && gj < p.n) {
-            return b4[(gk * p.n + gj) / 4u];
+            return vec4<f32>(b4[(gk * p.n + gj) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gj + q < p.n) {
-                v[q] = b[gk * p.n + gj + q];
+                v[q] = f32(b[gk * p.n + gj + q]);
             }
         }
     }

@@ -14,6 +14,10 @@ override WG_Y: u32 = 16u;
 // Self-test of verification only: skips the last term of every dot product.
 override FAULT: bool = false;
 
+// Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
+// declares `enable f16;` and sets these to f16. Every load converts to f32.
+alias In = f32;
+
 struct Params {
     m: u32,
     n: u32,
@@ -21,8 +25,8 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<In>;
+@group(0) @binding(1) var<storage, read> b: array<In>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -41,8 +45,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var k = 0u; k < kend; k++) {
         var av: f32;
         var bv: f32;
-        if (TRANS_A) { av = a[k * p.m + i]; } else { av = a[i * p.k + k]; }
-        if (TRANS_B) { bv = b[j * p.k + k]; } else { bv = b[k * p.n + j]; }
+        if (TRANS_A) { av = f32(a[k * p.m + i]); } else { av = f32(a[i * p.k + k]); }
+        if (TRANS_B) { bv = f32(b[j * p.k + k]); } else { bv = f32(b[k * p.n + j]); }
         acc = fma(av, bv, acc);
     }
     c[i * p.n + j] = acc;

@@ -44,6 +44,11 @@ override SG_X: u32 = BN / (SG * TN);
 override B_ROW: u32 = BN / 4u + 1u;
 override B_BUF: u32 = BK * B_ROW;
 
+// Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
+// declares `enable f16;` and sets these to f16. Every load converts to f32.
+alias In = f32;
+alias In4 = vec4<f32>;
+
 struct Params {
     m: u32,
     n: u32,
@@ -55,12 +60,12 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<In>;
+@group(0) @binding(1) var<storage, read> b: array<In>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> a4: array<In4>;
+@group(0) @binding(5) var<storage, read> b4: array<In4>;
 @group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
 
 var<workgroup> Bs: array<vec4<f32>, 2u * B_BUF>; // Bs[buf][k][n / 4]
@@ -73,17 +78,17 @@ fn load_a_rows(gi: u32, gk: u32, kend: u32) -> vec4<f32> {
     }
     if (TRANS_A) {
         if (p.aligned_a == 1u) {
-            return a4[(gk * p.m + gi) / 4u];
+            return vec4<f32>(a4[(gk * p.m + gi) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gi + q < p.m) {
-                v[q] = a[gk * p.m + gi + q];
+                v[q] = f32(a[gk * p.m + gi + q]);
             }
         }
     } else {
         for (var q = 0u; q < 4u; q++) {
             if (gi + q < p.m) {
-                v[q] = a[(gi + q) * p.k + gk];
+                v[q] = f32(a[(gi + q) * p.k + gk]);
             }
         }
     }
@@ -99,11 +104,11 @@ fn load_b(e: u32, col0: u32, kt: u32, kend: u32) -> vec4<f32> {
             return v;
         }
         if (p.aligned_b == 1u && gk + 3u < kend) {
-            return b4[(gj * p.k + gk) / 4u];
+            return vec4<f32>(b4[(gj * p.k + gk) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gk + q < kend) {
-                v[q] = b[gj * p.k + gk + q];
+                v[q] = f32(b[gj * p.k + gk + q]);
             }
         }
     } else {
@@ -113,11 +118,11 @@ fn load_b(e: u32, col0: u32, kt: u32, kend: u32) -> vec4<f32> {
             return v;
         }
         if (p.aligned_b == 1u && gj < p.n) {
-            return b4[(gk * p.n + gj) / 4u];
+            return vec4<f32>(b4[(gk * p.n + gj) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gj + q < p.n) {
-                v[q] = b[gk * p.n + gj + q];
+                v[q] = f32(b[gk * p.n + gj + q]);
             }
         }
     }

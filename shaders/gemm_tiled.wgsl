@@ -26,6 +26,10 @@ const MAX_T: u32 = 8u;
 override AS_STRIDE: u32 = BM + 1u;
 override BS_STRIDE: u32 = BN + 1u;
 
+// Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
+// declares `enable f16;` and sets these to f16. Every load converts to f32.
+alias In = f32;
+
 struct Params {
     m: u32,
     n: u32,
@@ -33,8 +37,8 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<In>;
+@group(0) @binding(1) var<storage, read> b: array<In>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -65,7 +69,7 @@ fn main(
             let gk = k0 + kk;
             var v = 0.0;
             if (gi < p.m && gk < p.k) {
-                if (TRANS_A) { v = a[gk * p.m + gi]; } else { v = a[gi * p.k + gk]; }
+                if (TRANS_A) { v = f32(a[gk * p.m + gi]); } else { v = f32(a[gi * p.k + gk]); }
             }
             As[kk * AS_STRIDE + i] = v;
         }
@@ -78,7 +82,7 @@ fn main(
             let gk = k0 + kk;
             var v = 0.0;
             if (gj < p.n && gk < p.k) {
-                if (TRANS_B) { v = b[gj * p.k + gk]; } else { v = b[gk * p.n + gj]; }
+                if (TRANS_B) { v = f32(b[gj * p.k + gk]); } else { v = f32(b[gk * p.n + gj]); }
             }
             Bs[kk * BS_STRIDE + j] = v;
         }

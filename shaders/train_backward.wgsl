@@ -2,6 +2,10 @@
 // dZ = dA ⊙ GELU'(Z), and the bias gradient db = Σ_rows dZ (column sums, in two passes:
 // partial sums over blocks of rows, then their sum).
 
+// Type of dZ, which the next GEMMs read: f32, or f16 in the f16 variant of this file
+// (kernels::precision::f16_variant). In f16 training dZ carries the loss scale.
+alias Act = f32;
+
 struct Dims {
     rows: u32,
     cols: u32,
@@ -12,7 +16,7 @@ struct Dims {
 
 @group(0) @binding(0) var<storage, read> da: array<f32>;
 @group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dz: array<Act>;
 @group(0) @binding(3) var<uniform> d: Dims;
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(5) var<storage, read_write> db: array<f32>;
@@ -37,7 +41,7 @@ fn gelu_backward(
 ) {
     let total = d.rows * d.cols;
     for (var e = gid.x; e < total; e += nwg.x * 256u) {
-        dz[e] = da[e] * gelu_grad(z[e]);
+        dz[e] = Act(da[e] * gelu_grad(z[e]));
     }
 }
 
@@ -56,7 +60,7 @@ fn bias_grad_partial(
     var acc = 0.0;
     if (col < d.cols) {
         for (var r = row0 + lid.y; r < row1; r += 4u) {
-            acc += dz[r * d.cols + col];
+            acc += f32(dz[r * d.cols + col]);
         }
     }
     lanes[lid.y * 64u + lid.x] = acc;

@@ -5,6 +5,10 @@
 // Every entry point walks its elements with a grid-stride loop, so any size runs with at
 // most 65535 workgroups.
 
+// Type of the activations written for the next layer's GEMM: f32, or f16 in the f16
+// variant of this file (kernels::precision::f16_variant), where every GEMM reads f16.
+alias Act = f32;
+
 struct Dims {
     rows: u32,
     cols: u32,
@@ -14,7 +18,7 @@ struct Dims {
 
 @group(0) @binding(0) var<storage, read_write> z: array<f32>;
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<storage, read_write> act: array<f32>;
+@group(0) @binding(2) var<storage, read_write> act: array<Act>;
 @group(0) @binding(3) var<uniform> d: Dims;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
@@ -36,7 +40,7 @@ fn bias_gelu(
     for (var e = gid.x; e < total; e += nwg.x * 256u) {
         let v = z[e] + bias[e % d.cols];
         z[e] = v;
-        act[e] = gelu(v);
+        act[e] = Act(gelu(v));
     }
 }
 

@@ -3,6 +3,10 @@
 // adds them up and stores the loss in the slot of the current step, where the host reads
 // it back every few steps.
 
+// Type of dY, which the last layer's GEMMs read: f32, or f16 in the f16 variant of this
+// file (kernels::precision::f16_variant), where grad_scale includes the loss scale.
+alias Act = f32;
+
 struct LossParams {
     n: u32,
     workgroups: u32,
@@ -19,7 +23,7 @@ struct State {
 
 @group(0) @binding(0) var<storage, read> y: array<f32>;
 @group(0) @binding(1) var<storage, read> t: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dy: array<Act>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(4) var<uniform> p: LossParams;
 @group(0) @binding(5) var<storage, read> state: State;
@@ -46,7 +50,7 @@ fn mse(
     for (var e = wid.x * 256u + lid.x; e < p.n; e += p.workgroups * 256u) {
         let r = y[e] - t[e];
         acc += r * r;
-        dy[e] = p.grad_scale * r;
+        dy[e] = Act(p.grad_scale * r);
     }
     sums[lid.x] = acc;
     reduce(lid.x);

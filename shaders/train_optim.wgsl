@@ -4,6 +4,8 @@
 //   m = β₁ m + (1 - β₁) g;  v = β₂ v + (1 - β₂) g²
 //   w = w - lr (m / c₁ / (sqrt(v / c₂) + ε) + λ w),  c_i = 1 - β_iᵗ
 // SGD with momentum (PyTorch's form): m = μ m + (g + λ w);  w = w - lr m.
+// In f16 training the gradients g arrive multiplied by the loss scale and are divided by
+// it first (grad_unscale); the weights, moments and update are f32 throughout.
 //
 // The bias corrections c_i are kept in the state buffer and advanced as
 // c_i ← (1 - β_i) + β_i c_i, which is exact in real arithmetic and, unlike 1 - pow(β, t),
@@ -11,7 +13,8 @@
 
 struct OptParams {
     n: u32,
-    _pad: u32,
+    // 1 / the loss scale the gradients carry (1 in f32 training).
+    grad_unscale: f32,
     lr: f32,
     weight_decay: f32,
     beta1: f32,
@@ -46,7 +49,7 @@ fn adamw(
     let c1 = p.one_minus_beta1 + p.beta1 * state.bias_correction1;
     let c2 = p.one_minus_beta2 + p.beta2 * state.bias_correction2;
     for (var e = gid.x; e < p.n; e += nwg.x * 256u) {
-        let gi = g[e];
+        let gi = g[e] * p.grad_unscale;
         let mi = p.beta1 * m[e] + p.one_minus_beta1 * gi;
         let vi = p.beta2 * v[e] + p.one_minus_beta2 * gi * gi;
         m[e] = mi;
@@ -63,7 +66,7 @@ fn sgd(
 ) {
     for (var e = gid.x; e < p.n; e += nwg.x * 256u) {
         let wi = w[e];
-        let mi = p.beta1 * m[e] + g[e] + p.weight_decay * wi;
+        let mi = p.beta1 * m[e] + g[e] * p.grad_unscale + p.weight_decay * wi;
         m[e] = mi;
         w[e] = wi - p.lr * mi;
     }

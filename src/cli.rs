@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cost::{PriceFile, PriceSpec};
 use crate::error::input_error;
 use crate::gpu::{AdapterSelector, BackendFilter};
-use crate::kernels::{self, KernelSpec, Layout, Shape};
+use crate::kernels::{self, Family, KernelSpec, Layout, PathChoice, Precision, Shape};
 use crate::report::export::Format;
 use crate::workloads::train::{OptimizerKind, TrainOptions};
 use crate::workloads::{self, Step, Suite, runner::RunSettings};
@@ -23,6 +23,7 @@ Examples:
   flopcost run --suite quick            a handful of small shapes (under a minute on lavapipe)
   flopcost run --suite llm --tokens 64  training triplets of language-model blocks
   flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
+  flopcost run --precision f32,f16      f32 and f16 GEMMs (tensor cores where wgpu offers them)
   flopcost tune                         autotune the GEMM kernels for this adapter (cached)
   flopcost peak                         measured FMA peaks and copy bandwidth
   flopcost train                        train an MLP on the GPU: step time, TFLOP/s, loss
@@ -86,6 +87,13 @@ Examples:
   flopcost run --adapter llvmpipe --backend gl --suite quick
   flopcost run --kernel naive,tiled --time-budget 2 --seed 7
   flopcost run --suite llm --tokens 64
+  flopcost run --suite llm --tokens 64 --precision f16
+  flopcost run --shape 4096 --precision f16 --f16-path simt
+
+Precision: f16 GEMMs read f16 A and B and accumulate and write C in f32, verified against
+an f64 reference of the f16-rounded inputs (tolerance 2e-3). The tuned kernel runs them on
+cooperative matrices (tensor cores) where the adapter reports 16x16x16 f16 -> f32, else
+on the shader cores; each record's kernel.path says which.
 
 Budgets: --time-budget is the sampling time of each benchmark; --total-budget bounds the
 whole run, so `standard` grows its square sizes only while they fit.";
@@ -95,6 +103,7 @@ Examples:
   flopcost tune                         default shapes, smallest first, within --budget
   flopcost tune --shape 4096 --shape 32x4096x4096 --layout nn,nt,tn
   flopcost tune --force --budget 600    tune again even where the cache has a winner
+  flopcost tune --precision f16         the f16 kernels (cooperative matrices where available)
 
 Each (layout, shape class) gets one winner: candidates that fit the adapter are verified
 against an f64 reference (a failing one is discarded and logged), timed briefly, and the
@@ -122,6 +131,8 @@ pub struct TuneArgs {
     /// Tune again even where the cache has a winner.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -288,6 +299,59 @@ pub struct RunArgs {
     /// the run's fastest verified record.
     #[arg(long, value_name = "SECONDS")]
     pub sustain: Option<f64>,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
+}
+
+/// `--precision` and `--f16-path`, shared by run, train and tune.
+#[derive(Args, Debug, Clone)]
+pub struct PrecisionArgs {
+    /// Operand precision of the GEMMs: f32, f16 (f16 A and B, f32 accumulation and C) or
+    /// both, as a list (f32,f16).
+    #[arg(long = "precision", default_value = "f32", value_name = "LIST")]
+    pub precision: String,
+    /// Where the tuned kernel's f16 GEMMs run: auto (cooperative matrices, i.e. tensor
+    /// cores, where the adapter offers 16x16x16 f16 -> f32; else the shader cores), simt
+    /// (always the shader cores) or coopmat (refused on an adapter without them).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub f16_path: F16PathArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum F16PathArg {
+    Auto,
+    Simt,
+    Coopmat,
+}
+
+impl PrecisionArgs {
+    /// The precisions and the f16 path; a path given without f16 is bad input.
+    pub fn resolve(&self) -> Result<(Vec<Precision>, PathChoice)> {
+        let precisions = Precision::parse_list(&self.precision)?;
+        let path = match self.f16_path {
+            F16PathArg::Auto => PathChoice::Auto,
+            F16PathArg::Simt => PathChoice::Simt,
+            F16PathArg::Coopmat => PathChoice::Coopmat,
+        };
+        if path != PathChoice::Auto && !precisions.contains(&Precision::F16) {
+            return Err(input_error(format!(
+                "--f16-path {} applies to f16 GEMMs; add --precision f16 (or f32,f16)",
+                path.as_str()
+            )));
+        }
+        Ok((precisions, path))
+    }
+}
+
+/// `--f16-path coopmat` runs the tuned kernel on cooperative matrices: it needs that kernel.
+fn check_coopmat_kernels(path: PathChoice, kernels: &[KernelSpec]) -> Result<()> {
+    if path == PathChoice::Coopmat && !kernels.iter().any(|k| k.family == Family::Tuned) {
+        return Err(input_error(
+            "--f16-path coopmat runs the tuned kernel on cooperative matrices; include it in \
+             --kernel (for example --kernel tuned)",
+        ));
+    }
+    Ok(())
 }
 
 /// A validated `run`.
@@ -318,6 +382,10 @@ pub struct RunPlan {
     pub repeat_threshold: f64,
     /// `--sustain`: how long to run one GEMM back to back.
     pub sustain: Option<Duration>,
+    /// Operand precisions every GEMM runs in, in order.
+    pub precisions: Vec<Precision>,
+    /// Where the tuned kernel's f16 GEMMs run.
+    pub f16_path: PathChoice,
 }
 
 fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
@@ -385,6 +453,8 @@ impl RunArgs {
         };
         let mut suite = suite;
         let kernels = kernel_list(&self.kernel)?;
+        let (precisions, f16_path) = self.precision.resolve()?;
+        check_coopmat_kernels(f16_path, &kernels)?;
         if self.kernel.is_some() {
             suite.use_all_kernels();
         }
@@ -472,6 +542,8 @@ impl RunArgs {
                 None => None,
                 v => Some(seconds("--sustain", v, Duration::ZERO)?),
             },
+            precisions,
+            f16_path,
         })
     }
 }
@@ -482,11 +554,18 @@ Examples:
   flopcost train --depth 2 --width 64 --batch 64 --steps 100
   flopcost train --optimizer sgd --lr 0.05 --target 0.3
   flopcost train --width 4096 --batch 8192 --steps 1000 --log-every 100
+  flopcost train --precision f32,f16             the same model trained in f32, then in f16
 
 The student MLP learns a fixed random teacher MLP of the same shape (MSE loss). One step
 of a small network is first checked against an f64 CPU implementation; the run fails
 (exit 1, with the loss curve) unless the loss falls below --target times its start
-within --steps.";
+within --steps.
+
+In f16 every GEMM reads f16 operands (f16 copies of the f32 master weights, activations
+and activation gradients in f16) and accumulates and writes f32; the optimizer, its state,
+the loss and the elementwise work stay in f32, with a static loss scale keeping the f16
+gradients in range. The check of one step then compares with an f64 implementation that
+rounds to f16 at the same places.";
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -548,6 +627,8 @@ pub struct TrainArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub price: PriceArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -601,6 +682,8 @@ impl TrainArgs {
             measure_gemms: true,
         };
         let kernels = kernel_list(&self.kernel)?;
+        let (precisions, f16_path) = self.precision.resolve()?;
+        check_coopmat_kernels(f16_path, &kernels)?;
         let suite = Suite {
             name: "train".into(),
             steps: vec![Step::Train(options)],
@@ -637,6 +720,8 @@ impl TrainArgs {
             repeat: 1,
             repeat_threshold: 0.05,
             sustain: None,
+            precisions,
+            f16_path,
         })
     }
 }
@@ -853,6 +938,10 @@ pub struct TunePlan {
     pub seed: u64,
     pub json: bool,
     pub quiet: bool,
+    /// Operand precisions to tune, in order.
+    pub precisions: Vec<Precision>,
+    /// Where f16 runs (and so which f16 family is tuned).
+    pub f16_path: PathChoice,
 }
 
 impl TuneArgs {
@@ -871,7 +960,10 @@ impl TuneArgs {
                 }
             }
         }
+        let (precisions, f16_path) = self.precision.resolve()?;
         Ok(TunePlan {
+            precisions,
+            f16_path,
             adapter: self
                 .adapter
                 .as_deref()

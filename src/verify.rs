@@ -19,6 +19,15 @@ use crate::kernels::{Layout, Shape};
 /// of K = 16384 already gives ~1/√K ≈ 8e-3.
 pub const F32_TOLERANCE: f64 = 1e-4;
 
+/// Relative Frobenius error allowed for f16 operands with f32 accumulation, against the
+/// f64 reference of the f16-rounded inputs.
+///
+/// The inputs' rounding is in the reference, so what remains is the f32 accumulation
+/// (as for f32) and, where a kernel keeps intermediate values in f16 or accumulates in
+/// a different order on cooperative matrices, rounding of the same order as f16's unit
+/// roundoff (4.9e-4). A single dropped term of K = 4096 still gives ~1/√K ≈ 1.6e-2.
+pub const F16_TOLERANCE: f64 = 2e-3;
+
 /// Problems with at most this many multiply-adds are checked in full (~0.1 s in f64).
 pub const FULL_CHECK_MACS: u64 = 1 << 26;
 
@@ -89,6 +98,15 @@ impl GemmInputs {
             shape,
             a: random_matrix(shape.a_len() as usize, seed, stream_id(layout, shape, 0)),
             b: random_matrix(shape.b_len() as usize, seed, stream_id(layout, shape, 1)),
+        }
+    }
+
+    /// Rounds every input to the nearest f16 (ties to even), so the reference is that of
+    /// the values an f16 kernel reads. Inputs in [-1, 1) are all in f16's normal range or
+    /// zero, so nothing overflows.
+    pub fn round_to_f16(&mut self) {
+        for v in self.a.iter_mut().chain(self.b.iter_mut()) {
+            *v = half::f16::from_f32(*v).to_f32();
         }
     }
 
@@ -196,6 +214,18 @@ impl ReferenceSample {
     }
 }
 
+/// The f16 bit patterns of `values` (each must be exactly representable, e.g. already
+/// rounded with [`GemmInputs::round_to_f16`]), padded with zeros to a multiple of four
+/// elements: eight bytes, a whole `vec4<f16>`, as buffers bound for vec4 loads need.
+pub fn f16_bits(values: &[f32]) -> Vec<u16> {
+    let mut out: Vec<u16> = values
+        .iter()
+        .map(|&v| half::f16::from_f32(v).to_bits())
+        .collect();
+    out.resize(values.len().div_ceil(4).max(1) * 4, 0);
+    out
+}
+
 /// Maps `f` over `items` on all cores, keeping order.
 fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -299,6 +329,30 @@ mod tests {
         c[3] = f32::NAN;
         let nan = r.check(&c, 7, F32_TOLERANCE);
         assert!(!nan.passed && nan.unwritten_entries == 1 && nan.rel_error.is_none());
+    }
+
+    #[test]
+    fn f16_rounding_changes_the_reference_by_about_f16_precision() {
+        let shape = Shape::new(9, 7, 64);
+        let exact = GemmInputs::random(Layout::Tn, shape, 3);
+        let mut half = GemmInputs::random(Layout::Tn, shape, 3);
+        half.round_to_f16();
+        for v in half.a.iter().chain(&half.b) {
+            assert_eq!(half::f16::from_f32(*v).to_f32(), *v);
+        }
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..9 {
+            for j in 0..7 {
+                let (x, y) = (exact.reference(i, j), half.reference(i, j));
+                num += (x - y) * (x - y);
+                den += x * x;
+            }
+        }
+        let rel = (num / den).sqrt();
+        // Each input moves by up to 2^-12 relative; the products' errors partly cancel.
+        assert!(rel > 1e-6 && rel < F16_TOLERANCE / 2.0, "{rel}");
+        let bits = f16_bits(&[1.0, -0.5, 0.0]);
+        assert_eq!(bits, vec![0x3c00, 0xb800, 0, 0]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fs;
 use std::time::Duration;
 
 use common::flopcost;
-use flopcost::kernels::{self, Layout};
+use flopcost::kernels::{self, Layout, Precision, Variant};
 use flopcost::result::{self, Record, Training, TripletBlock, validate};
 use flopcost::workloads::runner::{Observer, RunSettings, Runner};
 use flopcost::workloads::train::{
@@ -54,10 +54,10 @@ fn kernel(name: &str) -> kernels::KernelSpec {
 #[test]
 fn one_step_matches_the_f64_reference_with_every_kernel_and_optimizer() {
     let gpu = common::gpu();
-    let ops = Kernels::new(gpu).unwrap();
+    let ops = Kernels::new(gpu, Precision::F32).unwrap();
     for k in kernels::default_kernels() {
         for opt in [OptimizerConfig::adamw(1e-3), OptimizerConfig::sgd(0.05)] {
-            let c = gradient_check(gpu, &ops, &k, &opt, 5, TIMEOUT).unwrap();
+            let c = gradient_check(gpu, &ops, &k, Variant::F32, &opt, 5, TIMEOUT).unwrap();
             assert!(
                 c.passed,
                 "{} {:?}: loss {:.2e}, gradients {:.2e}, updates {:.2e}",
@@ -69,14 +69,56 @@ fn one_step_matches_the_f64_reference_with_every_kernel_and_optimizer() {
 }
 
 #[test]
-fn the_gradient_check_catches_a_wrong_product() {
-    // `faulty` drops the last term of every dot product.
+fn one_f16_step_matches_the_f64_reference_that_rounds_like_it() {
     let gpu = common::gpu();
-    let ops = Kernels::new(gpu).unwrap();
+    if !gpu.features().contains(wgpu::Features::SHADER_F16) {
+        eprintln!(
+            "adapter '{}' has no SHADER_F16: f16 training is refused there (tested in \
+             tests/f16.rs), nothing to check here",
+            gpu.info.name
+        );
+        return;
+    }
+    let ops = Kernels::new(gpu, Precision::F16).unwrap();
+    let f16 = Variant::simt(Precision::F16);
+    for k in kernels::default_kernels() {
+        for opt in [OptimizerConfig::adamw(1e-3), OptimizerConfig::sgd(0.05)] {
+            let c = gradient_check(gpu, &ops, &k, f16, &opt, 5, TIMEOUT).unwrap();
+            assert!(
+                c.passed && c.tolerance == flopcost::verify::F16_TOLERANCE,
+                "{} {:?}: loss {:.2e}, gradients {:.2e}, updates {:.2e}",
+                k.name,
+                opt.kind,
+                c.loss_rel_error,
+                c.gradient_rel_error,
+                c.update_rel_error
+            );
+        }
+    }
+    // A wrong product is still caught in f16.
     let c = gradient_check(
         gpu,
         &ops,
         &kernel("faulty"),
+        f16,
+        &OptimizerConfig::adamw(1e-3),
+        5,
+        TIMEOUT,
+    )
+    .unwrap();
+    assert!(!c.passed && c.gradient_rel_error > 1e-2, "{c:?}");
+}
+
+#[test]
+fn the_gradient_check_catches_a_wrong_product() {
+    // `faulty` drops the last term of every dot product.
+    let gpu = common::gpu();
+    let ops = Kernels::new(gpu, Precision::F32).unwrap();
+    let c = gradient_check(
+        gpu,
+        &ops,
+        &kernel("faulty"),
+        Variant::F32,
         &OptimizerConfig::adamw(1e-3),
         5,
         TIMEOUT,
@@ -88,12 +130,25 @@ fn the_gradient_check_catches_a_wrong_product() {
 #[test]
 fn the_loss_falls_on_a_tiny_model() {
     let gpu = common::gpu();
-    let ops = Kernels::new(gpu).unwrap();
+    let mut precisions = vec![Precision::F32];
+    if gpu.features().contains(wgpu::Features::SHADER_F16) {
+        precisions.push(Precision::F16);
+    }
+    for precision in precisions {
+        loss_falls(precision);
+    }
+}
+
+fn loss_falls(precision: Precision) {
+    let gpu = common::gpu();
+    let ops = Kernels::new(gpu, precision).unwrap();
+    let variant = Variant::simt(precision);
     let timer = flopcost::gpu::timing::Timer::new(gpu, true).unwrap();
     let check = gradient_check(
         gpu,
         &ops,
         &kernel("tiled"),
+        variant,
         &OptimizerConfig::adamw(1e-3),
         1,
         TIMEOUT,
@@ -115,12 +170,15 @@ fn the_loss_falls_on_a_tiny_model() {
         &timer,
         &ops,
         &kernel("tiled"),
+        variant,
         &cfg,
         check,
         Some(1.0),
         &mut obs,
     )
     .unwrap();
+    assert_eq!(t.precision, precision.as_str());
+    assert_eq!(t.loss_scale.is_some(), precision == Precision::F16);
     assert!(t.loss_start.is_finite() && t.loss_start > 0.0);
     assert!(
         t.loss_end < 0.5 * t.loss_start,

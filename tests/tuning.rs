@@ -10,7 +10,7 @@ use std::time::Duration;
 use flopcost::gpu::timing::Timer;
 use flopcost::kernels::cache::{self, AdapterKey};
 use flopcost::kernels::tune::{self, Outcome, ShapeClass, Source, Table, Trial, TuneObserver};
-use flopcost::kernels::{BlockConfig, Family, GemmPipeline, KernelSpec, Layout, Shape};
+use flopcost::kernels::{BlockConfig, Family, GemmPipeline, KernelSpec, Layout, Shape, Variant};
 use flopcost::verify::F32_TOLERANCE;
 use flopcost::workloads::problem::Problem;
 
@@ -179,7 +179,10 @@ fn the_cache_is_written_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     // A zero budget tries the first candidate only.
     let (best, trials) = tune_into(dir.path(), Duration::ZERO);
-    assert_eq!(best, tune::candidates(gpu, Shape::new(70, 90, 50))[0]);
+    assert_eq!(
+        best,
+        tune::candidates(gpu, Shape::new(70, 90, 50), Variant::F32)[0]
+    );
     assert!(
         trials
             .iter()
@@ -194,12 +197,12 @@ fn the_cache_is_written_and_read_back() {
         ShapeClass::of(shape),
         ShapeClass::of(Shape::new(70, 90, 50))
     );
-    let choice = table.choose(gpu, Layout::Nn, shape);
+    let choice = table.choose(gpu, Layout::Nn, shape, Variant::F32);
     assert_eq!((choice.config, choice.source), (best, Source::Cache));
     // Another layout or class is not in the cache: the default, said so.
-    let other = table.choose(gpu, Layout::Tn, shape);
+    let other = table.choose(gpu, Layout::Tn, shape, Variant::F32);
     assert_eq!(other.source, Source::Heuristic);
-    assert_eq!(other.config, tune::heuristic(gpu, shape));
+    assert_eq!(other.config, tune::heuristic(gpu, shape, Variant::F32));
 }
 
 /// Loads the table from `dir` and expects it empty with one warning containing `why`.

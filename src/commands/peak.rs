@@ -82,6 +82,8 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
                 timing: "auto".into(),
                 command_line: std::env::args().collect(),
                 tokens: None,
+                precisions: Vec::new(),
+                f16_path: None,
             },
             peaks: Some(p),
             cost: None,
@@ -89,6 +91,8 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
             training: None,
             repeatability: None,
             sustain: None,
+            more_training: Vec::new(),
+            runtime: Some(crate::result::Runtime::wgpu()),
             records: Vec::new(),
             warnings,
         };

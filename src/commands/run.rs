@@ -12,11 +12,13 @@ use crate::error::input_error;
 use crate::gpu::adapter::{self, backend_name, device_type_name};
 use crate::gpu::{Gpu, fmt_bytes};
 use crate::host;
-use crate::kernels::{KernelSpec, Layout, Shape};
+use crate::kernels::precision::Precision;
+use crate::kernels::precision::plan_f16;
+use crate::kernels::{KernelSpec, Layout, PathChoice, Shape, Variant, coop};
 use crate::report::{self, fmt_sig, progress::Progress};
 use crate::result::{
-    Record, RepeatRecord, Repeatability, ResultFile, ResultWriter, SCHEMA_ID, Settings, Training,
-    TripletBlock,
+    Record, RepeatRecord, Repeatability, ResultFile, ResultWriter, Runtime, SCHEMA_ID, Settings,
+    Training, TripletBlock,
 };
 use crate::workloads::runner::{Observer, Runner, check_fits};
 use crate::workloads::{Case, Step, shard};
@@ -50,6 +52,14 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         )
         .map_err(input_error)?;
     }
+    // f16 needs f16 in shaders; cooperative matrices asked for explicitly need them.
+    let mut f16 = plan_f16(
+        &plan.precisions,
+        plan.f16_path,
+        choice.entry.adapter.features(),
+        &choice.entry.adapter.cooperative_matrix_properties(),
+        &info,
+    )?;
     // An explicit --tokens must fit (split into pieces if need be); so must explicit
     // sizes of a training run.
     let memory = shard::memory_budget().min(device_memory.map_or(u64::MAX, |m| m / 10 * 9));
@@ -114,7 +124,29 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     // measured.
     crate::interrupt::install()?;
     let gpu = Gpu::open(choice.entry)?;
+    if f16.variant.coopmat {
+        progress.message("checking the cooperative-matrix kernel on this adapter");
+        if let Err(why) = coop::probe(&gpu) {
+            if plan.f16_path == PathChoice::Coopmat {
+                return Err(anyhow!(
+                    "the cooperative-matrix kernel failed its check on adapter '{}': {why}; \
+                     run f16 on the shader cores with --f16-path simt (or auto), and please \
+                     report this",
+                    info.name
+                ));
+            }
+            f16.variant = Variant::simt(crate::kernels::Precision::F16);
+            f16.fallback = Some(format!(
+                "f16 GEMMs run on the shader cores (kernel.path simt): the cooperative-matrix \
+                 kernel failed its check on this adapter ({why}); please report this"
+            ));
+        }
+    }
+    if let Some(why) = &f16.fallback {
+        warnings.push(why.clone());
+    }
     let mut runner = Runner::new(&gpu, plan.kernels.clone(), plan.settings.clone())?;
+    runner.set_precisions(&plan.precisions, f16.variant);
     if let Some(b) = plan.tune_budget {
         runner.set_tune_budget(b);
     }
@@ -190,6 +222,15 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
             .into(),
             command_line,
             tokens: plan.tokens,
+            precisions: plan
+                .precisions
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect(),
+            f16_path: plan
+                .precisions
+                .contains(&crate::kernels::Precision::F16)
+                .then(|| plan.f16_path.as_str().to_string()),
         },
         peaks,
         records: Vec::new(),
@@ -199,6 +240,8 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         training: None,
         repeatability: None,
         sustain: None,
+        more_training: Vec::new(),
+        runtime: Some(Runtime::wgpu()),
     };
     let mut ui = RunUi {
         file,
@@ -252,7 +295,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     if !ui.file.triplets.is_empty() {
         println!("{}", report::training::triplet_table(&ui.file.triplets));
     }
-    if let Some(t) = &ui.file.training {
+    for t in ui.file.trainings() {
         println!("{}", report::training::training_summary(t));
     }
     println!("{}", report::cost_line(&cost));
@@ -317,8 +360,8 @@ fn measure(runner: &mut Runner<'_>, plan: &RunPlan, ui: &mut RunUi<'_>) -> Resul
         ui.save()?;
     }
     if let Some(length) = plan.sustain {
-        let (case, spec) = sustain_target(plan, &ui.file)?;
-        let s = runner.sustain(&case, &spec, length, ui)?;
+        let (case, spec, precision) = sustain_target(plan, &ui.file)?;
+        let s = runner.sustain(&case, &spec, precision, length, ui)?;
         if s.throttled {
             ui.warn(format!(
                 "sustained {} {}x{}x{}: throughput fell to {:.0}% of the first second; the \
@@ -338,13 +381,14 @@ fn measure(runner: &mut Runner<'_>, plan: &RunPlan, ui: &mut RunUi<'_>) -> Resul
 
 /// The GEMM `--sustain` runs: the first `--shape` in the first layout with the first
 /// kernel, else the run's fastest verified record.
-fn sustain_target(plan: &RunPlan, file: &ResultFile) -> Result<(Case, KernelSpec)> {
+fn sustain_target(plan: &RunPlan, file: &ResultFile) -> Result<(Case, KernelSpec, Precision)> {
     if let (Some(shape), Some(spec)) = (plan.explicit_shapes.first(), plan.kernels.first()) {
         let layout = match plan.suite.steps.first() {
             Some(Step::Cases(cases)) => cases.first().map_or(Layout::Nn, |c| c.layout),
             _ => Layout::Nn,
         };
-        return Ok((Case::new(layout, *shape), spec.clone()));
+        let precision = plan.precisions.first().copied().unwrap_or(Precision::F32);
+        return Ok((Case::new(layout, *shape), spec.clone(), precision));
     }
     let best = report::best_record(&file.records)
         .ok_or_else(|| anyhow!("--sustain: no verified record to sustain"))?;
@@ -354,9 +398,15 @@ fn sustain_target(plan: &RunPlan, file: &ResultFile) -> Result<(Case, KernelSpec
         .find(|k| k.name == best.kernel.name)
         .cloned()
         .ok_or_else(|| anyhow!("--sustain: kernel '{}' is not known", best.kernel.name))?;
+    let precision = if best.precision == "f16" {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
     Ok((
         Case::new(best.layout, Shape::new(best.m, best.n, best.k)),
         spec,
+        precision,
     ))
 }
 
@@ -480,7 +530,11 @@ impl Observer for RunUi<'_> {
     }
 
     fn training(&mut self, section: &Training) -> Result<()> {
-        self.file.training = Some(section.clone());
+        if self.file.training.is_none() {
+            self.file.training = Some(section.clone());
+        } else {
+            self.file.more_training.push(section.clone());
+        }
         self.save()
     }
 }

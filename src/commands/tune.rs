@@ -12,8 +12,9 @@ use crate::cli::TunePlan;
 use crate::gpu::Gpu;
 use crate::gpu::adapter::{self, backend_name, device_type_name};
 use crate::gpu::timing::Timer;
+use crate::kernels::precision::plan_f16;
 use crate::kernels::tune::{self, Outcome, ShapeClass, Trial, TuneObserver, Tuner};
-use crate::kernels::{BlockConfig, Shape};
+use crate::kernels::{BlockConfig, PathChoice, Precision, Shape, Variant, coop};
 use crate::report::{fmt_ns, fmt_sig};
 use crate::workloads::problem::Problem;
 
@@ -37,8 +38,48 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
     // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was
     // measured.
     crate::interrupt::install()?;
+    let f16 = plan_f16(
+        &plan.precisions,
+        plan.f16_path,
+        choice.entry.adapter.features(),
+        &choice.entry.adapter.cooperative_matrix_properties(),
+        &info,
+    )?;
+    if let Some(why) = &f16.fallback {
+        eprintln!("note: {why}");
+    }
     let gpu = Gpu::open(choice.entry)?;
     let limits = gpu.limits();
+    let mut f16_variant = f16.variant;
+    if f16_variant.coopmat {
+        eprintln!("checking the cooperative-matrix kernel on this adapter");
+        if let Err(why) = coop::probe(&gpu) {
+            if plan.f16_path == PathChoice::Coopmat {
+                bail!(
+                    "the cooperative-matrix kernel failed its check on adapter '{}': {why}; \
+                     tune f16 on the shader cores with --f16-path simt, and please report this",
+                    info.name
+                );
+            }
+            eprintln!(
+                "warning: the cooperative-matrix kernel failed its check on this adapter \
+                 ({why}); tuning f16 on the shader cores instead. Please report this"
+            );
+            f16_variant = Variant::simt(Precision::F16);
+        }
+    }
+    let variants: Vec<Variant> = plan
+        .precisions
+        .iter()
+        .map(|&p| match p {
+            Precision::F16 => f16_variant,
+            p => Variant::simt(p),
+        })
+        .collect();
+    let cases: Vec<(Variant, crate::kernels::Layout, Shape)> = variants
+        .iter()
+        .flat_map(|&v| plan.cases.iter().map(move |&(l, s)| (v, l, s)))
+        .collect();
     let (table, warnings) = tune::Table::load(&gpu);
     for w in warnings {
         eprintln!("warning: {w}");
@@ -53,12 +94,17 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
     let mut rate_flop_per_ns: Option<f64> = None;
     let mut summary: Vec<(String, String, Shape, String, String)> = Vec::new();
     let mut failed_total = 0usize;
-    let n_cases = plan.cases.len();
-    for (i, &(layout, shape)) in plan.cases.iter().enumerate() {
+    let n_cases = cases.len();
+    for (i, &(variant, layout, shape)) in cases.iter().enumerate() {
         let class = ShapeClass::of(shape);
-        let head = format!("[{}/{n_cases}] {layout} {shape} (class {class})", i + 1);
+        let what = if variant == Variant::F32 {
+            layout.to_string()
+        } else {
+            format!("{layout} {}", variant.key())
+        };
+        let head = format!("[{}/{n_cases}] {what} {shape} (class {class})", i + 1);
         if !plan.force
-            && let Some(e) = tuner.table.get(layout, class)
+            && let Some(e) = tuner.table.get(variant, layout, class)
         {
             eprintln!(
                 "{head}: cached winner {} ({} TFLOP/s median)",
@@ -66,7 +112,7 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
                 fmt_sig(e.tflops, 3)
             );
             summary.push((
-                layout.to_string(),
+                what.clone(),
                 class.to_string(),
                 shape,
                 e.config.to_string(),
@@ -77,7 +123,7 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         if let Err(why) = crate::workloads::runner::check_fits(&limits, shape, &[]) {
             eprintln!("{head}: skipped: {why}");
             summary.push(skipped_row(
-                layout,
+                &what,
                 class,
                 shape,
                 "over the adapter's limits",
@@ -92,26 +138,26 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         };
         if !fits {
             eprintln!("{head}: skipped: it would not fit the rest of the budget (--budget)");
-            summary.push(skipped_row(layout, class, shape, "over the budget"));
+            summary.push(skipped_row(&what, class, shape, "over the budget"));
             continue;
         }
         eprintln!("{head}: uploading inputs, computing the reference");
-        let problem = Problem::new(&gpu, layout, shape, plan.seed)
-            .with_context(|| format!("preparing {layout} {shape}"))?;
+        let problem = Problem::with_precision(&gpu, layout, shape, plan.seed, variant.precision)
+            .with_context(|| format!("preparing {what} {shape}"))?;
         // This shape gets what is left, shared with the shapes after it.
         let budget = left / (n_cases - i).min(3) as u32;
         let mut obs = Lines {
             quiet: plan.quiet,
             shape,
         };
-        let tuning = tuner.tune(&problem, &timer, budget, &mut obs)?;
+        let tuning = tuner.tune_variant(&problem, variant, &timer, budget, &mut obs)?;
         failed_total += tuning
             .trials
             .iter()
             .filter(|t| matches!(t.outcome, Outcome::Failed(_)))
             .count();
         if !plan.json {
-            println!("{layout} {shape} (class {class}):");
+            println!("{what} {shape} (class {class}):");
             println!("{}", trial_table(&tuning.trials, shape, tuning.best));
         }
         match tuning.best {
@@ -122,7 +168,7 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
                     .save()
                     .with_context(|| format!("saving the tuning cache {cache_path}"))?;
                 summary.push((
-                    layout.to_string(),
+                    what.clone(),
                     class.to_string(),
                     shape,
                     config.to_string(),
@@ -133,7 +179,7 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
                 ));
             }
             None => {
-                summary.push(skipped_row(layout, class, shape, "no candidate verified"));
+                summary.push(skipped_row(&what, class, shape, "no candidate verified"));
             }
         }
     }
@@ -170,13 +216,13 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
 }
 
 fn skipped_row(
-    layout: crate::kernels::Layout,
+    what: &str,
     class: ShapeClass,
     shape: Shape,
     why: &str,
 ) -> (String, String, Shape, String, String) {
     (
-        layout.to_string(),
+        what.to_string(),
         class.to_string(),
         shape,
         "-".into(),

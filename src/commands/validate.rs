@@ -34,11 +34,19 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                     if !file.triplets.is_empty() {
                         sections += &format!(", {} triplet summaries", file.triplets.len());
                     }
-                    if let Some(t) = &file.training {
+                    for t in file.trainings() {
+                        let precision = if file.more_training.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{}, ", t.precision)
+                        };
                         sections += &format!(
-                            ", training ({} steps, loss {:.3} → {:.3})",
+                            ", training ({precision}{} steps, loss {:.3} → {:.3})",
                             t.steps, t.loss_start, t.loss_end
                         );
+                    }
+                    if let Some(rt) = file.runtime.as_ref().filter(|r| r.name != "wgpu") {
+                        sections += &format!(", runtime {} {}", rt.name, rt.version);
                     }
                     println!(
                         "ok      {}: {} records ({} verified){sections}, {}{}",

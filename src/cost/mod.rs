@@ -14,14 +14,42 @@ use anyhow::Result;
 pub use price::{PriceFile, PriceSpec};
 pub use throughput::{Throughputs, WorkBasis};
 
-use crate::result::{Cost, CostThroughput, Efficiency, ReferenceRun, ResultFile};
+use crate::result::{Cost, CostThroughput, Efficiency, PrecisionCost, ReferenceRun, ResultFile};
 
 /// Prices a result file: its `cost` section from the price inputs, the inputs already
 /// recorded in it, and the built-in catalog.
 pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
     let entry = catalog::builtin().find(&file.adapter);
     let resolved = price::resolve(spec, &file.adapter, entry, file.cost.as_ref())?;
-    Ok(compute(&Throughputs::from_result(file), resolved, entry))
+    let precisions = Throughputs::precisions(file);
+    let mut by_precision = std::collections::BTreeMap::new();
+    if precisions.len() > 1 {
+        for p in precisions {
+            let c = compute(
+                &Throughputs::from_result_in(file, &p),
+                resolved.clone(),
+                entry,
+            );
+            by_precision.insert(
+                p,
+                PrecisionCost {
+                    throughput: c.throughput,
+                    usd_per_pflop: c.usd_per_pflop,
+                    usd_per_pflop_training: c
+                        .usd_per_hour
+                        .zip(c.reference_run.tflops)
+                        .map(|(u, tf)| model::usd_per_pflop(u, tf)),
+                    joules_per_pflop: c.joules_per_pflop,
+                    joules_per_pflop_training: c.joules_per_pflop_training,
+                    efficiency: c.efficiency,
+                    reference_run: c.reference_run,
+                },
+            );
+        }
+    }
+    let mut cost = compute(&Throughputs::from_result(file), resolved, entry);
+    cost.by_precision = by_precision;
+    Ok(cost)
 }
 
 fn positive(v: Option<f64>) -> Option<f64> {
@@ -84,5 +112,6 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
         },
         note: price::missing_note(usd.is_some(), r.watts.is_some()),
         inputs: r.inputs,
+        by_precision: Default::default(),
     }
 }

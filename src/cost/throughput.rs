@@ -48,17 +48,60 @@ impl Throughputs {
     /// `triplets` section (older ones) get per-suite figures recomputed from the records'
     /// roles.
     pub fn from_result(file: &ResultFile) -> Throughputs {
-        let best = crate::report::best_record(&file.records);
+        Throughputs::gather(file, None)
+    }
+
+    /// [`Throughputs::from_result`] over the records, triplet summaries and training run
+    /// of one operand precision only.
+    pub fn from_result_in(file: &ResultFile, precision: &str) -> Throughputs {
+        Throughputs::gather(file, Some(precision))
+    }
+
+    /// The operand precisions a file measured (records and training runs), in order of
+    /// first appearance.
+    pub fn precisions(file: &ResultFile) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let all = file
+            .records
+            .iter()
+            .map(|r| &r.precision)
+            .chain(file.trainings().map(|t| &t.precision));
+        for p in all {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+
+    fn gather(file: &ResultFile, precision: Option<&str>) -> Throughputs {
+        let keep = |p: &str| precision.is_none_or(|want| want == p);
+        let records: Vec<Record> = file
+            .records
+            .iter()
+            .filter(|r| keep(&r.precision))
+            .cloned()
+            .collect();
+        let triplets: Vec<&crate::result::TripletBlock> = file
+            .triplets
+            .iter()
+            .filter(|b| keep(&b.precision))
+            .collect();
+        let training = match precision {
+            None => file.training.as_ref(),
+            Some(p) => file.trainings().find(|t| t.precision == p),
+        };
+        let best = crate::report::best_record(&records);
         let mut out = Throughputs {
             gemm_tflops: best.and_then(|r| r.tflops.as_ref()).map(|t| t.median),
             gemm_record: best.map(|r| r.id.clone()),
             gemm_precision: best.map(|r| r.precision.clone()),
-            training_tflops: file.training.as_ref().map(|t| t.tflops),
+            training_tflops: training.map(|t| t.tflops),
             ..Throughputs::default()
         };
-        if !file.triplets.is_empty() {
+        if !triplets.is_empty() {
             let (mut all_flops, mut all_ns) = (0.0, 0.0);
-            for b in &file.triplets {
+            for b in &triplets {
                 let t = &b.total;
                 if !(t.step_ns.is_finite() && t.step_ns > 0.0) {
                     continue;
@@ -70,8 +113,7 @@ impl Throughputs {
             }
             // All blocks together, each at its fastest kernel.
             for (name, _) in out.suites.clone() {
-                if let Some(b) = file
-                    .triplets
+                if let Some(b) = triplets
                     .iter()
                     .filter(|b| b.block == name && b.total.step_ns > 0.0)
                     .min_by(|x, y| x.total.step_ns.total_cmp(&y.total.step_ns))
@@ -86,7 +128,7 @@ impl Throughputs {
             return out;
         }
         let (mut all_flops, mut all_ns) = (0.0, 0.0);
-        for (suite, products) in triplet_suites(&file.records) {
+        for (suite, products) in triplet_suites(&records) {
             let flops: f64 = products.iter().map(|r| r.flops as f64).sum();
             let ns: f64 = products.iter().filter_map(|r| median_ns(r)).sum();
             if ns > 0.0 {

@@ -10,7 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Shape;
+use super::precision::{Precision, Variant};
+use super::{Shape, coop};
 
 /// The most vec4 loads per invocation per operand per K slice (the shader's staging
 /// registers).
@@ -35,6 +36,21 @@ pub struct BlockConfig {
     /// Shares the A operand through subgroup shuffles instead of workgroup memory.
     #[serde(default)]
     pub subgroup: bool,
+    /// Storage precision of A and B (f32 when absent).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
+    /// The cooperative-matrix kernel (`shaders/gemm_coopmat.wgsl`, f16 only): TM and TN
+    /// then count 16×16 accumulator fragments per subgroup, and `lanes` is the subgroup
+    /// size it is built for. See [`coop`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coopmat: bool,
+    /// Lanes per subgroup of the cooperative-matrix kernel (0 otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lanes: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl fmt::Display for BlockConfig {
@@ -50,6 +66,11 @@ impl fmt::Display for BlockConfig {
         if self.subgroup {
             f.write_str("/sg")?;
         }
+        if self.coopmat {
+            write!(f, "/coopmat{}", self.lanes)?;
+        } else if self.precision != Precision::F32 {
+            write!(f, "/{}", self.precision)?;
+        }
         Ok(())
     }
 }
@@ -64,6 +85,23 @@ impl BlockConfig {
             tn,
             split_k: 1,
             subgroup: false,
+            precision: Precision::F32,
+            coopmat: false,
+            lanes: 0,
+        }
+    }
+
+    /// The same configuration with operands in `precision`.
+    pub const fn with_precision(mut self, precision: Precision) -> BlockConfig {
+        self.precision = precision;
+        self
+    }
+
+    /// The precision and path this configuration runs.
+    pub fn variant(self) -> Variant {
+        Variant {
+            precision: self.precision,
+            coopmat: self.coopmat,
         }
     }
 
@@ -75,6 +113,9 @@ impl BlockConfig {
     /// Workgroup size (x, y). The subgroup variant uses a 1-D workgroup of the same
     /// number of invocations.
     pub fn workgroup(self) -> (u32, u32) {
+        if self.coopmat {
+            return (coop::invocations(self), 1);
+        }
         let (x, y) = (self.bn / self.tn.max(1), self.bm / self.tm.max(1));
         if self.subgroup { (x * y, 1) } else { (x, y) }
     }
@@ -86,6 +127,9 @@ impl BlockConfig {
 
     /// vec4 loads per invocation per slice, for A and B.
     pub fn loads(self) -> (u32, u32) {
+        if self.coopmat {
+            return coop::loads(self);
+        }
         let n = self.invocations().max(1);
         let a = if self.subgroup {
             0
@@ -98,6 +142,9 @@ impl BlockConfig {
     /// Bytes of workgroup memory: two buffers of each staged slice, each k-row padded by
     /// one vec4.
     pub fn workgroup_bytes(self) -> u64 {
+        if self.coopmat {
+            return coop::workgroup_bytes(self);
+        }
         let rows = |w: u32| u64::from(self.bk) * u64::from(w / 4 + 1) * 16;
         if self.subgroup {
             2 * rows(self.bn)
@@ -108,6 +155,9 @@ impl BlockConfig {
 
     /// Checks the shader's contract and the adapter's limits; `Err` says why not.
     pub fn check(self, limits: &wgpu::Limits) -> Result<(), String> {
+        if self.coopmat {
+            return coop::check(self, limits);
+        }
         if !matches!(self.tm, 4 | 8) || !matches!(self.tn, 4 | 8) {
             return Err(format!(
                 "TM and TN must be 4 or 8 (got {}, {})",
@@ -176,6 +226,12 @@ impl BlockConfig {
         features: wgpu::Features,
         info: &wgpu::AdapterInfo,
     ) -> Result<(), String> {
+        if self.precision == Precision::F16 && !features.contains(wgpu::Features::SHADER_F16) {
+            return Err("needs f16 in shaders (SHADER_F16), which this adapter lacks".into());
+        }
+        if self.coopmat {
+            return coop::check_adapter(self, features, info);
+        }
         if !self.subgroup {
             return Ok(());
         }
@@ -206,6 +262,9 @@ impl BlockConfig {
 
     /// The parameters recorded in result files and the tuning cache.
     pub fn params(self) -> Vec<(&'static str, serde_json::Value)> {
+        if self.coopmat {
+            return coop::params(self);
+        }
         let (x, y) = self.workgroup();
         vec![
             ("workgroup_x", x.into()),

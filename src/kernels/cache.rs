@@ -74,10 +74,11 @@ impl AdapterKey {
     }
 }
 
-/// One tuned winner: the best configuration for (precision, layout, shape class).
+/// One tuned winner: the best configuration for (precision, path, layout, shape class);
+/// the path (shader cores or cooperative matrices) is part of the configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
-    /// `f32`.
+    /// `f32` or `f16`: the configuration's operand precision.
     pub precision: String,
     pub layout: Layout,
     /// The shape class, e.g. `m1024.n1024.k1024` (see `tune::ShapeClass`).
@@ -181,10 +182,12 @@ pub fn read(
     }
     let mut seen = BTreeMap::new();
     for e in &file.body.entries {
-        if e.precision != "f32" {
+        if e.precision != e.config.precision.as_str() {
             return Err(format!(
-                "entry {} has unknown precision {:?}",
-                e.class, e.precision
+                "entry {} has precision {:?} but its configuration is {}",
+                e.class,
+                e.precision,
+                e.config.precision.as_str()
             ));
         }
         if !allowed(e.layout, &e.config) {
@@ -205,8 +208,16 @@ pub fn read(
                 e.layout, e.class
             ));
         }
-        if seen.insert((e.layout, e.class.clone()), ()).is_some() {
-            return Err(format!("entry {} {} appears twice", e.layout, e.class));
+        if seen
+            .insert((e.config.variant().key(), e.layout, e.class.clone()), ())
+            .is_some()
+        {
+            return Err(format!(
+                "entry {} {} {} appears twice",
+                e.config.variant().key(),
+                e.layout,
+                e.class
+            ));
         }
     }
     Ok(Some(file.body.entries))

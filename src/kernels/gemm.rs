@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Result, bail};
 
 use super::block::BlockConfig;
-use super::{Family, KernelSpec, Layout, Shape, tune};
+use super::precision::{Precision, Variant, shader_source};
+use super::{Family, KernelSpec, Layout, Shape, coop, tune};
 use crate::gpu::Gpu;
 
 const NAIVE_WGSL: &str = include_str!("../../shaders/gemm_naive.wgsl");
@@ -20,6 +21,7 @@ const TILED_WGSL: &str = include_str!("../../shaders/gemm_tiled.wgsl");
 const BLOCK_WGSL: &str = include_str!("../../shaders/gemm_block.wgsl");
 const SUBGROUP_WGSL: &str = include_str!("../../shaders/gemm_subgroup.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../shaders/gemm_splitk_reduce.wgsl");
+const COOPMAT_WGSL: &str = include_str!("../../shaders/gemm_coopmat.wgsl");
 
 /// Invocations per workgroup of the split-K reduction.
 const REDUCE_WG: u32 = 256;
@@ -62,6 +64,8 @@ struct ReduceParams {
 pub struct GemmPipeline {
     pub spec: KernelSpec,
     pub layout: Layout,
+    /// Operand precision and path.
+    pub variant: Variant,
     kind: Kind,
 }
 
@@ -83,6 +87,7 @@ enum Kind {
         table: tune::Table,
         compiled: Mutex<HashMap<BlockConfig, Arc<BlockPipeline>>>,
     },
+    // (The precision and path of `Auto` are the pipeline's `variant`.)
 }
 
 /// One dispatch of a binding.
@@ -234,9 +239,14 @@ impl BlockPipeline {
         if let Err(why) = config.check_adapter(gpu.features(), &gpu.info) {
             bail!("kernel '{name}' ({config}) cannot run on this adapter: {why}");
         }
+        if config.coopmat
+            && let Err(why) = coop::support(gpu)
+        {
+            bail!("kernel '{name}' ({config}) cannot run on this adapter: {why}");
+        }
         let (wx, wy) = config.workgroup();
         let (la, lb) = config.loads();
-        let constants: Vec<(&str, f64)> = vec![
+        let mut constants: Vec<(&str, f64)> = vec![
             ("TRANS_A", flag(layout.trans_a())),
             ("TRANS_B", flag(layout.trans_b())),
             ("WG_X", f64::from(wx)),
@@ -263,14 +273,17 @@ impl BlockPipeline {
                     storage_entry(6, false),
                 ],
             });
-        let source = if config.subgroup {
-            SUBGROUP_WGSL
+        let source = if config.coopmat {
+            constants = coop::constants(config, layout.trans_a(), layout.trans_b());
+            std::borrow::Cow::Borrowed(COOPMAT_WGSL)
+        } else if config.subgroup {
+            shader_source(SUBGROUP_WGSL, config.precision)?
         } else {
-            BLOCK_WGSL
+            shader_source(BLOCK_WGSL, config.precision)?
         };
         let base = config.with_split(1);
         let label = format!("{name}-{base}-{layout}");
-        let main = compile(gpu, &label, source, &constants, &main_layout)?;
+        let main = compile(gpu, &label, &source, &constants, &main_layout)?;
         let storage = wgpu::BufferUsages::STORAGE;
         Ok(BlockPipeline {
             base,
@@ -459,23 +472,70 @@ impl GemmPipeline {
     /// For the tuned kernel ([`Family::Tuned`]) this reads the adapter's tuning cache; the
     /// configuration for each shape is chosen (and compiled) when a problem is bound.
     pub fn new(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<GemmPipeline> {
+        GemmPipeline::new_with(gpu, spec, layout, Variant::F32)
+    }
+
+    /// [`GemmPipeline::new`] for operands in `variant.precision`, on cooperative matrices
+    /// when `variant.coopmat` (the tuned kernel, or a cooperative-matrix configuration of
+    /// the block family, only).
+    pub fn new_with(
+        gpu: &Gpu,
+        spec: &KernelSpec,
+        layout: Layout,
+        variant: Variant,
+    ) -> Result<GemmPipeline> {
         if let Err(why) = spec.check(&gpu.limits()) {
             bail!("kernel '{}' does not fit this adapter: {why}", spec.name);
         }
+        if variant.precision == Precision::F16
+            && !gpu.features().contains(wgpu::Features::SHADER_F16)
+        {
+            bail!(
+                "kernel '{}' in f16 needs f16 in shaders (SHADER_F16), which adapter '{}' lacks",
+                spec.name,
+                gpu.info.name
+            );
+        }
+        if variant.coopmat && variant.precision != Precision::F16 {
+            bail!("cooperative matrices take f16 operands only");
+        }
         let kind = match spec.family {
-            Family::Naive { .. } | Family::Tiled(_) => simple(gpu, spec, layout)?,
-            Family::Block(config) => Kind::Block {
-                pipe: Arc::new(BlockPipeline::new(gpu, &spec.name, config, layout)?),
-                config,
-            },
-            Family::Tuned => Kind::Auto {
-                table: tune::Table::load_quiet(gpu),
-                compiled: Mutex::new(HashMap::new()),
-            },
+            Family::Naive { .. } | Family::Tiled(_) if variant.coopmat => {
+                bail!("kernel '{}' has no cooperative-matrix variant", spec.name)
+            }
+            Family::Naive { .. } | Family::Tiled(_) => {
+                simple(gpu, spec, layout, variant.precision)?
+            }
+            Family::Block(config) => {
+                if config.coopmat != variant.coopmat {
+                    bail!(
+                        "kernel '{}' ({config}) is not a {} kernel",
+                        spec.name,
+                        variant.path().as_str()
+                    );
+                }
+                let config = config.with_precision(variant.precision);
+                Kind::Block {
+                    pipe: Arc::new(BlockPipeline::new(gpu, &spec.name, config, layout)?),
+                    config,
+                }
+            }
+            Family::Tuned => {
+                if variant.coopmat
+                    && let Err(why) = coop::support(gpu)
+                {
+                    bail!("kernel '{}' on cooperative matrices: {why}", spec.name);
+                }
+                Kind::Auto {
+                    table: tune::Table::load_quiet(gpu),
+                    compiled: Mutex::new(HashMap::new()),
+                }
+            }
         };
         Ok(GemmPipeline {
             spec: spec.clone(),
             layout,
+            variant,
             kind,
         })
     }
@@ -523,7 +583,7 @@ impl GemmPipeline {
             }
             Kind::Block { pipe, config } => pipe.bind(gpu, *config, shape, a, b, c),
             Kind::Auto { table, compiled } => {
-                let config = table.choose(gpu, self.layout, shape).config;
+                let config = table.choose(gpu, self.layout, shape, self.variant).config;
                 let base = config.with_split(1);
                 let existing = compiled.lock().ok().and_then(|m| m.get(&base).cloned());
                 let p = match existing {
@@ -561,6 +621,7 @@ impl GemmPipeline {
         Some(GemmPipeline {
             spec,
             layout: self.layout,
+            variant: self.variant,
             kind: Kind::Block {
                 pipe: pipe.clone(),
                 config,
@@ -579,7 +640,7 @@ impl GemmPipeline {
     }
 }
 
-fn simple(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<Kind> {
+fn simple(gpu: &Gpu, spec: &KernelSpec, layout: Layout, precision: Precision) -> Result<Kind> {
     let ((wx, wy), _) = spec.geometry();
     let mut constants: Vec<(&str, f64)> = vec![
         ("TRANS_A", flag(layout.trans_a())),
@@ -606,9 +667,10 @@ fn simple(gpu: &Gpu, spec: &KernelSpec, layout: Layout) -> Result<Kind> {
             bail!("kernel '{}' is not a single-dispatch kernel", spec.name)
         }
     };
-    let label = format!("{}-{}", spec.name, layout);
+    let label = format!("{}-{}-{}", spec.name, layout, precision);
+    let source = shader_source(source, precision)?;
     let bind_layout = bind_group_layout(&gpu.device);
-    let pipeline = compile(gpu, &label, source, &constants, &bind_layout)?;
+    let pipeline = compile(gpu, &label, &source, &constants, &bind_layout)?;
     Ok(Kind::Simple {
         pipeline,
         bind_layout,

@@ -8,11 +8,14 @@
 
 pub mod block;
 pub mod cache;
+pub mod coop;
 pub mod gemm;
+pub mod precision;
 pub mod tune;
 
 pub use block::BlockConfig;
 pub use gemm::{GemmBinding, GemmPipeline};
+pub use precision::{KernelPath, PathChoice, Precision, Variant};
 
 use std::fmt;
 
@@ -378,7 +381,8 @@ pub fn registry() -> Vec<KernelSpec> {
             family: Family::Tuned,
             hidden: false,
             description: "register-blocked family, configuration autotuned per adapter, \
-                          layout and shape class (see `flopcost tune`)",
+                          precision, layout and shape class (see `flopcost tune`); f16 on \
+                          cooperative matrices (tensor cores) where the adapter has them",
         },
         KernelSpec {
             name: "faulty".into(),

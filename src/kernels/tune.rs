@@ -19,10 +19,10 @@ use anyhow::Result;
 
 use super::block::BlockConfig;
 use super::cache::{self, AdapterKey, Entry};
-use super::{Family, GemmPipeline, KernelSpec, Layout, Shape};
+use super::precision::{Precision, Variant};
+use super::{Family, GemmPipeline, KernelSpec, Layout, Shape, coop};
 use crate::gpu::Gpu;
 use crate::gpu::timing::{Timer, TimestampError, TimingMethod};
-use crate::verify;
 use crate::workloads::problem::Problem;
 
 /// A block no larger than any candidate's in either dimension (the fewest rows are 32;
@@ -68,6 +68,20 @@ pub fn base_configs(sg: Option<u32>) -> Vec<BlockConfig> {
     v
 }
 
+/// Every cooperative-matrix configuration the tuner can emit for subgroups of `lanes` on
+/// an adapter with `limits`: the base configurations that fit, each with and without
+/// split-K.
+pub fn coop_candidates(limits: &wgpu::Limits, lanes: u32) -> Vec<BlockConfig> {
+    let mut out = Vec::new();
+    for b in coop::base_configs(lanes) {
+        if coop::check(b, limits).is_ok() {
+            out.push(b);
+            out.extend(SPLITS.iter().map(|&s| b.with_split(s)));
+        }
+    }
+    out
+}
+
 /// The adapter's fixed subgroup size, when it has subgroups and one fixed size.
 fn fixed_subgroup(gpu: &Gpu) -> Option<u32> {
     let info = &gpu.info;
@@ -77,19 +91,41 @@ fn fixed_subgroup(gpu: &Gpu) -> Option<u32> {
         .then_some(info.subgroup_min_size)
 }
 
-/// Base configurations that fit this adapter.
+/// Base configurations of f32 that fit this adapter.
 pub fn fitting_bases(gpu: &Gpu) -> Vec<BlockConfig> {
+    fitting_bases_for(gpu, Variant::F32)
+}
+
+/// Base configurations of a precision and path that fit this adapter (none for a path
+/// the adapter cannot run).
+pub fn fitting_bases_for(gpu: &Gpu, variant: Variant) -> Vec<BlockConfig> {
     let limits = gpu.limits();
-    base_configs(fixed_subgroup(gpu))
+    let bases = if variant.coopmat {
+        match coop::support(gpu) {
+            Ok(lanes) => coop::base_configs(lanes),
+            Err(_) => Vec::new(),
+        }
+    } else {
+        base_configs(fixed_subgroup(gpu))
+            .into_iter()
+            .map(|c| c.with_precision(variant.precision))
+            .collect()
+    };
+    bases
         .into_iter()
         .filter(|c| c.check(&limits).is_ok() && c.check_adapter(gpu.features(), &gpu.info).is_ok())
         .collect()
 }
 
-/// Every configuration the tuner can emit on this adapter (any layout, any shape).
+/// Every f32 configuration the tuner can emit on this adapter (any layout, any shape).
 pub fn all_candidates(gpu: &Gpu) -> Vec<BlockConfig> {
+    all_candidates_for(gpu, Variant::F32)
+}
+
+/// Every configuration of a precision and path the tuner can emit on this adapter.
+pub fn all_candidates_for(gpu: &Gpu, variant: Variant) -> Vec<BlockConfig> {
     let mut out = Vec::new();
-    for b in fitting_bases(gpu) {
+    for b in fitting_bases_for(gpu, variant) {
         out.push(b);
         out.extend(SPLITS.iter().map(|&s| b.with_split(s)));
     }
@@ -103,8 +139,8 @@ fn blocks(c: BlockConfig, shape: Shape) -> u64 {
 /// The candidates for one shape, in order of preference: each fitting base
 /// configuration, and where it leaves fewer than [`FILL_BLOCKS`] blocks and K is long
 /// enough, its split-K variants.
-pub fn candidates(gpu: &Gpu, shape: Shape) -> Vec<BlockConfig> {
-    candidates_among(&fitting_bases(gpu), shape)
+pub fn candidates(gpu: &Gpu, shape: Shape, variant: Variant) -> Vec<BlockConfig> {
+    candidates_among(&fitting_bases_for(gpu, variant), shape)
 }
 
 /// [`candidates`] for a given list of base configurations.
@@ -129,13 +165,15 @@ pub fn candidates_among(bases: &[BlockConfig], shape: Shape) -> Vec<BlockConfig>
 /// The untuned default for a shape: the first base configuration (without subgroups,
 /// the variant with the fewest requirements) that gives at least 32 blocks, else the one
 /// that gives the most; with split-K when even that leaves the device mostly idle.
-pub fn heuristic(gpu: &Gpu, shape: Shape) -> BlockConfig {
-    let bases: Vec<BlockConfig> = fitting_bases(gpu)
+pub fn heuristic(gpu: &Gpu, shape: Shape, variant: Variant) -> BlockConfig {
+    let bases: Vec<BlockConfig> = fitting_bases_for(gpu, variant)
         .into_iter()
         .filter(|c| !c.subgroup)
         .collect();
     let Some(&first) = bases.first() else {
-        return PORTABLE_BLOCK;
+        // Without a fitting base the portable block (which fits WebGPU's defaults) runs;
+        // a cooperative-matrix variant with none is refused before it gets here.
+        return PORTABLE_BLOCK.with_precision(variant.precision);
     };
     let pick = bases
         .iter()
@@ -240,7 +278,8 @@ pub struct Choice {
 pub struct Table {
     key: AdapterKey,
     path: Option<PathBuf>,
-    entries: BTreeMap<(Layout, String), Entry>,
+    /// Keyed by (precision and path as in [`Variant::key`], layout, shape class).
+    entries: BTreeMap<(String, Layout, String), Entry>,
 }
 
 impl Table {
@@ -262,12 +301,22 @@ impl Table {
                 cache::DIR_ENV
             )),
             Some(p) => {
-                let allowed = all_candidates(gpu);
+                let mut allowed = Vec::new();
+                for v in [
+                    Variant::F32,
+                    Variant::simt(Precision::F16),
+                    Variant {
+                        precision: Precision::F16,
+                        coopmat: true,
+                    },
+                ] {
+                    allowed.extend(all_candidates_for(gpu, v));
+                }
                 match cache::read(p, &key, |_, c| allowed.contains(c)) {
                     Ok(None) => {}
                     Ok(Some(list)) => {
                         for e in list {
-                            entries.insert((e.layout, e.class.clone()), e);
+                            entries.insert(entry_key(&e), e);
                         }
                     }
                     Err(why) => warnings.push(format!(
@@ -290,8 +339,9 @@ impl Table {
         self.path.as_deref()
     }
 
-    pub fn get(&self, layout: Layout, class: ShapeClass) -> Option<&Entry> {
-        self.entries.get(&(layout, class.to_string()))
+    pub fn get(&self, variant: Variant, layout: Layout, class: ShapeClass) -> Option<&Entry> {
+        self.entries
+            .get(&(variant.key(), layout, class.to_string()))
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
@@ -299,16 +349,16 @@ impl Table {
     }
 
     /// The cached winner for the shape's class, else the heuristic default.
-    pub fn choose(&self, gpu: &Gpu, layout: Layout, shape: Shape) -> Choice {
+    pub fn choose(&self, gpu: &Gpu, layout: Layout, shape: Shape, variant: Variant) -> Choice {
         let class = ShapeClass::of(shape);
-        match self.get(layout, class) {
+        match self.get(variant, layout, class) {
             Some(e) => Choice {
                 config: e.config,
                 source: Source::Cache,
                 class,
             },
             None => Choice {
-                config: heuristic(gpu, shape),
+                config: heuristic(gpu, shape, variant),
                 source: Source::Heuristic,
                 class,
             },
@@ -316,8 +366,7 @@ impl Table {
     }
 
     pub fn insert(&mut self, entry: Entry) {
-        self.entries
-            .insert((entry.layout, entry.class.clone()), entry);
+        self.entries.insert(entry_key(&entry), entry);
     }
 
     /// Writes the table to its cache file (a no-op without a cache directory).
@@ -327,6 +376,12 @@ impl Table {
             None => Ok(()),
         }
     }
+}
+
+/// The table key of a cache entry: its configuration's precision and path, layout and
+/// class.
+fn entry_key(e: &Entry) -> (String, Layout, String) {
+    (e.config.variant().key(), e.layout, e.class.clone())
 }
 
 /// What happened to one candidate.
@@ -403,7 +458,12 @@ impl<'g> Tuner<'g> {
                     hidden: true,
                     description: "a configuration of the tuned family",
                 };
-                let p = Rc::new(GemmPipeline::new(self.gpu, &spec, layout)?);
+                let p = Rc::new(GemmPipeline::new_with(
+                    self.gpu,
+                    &spec,
+                    layout,
+                    base.variant(),
+                )?);
                 self.pipelines.insert((base, layout), p.clone());
                 p
             }
@@ -427,10 +487,29 @@ impl<'g> Tuner<'g> {
         budget: Duration,
         obs: &mut dyn TuneObserver,
     ) -> Result<Tuning> {
+        let variant = Variant::simt(problem.precision);
+        self.tune_variant(problem, variant, timer, budget, obs)
+    }
+
+    /// [`Tuner::tune`] among the candidates of `variant` (whose precision must be the
+    /// problem's).
+    pub fn tune_variant(
+        &mut self,
+        problem: &Problem,
+        variant: Variant,
+        timer: &Timer,
+        budget: Duration,
+        obs: &mut dyn TuneObserver,
+    ) -> Result<Tuning> {
         let gpu = self.gpu;
+        anyhow::ensure!(
+            variant.precision == problem.precision,
+            "tuning {variant} kernels on a {} problem",
+            problem.precision
+        );
         let (layout, shape) = (problem.layout, problem.shape);
         let class = ShapeClass::of(shape);
-        let list = candidates(gpu, shape);
+        let list = candidates(gpu, shape, variant);
         let total = list.len();
         let started = Instant::now();
         let mut trials = Vec::with_capacity(total);
@@ -455,7 +534,7 @@ impl<'g> Tuner<'g> {
             {
                 // Timestamps that do not advance: start again on the host clock (as the
                 // runner does), so that all candidates are compared on one clock.
-                return self.tune(problem, &Timer::host(), budget, obs);
+                return self.tune_variant(problem, variant, &Timer::host(), budget, obs);
             }
             let outcome = match outcome {
                 Ok(o) => o,
@@ -489,7 +568,7 @@ impl<'g> Tuner<'g> {
             let count =
                 |f: fn(&Outcome) -> bool| trials.iter().filter(|t| f(&t.outcome)).count() as u32;
             self.table.insert(Entry {
-                precision: "f32".into(),
+                precision: problem.precision.as_str().into(),
                 layout,
                 class: class.to_string(),
                 config,
@@ -529,7 +608,7 @@ impl<'g> Tuner<'g> {
             gpu,
             &pipeline,
             &binding,
-            verify::F32_TOLERANCE,
+            problem.precision.tolerance(),
             first_timeout,
         )?;
         if !check.passed {

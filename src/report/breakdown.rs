@@ -156,6 +156,27 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
         )),
         _ => out.push_str(": no training throughput in this file\n"),
     }
+    if !c.by_precision.is_empty() {
+        out.push_str("\nper precision (each precision's own records, triplets and training run)\n");
+        for (p, pc) in &c.by_precision {
+            let t = &pc.throughput;
+            out.push_str(&format!(
+                "  {p}: best GEMM {} TFLOP/s ({}), training work {} TFLOP/s; {} per PFLOP at \
+                 the best GEMM, {} per PFLOP of training work{}\n",
+                tf(t.gemm_tflops),
+                t.gemm_record.as_deref().unwrap_or("no verified record"),
+                tf(pc.reference_run.tflops),
+                usd(pc.usd_per_pflop),
+                usd(pc.usd_per_pflop_training),
+                match (pc.reference_run.hours, pc.reference_run.usd) {
+                    (Some(h), Some(u)) =>
+                        format!("; reference run {}, {}", fmt_hours(h), fmt_usd(u)),
+                    (Some(h), None) => format!("; reference run {}", fmt_hours(h)),
+                    _ => String::new(),
+                }
+            ));
+        }
+    }
     if let Some(n) = &c.note {
         out.push_str(&format!("\nnote: {n}\n"));
     }

@@ -25,6 +25,12 @@ pub const INTERVAL_NOTE: &str = "Intervals are 95% percentile-bootstrap interval
     throughput ratio (2000 resamples of each file's timing histogram, ratio of the resampled \
     medians; Efron & Tibshirani 1993, ch. 13).";
 
+/// What the vendor-library column is.
+pub const VENDOR_NOTE: &str = "wgpu / vendor library: each wgpu file's median throughput \
+    over the vendor library's (a `runtime` other than wgpu, e.g. PyTorch calling cuBLAS, \
+    written by scripts/torch_reference.py) on the same (precision, layout, m, n, k), \
+    measured on the same machine; 1.00× is parity.";
+
 /// How cost is compared.
 pub const COST_NOTE: &str = "USD/PFLOP = USD per hour / (3.6 × TFLOP/s). The cost ratio is \
     the ratio of USD per PFLOP for the same work, so its interval is the speed interval \
@@ -42,6 +48,9 @@ pub struct Input {
 pub struct Comparison {
     /// Index of the baseline in `machines`.
     pub baseline: usize,
+    /// Index of the vendor-library file (the first whose runtime is not wgpu) when the
+    /// comparison also has wgpu files: every wgpu cell then has a `vs_vendor` ratio.
+    pub vendor: Option<usize>,
     pub machines: Vec<Machine>,
     /// Shapes present in the baseline and at least one other file.
     pub rows: Vec<Row>,
@@ -60,6 +69,10 @@ pub struct Machine {
     pub path: String,
     pub adapter: String,
     pub backend: String,
+    /// The runtime that ran the GEMMs, e.g. `wgpu 30.0.2` or `torch 2.11.0`.
+    pub runtime: String,
+    /// False for a vendor-library file.
+    pub wgpu: bool,
     pub device_type: String,
     pub created_at: String,
     pub tool_version: String,
@@ -125,6 +138,9 @@ pub struct Cell {
     pub ratio: Option<f64>,
     pub interval: Option<Interval>,
     pub usd_per_pflop: Option<f64>,
+    /// This wgpu cell's throughput over the vendor library's on the same record; null for
+    /// the vendor file itself, or where it lacks the record.
+    pub vs_vendor: Option<f64>,
 }
 
 /// Records of one file with no counterpart.
@@ -306,6 +322,11 @@ pub fn build(
             path: i.path.clone(),
             adapter: i.file.adapter.name.clone(),
             backend: i.file.adapter.backend.clone(),
+            runtime: i.file.runtime.as_ref().map_or_else(
+                || "wgpu".to_string(),
+                |r| format!("{} {}", r.name, r.version),
+            ),
+            wgpu: i.file.is_wgpu(),
             device_type: i.file.adapter.device_type.clone(),
             created_at: i.file.created_at.clone(),
             tool_version: format!("{} {}", i.file.tool.version, i.file.tool.git_commit),
@@ -368,6 +389,12 @@ pub fn build(
         }
     }
 
+    // The vendor-library file, when wgpu files are compared with one.
+    let vendor = machines
+        .iter()
+        .position(|m| !m.wgpu)
+        .filter(|_| machines.iter().any(|m| m.wgpu));
+
     // Rows: baseline keys found in at least one other file.
     let mut rows = Vec::new();
     for key in base_order {
@@ -415,7 +442,19 @@ pub fn build(
                 usd_per_pflop: machines[i]
                     .usd_per_hour
                     .map(|u| cost::model::usd_per_pflop(u, tf.median)),
+                vs_vendor: None,
             }));
+        }
+        if let Some(v) = vendor {
+            let vendor_tf = cells[v].as_ref().map(|c| c.tflops);
+            for (i, cell) in cells.iter_mut().enumerate() {
+                if let (Some(c), Some(vt)) = (cell.as_mut(), vendor_tf)
+                    && machines[i].wgpu
+                    && vt > 0.0
+                {
+                    c.vs_vendor = Some(c.tflops / vt);
+                }
+            }
         }
         rows.push(Row {
             kind: key.kind.clone(),
@@ -492,6 +531,9 @@ pub fn build(
         INTERVAL_NOTE.to_string(),
         COST_NOTE.to_string(),
     ];
+    if vendor.is_some() {
+        notes.push(VENDOR_NOTE.to_string());
+    }
     for m in &machines {
         if let Some(n) = &m.note {
             notes.push(format!("{}: {n}", m.label));
@@ -499,6 +541,7 @@ pub fn build(
     }
     Ok(Comparison {
         baseline,
+        vendor,
         machines,
         rows,
         unmatched,

@@ -45,18 +45,21 @@ pub fn fmt_err(e: Option<f64>) -> String {
 /// The summary table printed at the end of a run.
 pub fn summary_table(records: &[Record]) -> String {
     let with_roles = records.iter().any(|r| r.role.is_some());
+    // A precision column (with the path, `simt` or `coopmat`) once anything is not f32.
+    let with_precision = records.iter().any(|r| r.precision != "f32");
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled);
-    let mut header = vec![
-        "shape MxNxK",
-        "layout",
-        "kernel",
+    let mut header = vec!["shape MxNxK", "layout", "kernel"];
+    if with_precision {
+        header.push("precision");
+    }
+    header.extend([
         "TFLOP/s median",
         "TFLOP/s best",
         "p90 latency",
         "rel. error",
-    ];
+    ]);
     if with_roles {
         header.push("role");
     }
@@ -74,11 +77,19 @@ pub fn summary_table(records: &[Record]) -> String {
             Cell::new(format!("{}x{}x{}", r.m, r.n, r.k)),
             Cell::new(r.layout.as_str()),
             Cell::new(&r.kernel.name),
+        ];
+        if with_precision {
+            row.push(Cell::new(match &r.kernel.path {
+                Some(p) => format!("{} {p}", r.precision),
+                None => r.precision.clone(),
+            }));
+        }
+        row.extend([
             Cell::new(median).set_alignment(CellAlignment::Right),
             Cell::new(best).set_alignment(CellAlignment::Right),
             Cell::new(p90).set_alignment(CellAlignment::Right),
             Cell::new(fmt_err(r.verification.rel_error)).set_alignment(CellAlignment::Right),
-        ];
+        ]);
         if with_roles {
             row.push(Cell::new(r.role.as_deref().unwrap_or("")));
         }

@@ -20,13 +20,22 @@ fn slowest(t: &TripletTimes) -> String {
     )
 }
 
+/// The kernel of a summary, with its precision when that is not f32 (`tuned f16`).
+fn kernel_label(b: &TripletBlock) -> String {
+    if b.precision == "f32" {
+        b.kernel.clone()
+    } else {
+        format!("{} {}", b.kernel, b.precision)
+    }
+}
+
 /// One line per finished block, for the progress output.
 pub fn triplet_line(b: &TripletBlock) -> String {
     format!(
         "{} (B={}, kernel {}): training step {} for {} layer(s), {} TFLOP/s; slowest: {}",
         b.block,
         b.tokens,
-        b.kernel,
+        kernel_label(b),
         fmt_ns(b.total.step_ns),
         b.layers.len(),
         fmt_sig(b.total.tflops, 3),
@@ -61,7 +70,7 @@ pub fn triplet_table(blocks: &[TripletBlock]) -> String {
                 Cell::new(layer),
                 Cell::new(dims),
                 right(b.tokens.to_string()),
-                Cell::new(&b.kernel),
+                Cell::new(kernel_label(b)),
                 right(fmt_ns(x.forward_ns)),
                 right(fmt_ns(x.input_gradient_ns)),
                 right(fmt_ns(x.weight_gradient_ns)),
@@ -120,7 +129,17 @@ pub fn training_summary(t: &Training) -> String {
             if t.steps == 1 { "step" } else { "steps" },
             t.optimizer.name,
             t.optimizer.learning_rate,
-            t.kernel
+            match (t.precision.as_str(), t.loss_scale) {
+                ("f32", _) => t.kernel.clone(),
+                (p, scale) => format!(
+                    "{} in {p} ({}f32 master weights{})",
+                    t.kernel,
+                    t.kernel_path
+                        .as_deref()
+                        .map_or(String::new(), |k| format!("{k}, ")),
+                    scale.map_or(String::new(), |s| format!(", loss scale {s}"))
+                ),
+            }
         ),
         format!(
             "  step time {} median (p10 {}, p90 {}, {}); {} tokens/s",
@@ -136,8 +155,9 @@ pub fn training_summary(t: &Training) -> String {
             fmt_sig(t.tflops, 3),
             match (t.best_gemm_tflops, t.tflops_vs_best_gemm) {
                 (Some(b), Some(r)) => format!(
-                    ", {}× the best GEMM of the run ({} TFLOP/s)",
+                    ", {}× the best {} GEMM of the run ({} TFLOP/s)",
                     fmt_sig(r, 3),
+                    t.precision,
                     fmt_sig(b, 3)
                 ),
                 _ => String::new(),

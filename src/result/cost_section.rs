@@ -52,6 +52,34 @@ pub struct Cost {
     /// How to give a price or a power figure, when one is missing.
     #[serde(default)]
     pub note: Option<String>,
+    /// The same figures for the work of each operand precision alone (`f32`, `f16`),
+    /// when the file has more than one: the figures above take the best of all.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_precision: BTreeMap<String, PrecisionCost>,
+}
+
+/// The cost figures of one precision's records, training triplets and training run.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct PrecisionCost {
+    /// The throughputs of this precision the figures are taken at.
+    pub throughput: CostThroughput,
+    /// USD per 10¹⁵ FLOP at this precision's best verified GEMM.
+    #[serde(default)]
+    pub usd_per_pflop: Option<f64>,
+    /// USD per 10¹⁵ FLOP at this precision's training-work throughput (the training run,
+    /// else the training triplets).
+    #[serde(default)]
+    pub usd_per_pflop_training: Option<f64>,
+    /// Board energy per 10¹⁵ FLOP at this precision's best verified GEMM.
+    #[serde(default)]
+    pub joules_per_pflop: Option<f64>,
+    /// Board energy per 10¹⁵ FLOP at this precision's training-work throughput.
+    #[serde(default)]
+    pub joules_per_pflop_training: Option<f64>,
+    /// Against the catalog's dense datasheet peak of this precision.
+    pub efficiency: Efficiency,
+    /// The reference training run at this precision's training-work throughput.
+    pub reference_run: ReferenceRun,
 }
 
 /// One input of the cost model.

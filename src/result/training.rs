@@ -25,6 +25,9 @@ pub struct TripletBlock {
     pub tokens: u32,
     /// The kernel all products of this summary ran with.
     pub kernel: String,
+    /// The operand precision of all its products (`f32` in files from before f16).
+    #[serde(default = "f32_name")]
+    pub precision: String,
     /// Each layer whose three products were verified and timed.
     pub layers: Vec<TripletLayer>,
     /// Layers of the block left out of the totals (skipped, or a product failed
@@ -107,17 +110,35 @@ impl TripletTimes {
     }
 }
 
+fn f32_name() -> String {
+    "f32".into()
+}
+
 /// An MLP trained on the GPU: what a whole training step costs and whether it learns.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Training {
     /// The network.
     pub model: Model,
+    /// Operand precision of every GEMM (`f32` in files from before f16). In `f16` the
+    /// GEMMs read f16 copies of the f32 master weights, f16 activations and f16
+    /// activation gradients, and accumulate and write f32; the optimizer, its state, the
+    /// loss and the elementwise work are f32.
+    #[serde(default = "f32_name")]
+    pub precision: String,
+    /// Static loss scale of f16 training (a power of two): the loss gradient is multiplied
+    /// by it before it is stored in f16, and the optimizer divides the gradients by it.
+    /// Absent in f32.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<f64>,
     /// Weights and biases: Σ (d_in·d_out + d_out).
     pub parameters: u64,
     /// Tokens (samples) per step, B.
     pub tokens_per_step: u32,
     /// The GEMM kernel of every product.
     pub kernel: String,
+    /// Where its multiply-adds ran: `simt` or `coopmat` (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_path: Option<String>,
     /// Optimizer and its settings.
     pub optimizer: Optimizer,
     /// The synthetic task.
@@ -140,7 +161,8 @@ pub struct Training {
     /// Achieved training throughput at the median step time: flops_per_step /
     /// step_time.median_ns / 1000, in 10¹² FLOP/s.
     pub tflops: f64,
-    /// The best GEMM median throughput among this file's records, in 10¹² FLOP/s.
+    /// The best GEMM median throughput among this file's records of the same precision,
+    /// in 10¹² FLOP/s.
     #[serde(default)]
     pub best_gemm_tflops: Option<f64>,
     /// tflops / best_gemm_tflops: the share of GEMM speed a whole training step keeps

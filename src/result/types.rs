@@ -50,7 +50,8 @@ pub struct ResultFile {
     /// Training-step cost of each block of layers run as training triplets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triplets: Vec<super::TripletBlock>,
-    /// The MLP trained on the GPU, when the run trained one.
+    /// The MLP trained on the GPU, when the run trained one (with several precisions, the
+    /// run in the first; see `training.precision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<super::Training>,
     /// Run-to-run spread of each record's median, when the suite ran more than once
@@ -60,6 +61,58 @@ pub struct ResultFile {
     /// One GEMM run back to back, throughput per second (`--sustain SECONDS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sustain: Option<super::Sustain>,
+    /// The same MLP trained in each further precision asked for (`--precision f32,f16`),
+    /// in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_training: Vec<super::Training>,
+    /// The software that ran the GEMMs; absent in files from before this field, which
+    /// all come from flopcost's own kernels through wgpu.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+}
+
+/// The software that ran the GEMMs: flopcost's kernels through wgpu, or a vendor library
+/// measured by `scripts/torch_reference.py` for comparison.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Runtime {
+    /// `wgpu` (flopcost's own WGSL kernels) or `torch` (PyTorch, i.e. the vendor's BLAS
+    /// library: cuBLAS, hipBLAS/rocBLAS, MPS, oneDNN, ...).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The device it ran on as that runtime names it, e.g. `cuda:0` (absent for wgpu,
+    /// whose adapter is in `adapter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Versions of the libraries underneath, by name (e.g. `cuda`, `cublas`, `cudnn`,
+    /// `numpy`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libraries: BTreeMap<String, String>,
+}
+
+impl Runtime {
+    /// flopcost's own kernels through the wgpu it was built with.
+    pub fn wgpu() -> Runtime {
+        Runtime {
+            name: "wgpu".into(),
+            version: env!("FLOPCOST_WGPU_VERSION").into(),
+            device: None,
+            libraries: BTreeMap::new(),
+        }
+    }
+}
+
+impl ResultFile {
+    /// Whether the file measures flopcost's kernels through wgpu (files without a
+    /// `runtime` do).
+    pub fn is_wgpu(&self) -> bool {
+        self.runtime.as_ref().is_none_or(|r| r.name == "wgpu")
+    }
+
+    /// Every training section: `training`, then `more_training`.
+    pub fn trainings(&self) -> impl Iterator<Item = &super::Training> {
+        self.training.iter().chain(&self.more_training)
+    }
 }
 
 /// The program that wrote a file.
@@ -168,6 +221,14 @@ pub struct Settings {
     /// per block from the budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<u32>,
+    /// Operand precisions asked for (`--precision`), in order; absent in files from
+    /// before f16, which are all f32.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub precisions: Vec<String>,
+    /// Where f16 GEMMs were asked to run (`--f16-path`): `auto`, `simt` or `coopmat`;
+    /// each record's `kernel.path` says where they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f16_path: Option<String>,
 }
 
 /// One benchmark.
@@ -177,7 +238,7 @@ pub struct Record {
     pub id: String,
     /// `gemm`.
     pub kind: String,
-    /// `f32`.
+    /// Storage precision of A and B: `f32`, or `f16` (accumulated and stored in f32).
     pub precision: String,
     /// Which operands are transposed.
     pub layout: Layout,
@@ -227,6 +288,11 @@ pub struct KernelRecord {
     /// The shape class the tuned parameters apply to (tuned kernel only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape_class: Option<String>,
+    /// Where the multiply-adds ran: `simt` (the shader cores) or `coopmat` (cooperative
+    /// matrices, i.e. tensor cores). Absent in files from before f16, and in files of
+    /// other runtimes (`runtime`), where the library chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The outcome of verification.
@@ -250,7 +316,9 @@ pub struct Verification {
 /// Timing of the verified kernel.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Timing {
-    /// `gpu_timestamp` or `host_clock`.
+    /// `gpu_timestamp` (wgpu timestamp queries around each run), `host_clock` (submit to
+    /// completion on the host), or `device_event` (another runtime's device events, such
+    /// as CUDA events, around each run: files of `runtime` torch).
     pub method: String,
     /// Number of timed runs.
     pub samples: u64,

@@ -60,6 +60,29 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
                         ));
                     }
                 }
+                (Some(p), Some(tf)) if r.precision == "f16" => {
+                    match (p.fma_f16_tflops, r.kernel.path.as_deref()) {
+                        (_, Some("coopmat")) => out.push(format!(
+                            "record {}: a cooperative-matrix record has no measured peak to \
+                             have an efficiency against",
+                            r.id
+                        )),
+                        (None, _) => out.push(format!(
+                            "record {}: has an efficiency but the file has no f16 peak",
+                            r.id
+                        )),
+                        (Some(peak), _) => {
+                            let want = tf.median / peak;
+                            if !close(e, want) {
+                                out.push(format!(
+                                    "record {}: efficiency {e} != tflops.median / \
+                                     peaks.fma_f16_tflops = {want}",
+                                    r.id
+                                ));
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -120,6 +143,15 @@ pub fn record_problems(r: &Record) -> Vec<String> {
             "kernel.source {src:?} is not fixed, cache, tuned or heuristic"
         ));
     }
+    if !matches!(r.precision.as_str(), "f32" | "f16") {
+        out.push(format!("precision {:?} is not f32 or f16", r.precision));
+    }
+    match r.kernel.path.as_deref() {
+        None | Some("simt") => {}
+        Some("coopmat") if r.precision == "f16" => {}
+        Some("coopmat") => out.push("kernel.path coopmat is for f16 records only".into()),
+        Some(p) => out.push(format!("kernel.path {p:?} is not simt or coopmat")),
+    }
     if let Some(e) = r.efficiency
         && !(e.is_finite() && e > 0.0)
     {
@@ -179,7 +211,10 @@ pub fn record_problems(r: &Record) -> Vec<String> {
 
 pub(crate) fn timing_problems(t: &Timing) -> Vec<String> {
     let mut out = Vec::new();
-    if t.method != "gpu_timestamp" && t.method != "host_clock" {
+    if !matches!(
+        t.method.as_str(),
+        "gpu_timestamp" | "host_clock" | "device_event"
+    ) {
         out.push(format!("unknown timing method {:?}", t.method));
     }
     if t.samples == 0 {

@@ -22,7 +22,7 @@ fn finite_pos(v: f64) -> bool {
 pub fn triplet_problems(file: &ResultFile) -> Vec<String> {
     let mut out = Vec::new();
     for (i, b) in file.triplets.iter().enumerate() {
-        let at = format!("triplets[{i}] ({} {})", b.block, b.kernel);
+        let at = format!("triplets[{i}] ({} {} {})", b.block, b.kernel, b.precision);
         for p in block_problems(b, &file.records) {
             out.push(format!("{at}: {p}"));
         }
@@ -63,6 +63,9 @@ fn block_problems(b: &TripletBlock, records: &[Record]) -> Vec<String> {
                 }
                 if r.kernel.name != b.kernel {
                     out.push(format!("{at}: record {id} ran kernel {}", r.kernel.name));
+                }
+                if r.precision != b.precision {
+                    out.push(format!("{at}: record {id} is {}", r.precision));
                 }
                 match &r.timing {
                     Some(t) if r.verification.passed => {
@@ -148,15 +151,31 @@ fn times_problems(t: &TripletTimes, flops: u64) -> Vec<String> {
     out
 }
 
-/// Problems of the training section, each prefixed with `training`.
+/// Problems of the training sections, each prefixed with `training` (or
+/// `more_training[i]`).
 pub fn training_problems(file: &ResultFile) -> Vec<String> {
-    match &file.training {
-        None => Vec::new(),
-        Some(t) => section_problems(t, &file.records)
-            .into_iter()
-            .map(|p| format!("training: {p}"))
-            .collect(),
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (i, t) in file.trainings().enumerate() {
+        let at = if i == 0 {
+            "training".to_string()
+        } else {
+            format!("more_training[{}]", i - 1)
+        };
+        if seen.contains(&t.precision) {
+            out.push(format!("{at}: a second training in {}", t.precision));
+        }
+        seen.push(t.precision.clone());
+        out.extend(
+            section_problems(t, &file.records)
+                .into_iter()
+                .map(|p| format!("{at}: {p}")),
+        );
     }
+    if file.training.is_none() && !file.more_training.is_empty() {
+        out.push("more_training without training".into());
+    }
+    out
 }
 
 fn section_problems(t: &Training, records: &[Record]) -> Vec<String> {
@@ -217,8 +236,18 @@ fn section_problems(t: &Training, records: &[Record]) -> Vec<String> {
             ));
         }
     }
+    if !matches!(t.precision.as_str(), "f32" | "f16") {
+        out.push(format!("precision {:?} is not f32 or f16", t.precision));
+    }
+    match (t.precision.as_str(), t.loss_scale) {
+        ("f16", Some(s)) if finite_pos(s) && s.log2().fract() == 0.0 => {}
+        ("f16", _) => out.push("f16 training needs a loss_scale that is a power of two".into()),
+        (_, Some(_)) => out.push("loss_scale is only for f16 training".into()),
+        _ => {}
+    }
     let best = records
         .iter()
+        .filter(|r| r.precision == t.precision)
         .filter_map(|r| r.tflops.as_ref().map(|x| x.median))
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     match (t.best_gemm_tflops, best) {

@@ -7,12 +7,14 @@ use anyhow::{Context, Result};
 
 use crate::gpu::Gpu;
 use crate::gpu::timing::Timer;
-use crate::kernels::{GemmBinding, GemmPipeline, Layout, Shape};
-use crate::verify::{Check, GemmInputs, ReferenceSample};
+use crate::kernels::{GemmBinding, GemmPipeline, Layout, Precision, Shape};
+use crate::verify::{self, Check, GemmInputs, ReferenceSample};
 
 pub struct Problem {
     pub layout: Layout,
     pub shape: Shape,
+    /// Precision of A and B as uploaded (C is always f32).
+    pub precision: Precision,
     pub a: wgpu::Buffer,
     pub b: wgpu::Buffer,
     pub c: wgpu::Buffer,
@@ -20,14 +22,35 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// Generates the inputs for (layout, shape, seed), uploads them and computes the
+    /// Generates the f32 inputs for (layout, shape, seed), uploads them and computes the
     /// reference entries.
     pub fn new(gpu: &Gpu, layout: Layout, shape: Shape, seed: u64) -> Result<Problem> {
-        let inputs = GemmInputs::random(layout, shape, seed);
+        Problem::with_precision(gpu, layout, shape, seed, Precision::F32)
+    }
+
+    /// [`Problem::new`] with operands in `precision`: for f16 the same random values
+    /// rounded to f16, uploaded as f16, with the reference of the rounded values.
+    pub fn with_precision(
+        gpu: &Gpu,
+        layout: Layout,
+        shape: Shape,
+        seed: u64,
+        precision: Precision,
+    ) -> Result<Problem> {
+        let mut inputs = GemmInputs::random(layout, shape, seed);
+        if precision == Precision::F16 {
+            inputs.round_to_f16();
+        }
         let reference = ReferenceSample::compute(&inputs, seed);
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let a = gpu.buffer_init("A", bytemuck::cast_slice(&inputs.a), storage)?;
-        let b = gpu.buffer_init("B", bytemuck::cast_slice(&inputs.b), storage)?;
+        let upload = |label: &str, v: &[f32]| match precision {
+            Precision::F32 => gpu.buffer_init(label, bytemuck::cast_slice(v), storage),
+            Precision::F16 => {
+                gpu.buffer_init(label, bytemuck::cast_slice(&verify::f16_bits(v)), storage)
+            }
+        };
+        let a = upload("A", &inputs.a)?;
+        let b = upload("B", &inputs.b)?;
         let c = gpu.buffer(
             "C",
             shape.c_len() * 4,
@@ -36,6 +59,7 @@ impl Problem {
         Ok(Problem {
             layout,
             shape,
+            precision,
             a,
             b,
             c,

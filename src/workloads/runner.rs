@@ -14,7 +14,9 @@ use super::{Block, Case, Step, Suite, shard};
 use crate::gpu::Gpu;
 use crate::gpu::timing::{Timer, TimestampError};
 use crate::kernels::tune::{self, ShapeClass, Source, Tuner};
-use crate::kernels::{Family, GemmBinding, GemmPipeline, KernelSpec, Layout, Shape};
+use crate::kernels::{
+    Family, GemmBinding, GemmPipeline, KernelSpec, Layout, Precision, Shape, Variant,
+};
 use crate::result::{
     KernelRecord, Peaks, Record, Tflops, Timing, Training, TripletBlock, Verification,
 };
@@ -146,18 +148,26 @@ pub struct Runner<'a> {
     timer: Timer,
     kernels: Vec<KernelSpec>,
     settings: RunSettings,
-    pipelines: HashMap<(String, Family, Layout), Rc<GemmPipeline>>,
+    pipelines: HashMap<(String, Family, Layout, Variant), Rc<GemmPipeline>>,
+    /// Operand precisions every GEMM runs in, in order (f32 by default).
+    precisions: Vec<Precision>,
+    /// The precision and path of the tuned kernel's f16 GEMMs (shader cores or
+    /// cooperative matrices), decided for the adapter before the run.
+    f16_variant: Variant,
     /// Chooses (and, within `tune_budget`, tunes) the tuned kernel's configurations.
     tuner: Tuner<'a>,
     tune_budget: Duration,
     tune_used: Duration,
     /// (layout, class) pairs tuned during this run.
-    tuned_now: std::collections::HashSet<(Layout, ShapeClass)>,
+    tuned_now: std::collections::HashSet<(String, Layout, ShapeClass)>,
     /// Warnings from loading the tuning cache, shown when the suite starts.
     pending_warnings: Vec<String>,
     /// Measured f32 FMA peak, TFLOP/s, for each record's efficiency.
     peak_f32_tflops: Option<f64>,
-    /// Last measured throughput per kernel, in FLOP per ns.
+    /// Measured f16 FMA peak, TFLOP/s, for the efficiency of f16 records on the shader
+    /// cores.
+    peak_f16_tflops: Option<f64>,
+    /// Last measured throughput per kernel and precision ([`rate_key`]), in FLOP per ns.
     rates: HashMap<String, f64>,
     /// Measured cost of the CPU reference, ns per multiply-add.
     ref_ns_per_mac: f64,
@@ -168,6 +178,8 @@ pub struct Runner<'a> {
     ids: HashSet<String>,
     /// Best median throughput of any record so far, in TFLOP/s.
     best_tflops: Option<f64>,
+    /// The same per precision.
+    best_tflops_in: HashMap<Precision, f64>,
     /// Best median throughput per kernel so far, in FLOP per ns.
     best_rates: HashMap<String, f64>,
     /// Records that failed verification.
@@ -196,18 +208,22 @@ impl<'a> Runner<'a> {
             kernels,
             settings,
             pipelines: HashMap::new(),
+            precisions: vec![Precision::F32],
+            f16_variant: Variant::simt(Precision::F16),
             tuner: Tuner::new(gpu, table),
             tune_budget,
             tune_used: Duration::ZERO,
             tuned_now: Default::default(),
             pending_warnings,
             peak_f32_tflops: None,
+            peak_f16_tflops: None,
             rates: HashMap::new(),
             ref_ns_per_mac: 1.0,
             started: Instant::now(),
             operand_limit: shard::operand_limit(&gpu.limits()),
             ids: HashSet::new(),
             best_tflops: None,
+            best_tflops_in: HashMap::new(),
             best_rates: HashMap::new(),
             failures: Vec::new(),
             training_failure: None,
@@ -239,6 +255,11 @@ impl<'a> Runner<'a> {
         self.best_tflops
     }
 
+    /// The best median throughput of any record in `precision` so far, in TFLOP/s.
+    pub fn best_gemm_tflops_in(&self, precision: Precision) -> Option<f64> {
+        self.best_tflops_in.get(&precision).copied()
+    }
+
     /// The timer every benchmark of this runner uses.
     pub fn timer(&self) -> &Timer {
         &self.timer
@@ -266,6 +287,45 @@ impl<'a> Runner<'a> {
     /// The measured peaks each record's `efficiency` is computed against.
     pub fn set_peaks(&mut self, peaks: &Peaks) {
         self.peak_f32_tflops = Some(peaks.fma_f32_tflops).filter(|p| *p > 0.0);
+        self.peak_f16_tflops = peaks.fma_f16_tflops.filter(|p| *p > 0.0);
+    }
+
+    /// Runs every GEMM in each of `precisions` (in order); f16 GEMMs of the tuned kernel
+    /// take `f16` (the shader cores or cooperative matrices). The caller has checked that
+    /// the adapter can run them.
+    pub fn set_precisions(&mut self, precisions: &[Precision], f16: Variant) {
+        if !precisions.is_empty() {
+            self.precisions = precisions.to_vec();
+        }
+        self.f16_variant = f16;
+    }
+
+    /// The precisions every GEMM runs in.
+    pub fn precisions(&self) -> &[Precision] {
+        &self.precisions
+    }
+
+    /// The precision and path `spec` runs with for operands in `precision`: only the
+    /// tuned kernel has a cooperative-matrix path.
+    pub fn variant_for(&self, spec: &KernelSpec, precision: Precision) -> Variant {
+        if precision == Precision::F16 && spec.family == Family::Tuned {
+            self.f16_variant
+        } else {
+            Variant::simt(precision)
+        }
+    }
+
+    /// Throughput of `kernel` in `precision` last measured, in FLOP per ns (another
+    /// precision's when this one has not run yet).
+    fn rate(&self, kernel: &str, precision: Precision) -> Option<f64> {
+        self.rates
+            .get(&rate_key(kernel, precision))
+            .or_else(|| {
+                Precision::ALL
+                    .iter()
+                    .find_map(|&p| self.rates.get(&rate_key(kernel, p)))
+            })
+            .copied()
     }
 
     /// The tuning table (cache entries plus what this run tuned).
@@ -334,11 +394,15 @@ impl<'a> Runner<'a> {
 
     /// Expected seconds for one benchmark of `flops` with `kernel`, if its rate is known.
     fn estimate(&self, kernel: &str, shape: Shape) -> Option<Duration> {
-        let rate = *self.rates.get(kernel)?;
-        let d = shape.flops() as f64 / rate * 1e-9;
-        let budget = self.settings.time_budget.as_secs_f64();
-        let sampling = budget.max(d * self.settings.min_samples.min(3) as f64);
-        Some(Duration::from_secs_f64(3.0 * d + sampling))
+        let mut total = Duration::ZERO;
+        for &p in &self.precisions {
+            let rate = self.rate(kernel, p)?;
+            let d = shape.flops() as f64 / rate * 1e-9;
+            let budget = self.settings.time_budget.as_secs_f64();
+            let sampling = budget.max(d * self.settings.min_samples.min(3) as f64);
+            total += Duration::from_secs_f64(3.0 * d + sampling);
+        }
+        Some(total)
     }
 
     /// Expected seconds of the CPU reference for a problem.
@@ -350,7 +414,9 @@ impl<'a> Runner<'a> {
             (2 * (u64::from(shape.m) + u64::from(shape.n)) + verify::RANDOM_SAMPLES as u64)
                 * u64::from(shape.k)
         };
-        Duration::from_secs_f64(checked as f64 * self.ref_ns_per_mac * 1e-9)
+        Duration::from_secs_f64(
+            checked as f64 * self.ref_ns_per_mac * 1e-9 * self.precisions.len() as f64,
+        )
     }
 
     fn run_squares(
@@ -451,7 +517,9 @@ impl<'a> Runner<'a> {
             None => {
                 let budget = self.remaining().mul_f64(budget_share);
                 let candidates: Vec<u32> = (4..=13).map(|p| 1u32 << p).rev().collect();
-                let known = kernels.iter().all(|k| self.rates.contains_key(&k.name));
+                let known = kernels
+                    .iter()
+                    .all(|k| self.rate(&k.name, Precision::F32).is_some());
                 let chosen = candidates.iter().copied().find(|&b| {
                     fits(b)
                         && known
@@ -531,17 +599,23 @@ impl<'a> Runner<'a> {
         Ok(summaries)
     }
 
-    fn pipeline(&mut self, spec: &KernelSpec, layout: Layout) -> Result<Rc<GemmPipeline>> {
-        let key = (spec.name.clone(), spec.family, layout);
+    fn pipeline(
+        &mut self,
+        spec: &KernelSpec,
+        layout: Layout,
+        variant: Variant,
+    ) -> Result<Rc<GemmPipeline>> {
+        let key = (spec.name.clone(), spec.family, layout, variant);
         if let Some(p) = self.pipelines.get(&key) {
             return Ok(p.clone());
         }
-        let p = Rc::new(GemmPipeline::new(self.gpu, spec, layout)?);
+        let p = Rc::new(GemmPipeline::new_with(self.gpu, spec, layout, variant)?);
         self.pipelines.insert(key, p.clone());
         Ok(p)
     }
 
-    /// The timeout for a wait on `runs` executions of `flops` with `kernel`.
+    /// The timeout for a wait on `runs` executions of `flops` with `kernel` (a
+    /// [`rate_key`]).
     fn timeout(&self, kernel: &str, flops: u64, runs: u64) -> Duration {
         if let Some(t) = self.settings.dispatch_timeout {
             return t;
@@ -557,11 +631,25 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Verifies and times one problem with each kernel.
+    /// Verifies and times one problem with each kernel, in each of the run's precisions.
     pub fn run_case(
         &mut self,
         case: &Case,
         kernels: &[KernelSpec],
+        obs: &mut dyn Observer,
+    ) -> Result<()> {
+        for precision in self.precisions.clone() {
+            self.run_case_in(case, kernels, precision, obs)?;
+        }
+        Ok(())
+    }
+
+    /// [`Runner::run_case`] in one precision.
+    fn run_case_in(
+        &mut self,
+        case: &Case,
+        kernels: &[KernelSpec],
+        precision: Precision,
         obs: &mut dyn Observer,
     ) -> Result<()> {
         let Case {
@@ -569,7 +657,12 @@ impl<'a> Runner<'a> {
             shape,
             ref role,
         } = *case;
-        obs.started(&format!("{layout} {shape}: inputs and reference"));
+        // f32 records keep their labels and ids; other precisions say theirs.
+        let suffix = match precision {
+            Precision::F32 => String::new(),
+            p => format!(" {p}"),
+        };
+        obs.started(&format!("{layout} {shape}{suffix}: inputs and reference"));
         let gpu = self.gpu;
         let t0 = Instant::now();
         // Products over the buffer limits run as independent pieces (see `shard`); a
@@ -579,7 +672,10 @@ impl<'a> Runner<'a> {
             .pieces()
             .into_iter()
             .enumerate()
-            .map(|(i, piece)| Problem::new(gpu, layout, piece, piece_seed(self.settings.seed, i)))
+            .map(|(i, piece)| {
+                let seed = piece_seed(self.settings.seed, i);
+                Problem::with_precision(gpu, layout, piece, seed, precision)
+            })
             .collect::<Result<Vec<_>>>()?;
         let macs: f64 = problems
             .iter()
@@ -591,11 +687,14 @@ impl<'a> Runner<'a> {
 
         for spec in kernels {
             crate::interrupt::check()?;
-            let label = format!("{layout} {shape} {}", spec.name);
-            let (pipeline, source, class) = self.kernel_pipeline(spec, &problems[0], obs)?;
+            let label = format!("{layout} {shape} {}{suffix}", spec.name);
+            let variant = self.variant_for(spec, precision);
+            let (pipeline, source, class) =
+                self.kernel_pipeline(spec, variant, &problems[0], obs)?;
             obs.started(&label);
             let flops = shape.flops();
-            let first_timeout = self.timeout(&spec.name, flops, 1);
+            let key = rate_key(&spec.name, precision);
+            let first_timeout = self.timeout(&key, flops, 1);
             let bindings = problems
                 .iter()
                 .map(|p| p.bind(gpu, &pipeline))
@@ -613,7 +712,7 @@ impl<'a> Runner<'a> {
                         gpu,
                         &pipeline,
                         binding,
-                        verify::F32_TOLERANCE,
+                        precision.tolerance(),
                         first_timeout,
                     )
                     .with_context(|| format!("verifying {label}"))?;
@@ -622,6 +721,9 @@ impl<'a> Runner<'a> {
             }
             let check = combine_checks(&checks);
             let mut id = format!("gemm-{layout}-{shape}-{}", spec.name);
+            if precision != Precision::F32 {
+                id = format!("{id}-{precision}");
+            }
             if !self.ids.insert(id.clone()) {
                 // The same product again (two layers of one shape): number the repeats.
                 let base = id.clone();
@@ -635,7 +737,7 @@ impl<'a> Runner<'a> {
             let mut record = Record {
                 id,
                 kind: "gemm".into(),
-                precision: "f32".into(),
+                precision: precision.as_str().into(),
                 layout,
                 m: shape.m,
                 n: shape.n,
@@ -646,6 +748,7 @@ impl<'a> Runner<'a> {
                     params: pipeline.spec.params().into_iter().collect(),
                     source: Some(source.as_str().into()),
                     shape_class: class.map(|c| c.to_string()),
+                    path: Some(pipeline.variant.path().as_str().into()),
                 },
                 shards: (problems.len() > 1).then_some(problems.len() as u32),
                 flops,
@@ -687,14 +790,15 @@ impl<'a> Runner<'a> {
                 ));
             }
 
-            let timing = self.sample(&label, &spec.name, flops, first, &encode, obs)?;
+            let timing = self.sample(&label, &key, flops, first, &encode, obs)?;
             let tflops = Tflops {
                 median: flops as f64 / timing.median_ns / 1e3,
                 best: flops as f64 / timing.min_ns / 1e3,
             };
-            self.rates
-                .insert(spec.name.clone(), flops as f64 / timing.median_ns);
+            self.rates.insert(key, flops as f64 / timing.median_ns);
             self.best_tflops = Some(self.best_tflops.unwrap_or(0.0).max(tflops.median));
+            let best_in = self.best_tflops_in.entry(precision).or_insert(0.0);
+            *best_in = best_in.max(tflops.median);
             let best = self.best_rates.entry(spec.name.clone()).or_insert(0.0);
             *best = best.max(flops as f64 / timing.median_ns);
             if timing.cv > stats::NOISY_CV {
@@ -704,7 +808,14 @@ impl<'a> Runner<'a> {
                     timing.cv * 100.0
                 ));
             }
-            record.efficiency = self.peak_f32_tflops.map(|p| tflops.median / p);
+            // Against the measured FMA peak of the record's precision on the shader cores;
+            // cooperative matrices have no measured peak, so their records have none.
+            let peak = match (precision, pipeline.variant.coopmat) {
+                (Precision::F32, _) => self.peak_f32_tflops,
+                (Precision::F16, false) => self.peak_f16_tflops,
+                (Precision::F16, true) => None,
+            };
+            record.efficiency = peak.map(|p| tflops.median / p);
             record.timing = Some(timing);
             record.tflops = Some(tflops);
             obs.finished(&record)?;
@@ -718,18 +829,23 @@ impl<'a> Runner<'a> {
     fn kernel_pipeline(
         &mut self,
         spec: &KernelSpec,
+        variant: Variant,
         problem: &Problem,
         obs: &mut dyn Observer,
     ) -> Result<(Rc<GemmPipeline>, Source, Option<ShapeClass>)> {
         if spec.family == Family::Tuned {
-            let (config, source, class) = self.choose_tuned(problem, obs)?;
+            let (config, source, class) = self.choose_tuned(problem, variant, obs)?;
             Ok((
                 self.tuner.pipeline(config, problem.layout)?,
                 source,
                 Some(class),
             ))
         } else {
-            Ok((self.pipeline(spec, problem.layout)?, Source::Fixed, None))
+            Ok((
+                self.pipeline(spec, problem.layout, variant)?,
+                Source::Fixed,
+                None,
+            ))
         }
     }
 
@@ -739,12 +855,14 @@ impl<'a> Runner<'a> {
     fn choose_tuned(
         &mut self,
         problem: &Problem,
+        variant: Variant,
         obs: &mut dyn Observer,
     ) -> Result<(crate::kernels::BlockConfig, Source, ShapeClass)> {
         let (layout, shape) = (problem.layout, problem.shape);
         let class = ShapeClass::of(shape);
-        if let Some(e) = self.tuner.table.get(layout, class) {
-            let source = if self.tuned_now.contains(&(layout, class)) {
+        let tuned_key = (variant.key(), layout, class);
+        if let Some(e) = self.tuner.table.get(variant, layout, class) {
+            let source = if self.tuned_now.contains(&tuned_key) {
                 Source::Tuned
             } else {
                 Source::Cache
@@ -753,19 +871,23 @@ impl<'a> Runner<'a> {
         }
         let left = self.tune_budget.saturating_sub(self.tune_used);
         if left.is_zero() || shape.flops() < MIN_TUNE_FLOPS {
-            return Ok((tune::heuristic(self.gpu, shape), Source::Heuristic, class));
+            return Ok((
+                tune::heuristic(self.gpu, shape, variant),
+                Source::Heuristic,
+                class,
+            ));
         }
         // A class gets at most a third of what is left, so later classes get time too.
         let budget = (left / 3).max(Duration::from_millis(1));
         let started = Instant::now();
         let mut progress = TuneProgress {
             obs: &mut *obs,
-            label: format!("tuning {layout} {class} on {shape}"),
+            label: format!("tuning {layout} {class} {} on {shape}", variant.key()),
             failures: Vec::new(),
         };
         let tuning = self
             .tuner
-            .tune(problem, &self.timer, budget, &mut progress)
+            .tune_variant(problem, variant, &self.timer, budget, &mut progress)
             .with_context(|| format!("tuning {layout} {shape}"))?;
         let failures = std::mem::take(&mut progress.failures);
         self.tune_used += started.elapsed();
@@ -774,7 +896,7 @@ impl<'a> Runner<'a> {
         }
         match tuning.best {
             Some((config, _)) => {
-                self.tuned_now.insert((layout, class));
+                self.tuned_now.insert(tuned_key);
                 if let Err(e) = self.tuner.table.save() {
                     obs.warn(format!(
                         "could not save the tuning cache: {e:#}; the next run tunes again"
@@ -784,9 +906,14 @@ impl<'a> Runner<'a> {
             }
             None => {
                 obs.warn(format!(
-                    "tuning {layout} {class}: no candidate passed verification; running the                      default configuration, which will be verified like any other"
+                    "tuning {layout} {class}: no candidate passed verification; running the \
+                     default configuration, which will be verified like any other"
                 ));
-                Ok((tune::heuristic(self.gpu, shape), Source::Heuristic, class))
+                Ok((
+                    tune::heuristic(self.gpu, shape, variant),
+                    Source::Heuristic,
+                    class,
+                ))
             }
         }
     }
@@ -894,6 +1021,15 @@ impl tune::TuneObserver for TuneProgress<'_> {
                 self.label, trial.config
             ));
         }
+    }
+}
+
+/// The key of a kernel's throughput in one precision: the kernel's name for f32, with
+/// `/f16` appended for f16.
+fn rate_key(kernel: &str, precision: Precision) -> String {
+    match precision {
+        Precision::F32 => kernel.to_string(),
+        p => format!("{kernel}/{p}"),
     }
 }
 

@@ -62,14 +62,16 @@ pub type BlockRecord = (usize, Layout, Record);
 /// as missing and left out of the totals; a kernel with no complete layer gives no
 /// summary.
 pub fn summarize(block: &Block, tokens: u32, records: &[BlockRecord]) -> Vec<TripletBlock> {
-    let mut kernels: Vec<&str> = Vec::new();
+    // One summary per (kernel, precision), in the order they first ran.
+    let mut kernels: Vec<(&str, &str)> = Vec::new();
     for (_, _, r) in records {
-        if !kernels.contains(&r.kernel.name.as_str()) {
-            kernels.push(&r.kernel.name);
+        let k = (r.kernel.name.as_str(), r.precision.as_str());
+        if !kernels.contains(&k) {
+            kernels.push(k);
         }
     }
     let mut out = Vec::new();
-    for kernel in kernels {
+    for (kernel, precision) in kernels {
         let mut layers = Vec::new();
         let mut missing = Vec::new();
         for (li, layer) in block.layers.iter().enumerate() {
@@ -78,7 +80,12 @@ pub fn summarize(block: &Block, tokens: u32, records: &[BlockRecord]) -> Vec<Tri
                 .map(|&layout| {
                     records
                         .iter()
-                        .find(|(i, l, r)| *i == li && *l == layout && r.kernel.name == kernel)
+                        .find(|(i, l, r)| {
+                            *i == li
+                                && *l == layout
+                                && r.kernel.name == kernel
+                                && r.precision == precision
+                        })
                         .map(|(_, _, r)| r)
                         .filter(|r| r.timing.is_some())
                 })
@@ -115,6 +122,7 @@ pub fn summarize(block: &Block, tokens: u32, records: &[BlockRecord]) -> Vec<Tri
             description: block.description.clone(),
             tokens,
             kernel: kernel.to_string(),
+            precision: precision.to_string(),
             layers,
             missing_layers: missing,
             total: TripletTimes::new(sum, flops),
@@ -160,6 +168,7 @@ mod summary_tests {
                 params: Default::default(),
                 source: None,
                 shape_class: None,
+                path: None,
             },
             shards: None,
             flops: s.flops(),

@@ -122,10 +122,16 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 (Some(h), None) => fmt_hours(h),
                 _ => NONE.into(),
             };
+            // Another runtime's file says which (a vendor library, not wgpu).
+            let adapter = if m.wgpu {
+                format!("{} ({})", m.adapter, m.backend)
+            } else {
+                format!("{} ({}, {})", m.adapter, m.backend, m.runtime)
+            };
             vec![
                 format!("{}", i + 1),
                 format!("{}{base}", m.label),
-                format!("{} ({})", m.adapter, m.backend),
+                adapter,
                 opt(m.usd_per_hour, |v| fmt_sig(v, 3)),
                 opt(m.best_gemm_tflops, tflops),
                 work,
@@ -142,7 +148,14 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
 /// the table exporter from index 3 on.
 pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     let base = &c.machines[c.baseline].label;
-    let mut header = vec!["shape MxNxK".to_string(), "layout".into(), "role".into()];
+    // The layout column says the precision too once any matched record is not f32.
+    let precision = c.rows.iter().any(|r| r.precision != "f32");
+    let layout = if precision {
+        "layout, precision"
+    } else {
+        "layout"
+    };
+    let mut header = vec!["shape MxNxK".to_string(), layout.into(), "role".into()];
     for m in &c.machines {
         header.push(format!("{} TFLOP/s", m.label));
     }
@@ -150,6 +163,21 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         if i != c.baseline {
             header.push(format!("{} / {base} [95% CI]", m.label));
         }
+    }
+    // One "wgpu / vendor library" column per wgpu file when a vendor file is compared.
+    let vendor_cols: Vec<usize> = if c.vendor.is_some() {
+        (0..c.machines.len())
+            .filter(|&i| c.machines[i].wgpu)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for &i in &vendor_cols {
+        header.push(if vendor_cols.len() == 1 {
+            "wgpu / vendor library".to_string()
+        } else {
+            format!("{} wgpu / vendor library", c.machines[i].label)
+        });
     }
     for m in &c.machines {
         header.push(format!("{} USD/PFLOP", m.label));
@@ -160,7 +188,11 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|r| {
             let mut row = vec![
                 format!("{}x{}x{}", r.m, r.n, r.k),
-                r.layout.clone(),
+                if precision {
+                    format!("{} {}", r.layout, r.precision)
+                } else {
+                    r.layout.clone()
+                },
                 r.role.clone().unwrap_or_default(),
             ];
             for cell in &r.cells {
@@ -182,6 +214,12 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                         Some((q, None)) => fmt_ratio(q),
                     },
                 );
+            }
+            for &i in &vendor_cols {
+                row.push(opt(
+                    r.cells[i].as_ref().and_then(|x| x.vs_vendor),
+                    fmt_ratio,
+                ));
             }
             for cell in &r.cells {
                 row.push(opt(cell.as_ref().and_then(|x| x.usd_per_pflop), fmt_usd));

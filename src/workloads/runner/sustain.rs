@@ -7,9 +7,9 @@ use anyhow::{Result, bail};
 
 use super::{Observer, Runner};
 use crate::kernels::KernelSpec;
+use crate::kernels::precision::Precision;
 use crate::result::{Sustain, SustainWindow};
 use crate::stats;
-use crate::verify;
 use crate::workloads::Case;
 use crate::workloads::problem::Problem;
 
@@ -30,6 +30,7 @@ impl Runner<'_> {
         &mut self,
         case: &Case,
         spec: &KernelSpec,
+        precision: Precision,
         length: Duration,
         obs: &mut dyn Observer,
     ) -> Result<Sustain> {
@@ -37,13 +38,14 @@ impl Runner<'_> {
         let (layout, shape) = (case.layout, case.shape);
         let label = format!("sustained {layout} {shape} {}", spec.name);
         obs.started(&format!("{label}: inputs and reference"));
-        let problem = Problem::new(gpu, layout, shape, self.settings.seed)?;
-        let (pipeline, _, _) = self.kernel_pipeline(spec, &problem, obs)?;
+        let problem = Problem::with_precision(gpu, layout, shape, self.settings.seed, precision)?;
+        let variant = self.variant_for(spec, precision);
+        let (pipeline, _, _) = self.kernel_pipeline(spec, variant, &problem, obs)?;
         let binding = problem.bind(gpu, &pipeline)?;
         let flops = shape.flops();
         let timeout = self.timeout(&spec.name, flops, 1);
         let (check, first) =
-            problem.verify(gpu, &pipeline, &binding, verify::F32_TOLERANCE, timeout)?;
+            problem.verify(gpu, &pipeline, &binding, precision.tolerance(), timeout)?;
         if !check.passed {
             self.failures.push(label.clone());
             bail!("{label}: verification failed; a kernel that fails is never timed");
@@ -87,7 +89,7 @@ impl Runner<'_> {
         gpu.errors.check()?;
         let mut out = Sustain {
             kernel: spec.name.clone(),
-            precision: "f32".into(),
+            precision: precision.as_str().into(),
             layout,
             m: shape.m,
             n: shape.n,

@@ -1,19 +1,22 @@
 //! One whole training step on a small network with odd, unequal layer sizes, compared
 //! with the f64 CPU implementation in [`super::reference`]: the loss, every gradient and
 //! every parameter's update must agree within f32 tolerance before any training is
-//! timed.
+//! timed. In f16 the CPU implementation rounds to f16 at the same places as the GPU
+//! (every GEMM operand) and uses the same loss scale, so what is left is f32 against f64
+//! arithmetic and the odd value that rounds to a neighbouring f16; the tolerance is the
+//! f16 GEMM tolerance.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::net::{Data, Device, Gemms, HostParams, Net};
+use super::net::{Data, Device, Gemms, HostParams, Net, loss_scale, upload_operand};
 use super::ops::Kernels;
 use super::reference::{Mlp, OptState};
 use super::{OptimizerConfig, OptimizerKind, random_params};
 use crate::gpu::Gpu;
 use crate::gpu::timing::Timer;
-use crate::kernels::KernelSpec;
+use crate::kernels::{KernelSpec, Precision, Variant};
 use crate::result::{DenseLayer, GradientCheck};
 use crate::verify::{self, random_matrix};
 
@@ -27,8 +30,11 @@ pub const CHECK_TOKENS: u32 = 29;
 /// AdamW moves each parameter by about its learning rate, so that is 1e-2; SGD moves it
 /// by the rate times the gradient, so the rate is 1e-2 over the gradients' RMS.
 pub const CHECK_UPDATE_SIZE: f64 = 1e-2;
-/// The largest relative error that passes: the f32 GEMM tolerance.
+/// The largest relative error that passes in f32: the f32 GEMM tolerance.
 pub const TOLERANCE: f64 = verify::F32_TOLERANCE;
+
+/// The largest relative error that passes in f16: the f16 GEMM tolerance.
+pub const F16_TOLERANCE: f64 = verify::F16_TOLERANCE;
 
 /// Relative Frobenius error of `got` against `want`, over all tensors together.
 fn rel_error(got: &[Vec<f64>], want: &[Vec<f64>]) -> f64 {
@@ -52,16 +58,23 @@ fn to64(v: &[Vec<f32>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Runs the check with `gemm` and the optimizer's kind and constants (at a learning
-/// rate for updates of [`CHECK_UPDATE_SIZE`]).
+/// Runs the check with `gemm` (in `variant`, whose precision is that of `kernels`) and
+/// the optimizer's kind and constants (at a learning rate for updates of
+/// [`CHECK_UPDATE_SIZE`]).
 pub fn gradient_check(
     gpu: &Gpu,
     kernels: &Kernels,
     gemm: &KernelSpec,
+    variant: Variant,
     optimizer: &OptimizerConfig,
     seed: u64,
     timeout: Duration,
 ) -> Result<GradientCheck> {
+    anyhow::ensure!(
+        variant.precision == kernels.precision,
+        "the gradient check's GEMMs and training kernels differ in precision"
+    );
+    let precision = kernels.precision;
     let dims = CHECK_DIMS;
     let rows = CHECK_TOKENS;
     let layers = dims.len() - 1;
@@ -82,7 +95,9 @@ pub fn gradient_check(
     };
     let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
     let t64: Vec<f64> = t.iter().map(|&v| f64::from(v)).collect();
-    let want = mlp.loss_and_grads(&x64, &t64, rows as usize);
+    let scale = loss_scale(precision, u64::from(rows) * u64::from(dims[layers]));
+    let half = (precision == Precision::F16).then_some(scale);
+    let want = mlp.loss_and_grads_with(&x64, &t64, rows as usize, half);
     let rms = {
         let all: Vec<f64> = want.w.iter().chain(&want.b).flatten().copied().collect();
         (all.iter().map(|g| g * g).sum::<f64>() / all.len() as f64).sqrt()
@@ -95,9 +110,9 @@ pub fn gradient_check(
         ..optimizer.clone()
     };
     let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-    let xb = gpu.buffer_init("check inputs", bytemuck::cast_slice(&x), storage)?;
+    let xb = upload_operand(gpu, "check inputs", precision, &x, storage)?;
     let tb = gpu.buffer_init("check targets", bytemuck::cast_slice(&t), storage)?;
-    let gemms = Gemms::new(gpu, gemm)?;
+    let gemms = Gemms::new_with(gpu, gemm, variant)?;
     let dev = Device {
         gpu,
         ops: kernels,
@@ -111,7 +126,17 @@ pub fn gradient_check(
     Timer::host()
         .run_once(gpu, &|pass| net.encode_step(pass), timeout)
         .context("running the checked step")?;
-    let grads = net.read_grads(gpu, timeout)?;
+    anyhow::ensure!(
+        net.loss_scale == scale,
+        "the network's loss scale is not the check's"
+    );
+    let mut grads = net.read_grads(gpu, timeout)?;
+    // The GPU's gradients carry the loss scale (a power of two: dividing is exact).
+    for g in grads.w.iter_mut().chain(grads.b.iter_mut()) {
+        for v in g.iter_mut() {
+            *v = (f64::from(*v) / scale) as f32;
+        }
+    }
     let after = net.read_params(gpu, timeout)?;
     let loss = f64::from(net.read_losses(gpu, 0, 1, timeout)?[0]);
 
@@ -143,9 +168,13 @@ pub fn gradient_check(
     let loss_rel_error = ((loss - want.loss) / want.loss).abs();
     let gradient_rel_error = rel_error(&got_g, &want_g);
     let update_rel_error = rel_error(&got_d, &want_d);
+    let tolerance = match precision {
+        Precision::F32 => TOLERANCE,
+        Precision::F16 => F16_TOLERANCE,
+    };
     let passed = [loss_rel_error, gradient_rel_error, update_rel_error]
         .iter()
-        .all(|e| e.is_finite() && *e <= TOLERANCE);
+        .all(|e| e.is_finite() && *e <= tolerance);
     Ok(GradientCheck {
         layers: dims
             .windows(2)
@@ -159,7 +188,7 @@ pub fn gradient_check(
         loss_rel_error,
         gradient_rel_error,
         update_rel_error,
-        tolerance: TOLERANCE,
+        tolerance,
         passed,
     })
 }

@@ -23,7 +23,7 @@ use super::{Block, Layer, shard};
 use crate::error::input_error;
 use crate::gpu::Gpu;
 use crate::gpu::timing::{Timer, TimestampError};
-use crate::kernels::{KernelSpec, Shape};
+use crate::kernels::{KernelSpec, Precision, Shape, Variant};
 use crate::report::{fmt_ns, fmt_sig};
 use crate::result::{
     DenseLayer, GradientCheck, LossPoint, Model, Optimizer, Timing, Training, TrainingData,
@@ -353,32 +353,69 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
         runner.settings().seed,
     )?;
     let width = cfg.dims[1];
-    let mut chosen = None;
+    let precisions = runner.precisions().to_vec();
+    // The kernel each precision trains with.
+    let mut chosen: Vec<(Precision, Option<KernelSpec>)> = Vec::new();
     if options.measure_gemms {
         let block = Block::new(
             "mlp-train",
             &format!("the {width}→{width} layer of the trained MLP"),
             vec![Layer::new("hidden", width, width)],
         );
-        // Train with the kernel whose three products of this very layer take least.
+        // Train with the kernel whose three products of this very layer take least, in
+        // the precision being trained.
         let summaries = runner.run_layers(&block, Some(cfg.batch), false, 1.0, obs)?;
-        chosen = summaries
-            .iter()
-            .filter(|s| s.missing_layers.is_empty())
-            .min_by(|a, b| a.total.step_ns.total_cmp(&b.total.step_ns))
-            .and_then(|s| runner.kernels().into_iter().find(|k| k.name == s.kernel));
-    } else if let Some((k, _)) = runner.fastest_kernel() {
-        chosen = Some(k);
+        for &p in &precisions {
+            let k = summaries
+                .iter()
+                .filter(|s| s.missing_layers.is_empty() && s.precision == p.as_str())
+                .min_by(|a, b| a.total.step_ns.total_cmp(&b.total.step_ns))
+                .and_then(|s| runner.kernels().into_iter().find(|k| k.name == s.kernel));
+            chosen.push((p, k));
+        }
+    } else {
+        let fastest = runner.fastest_kernel().map(|(k, _)| k);
+        chosen = precisions.iter().map(|&p| (p, fastest.clone())).collect();
     }
-    let Some(kernel) = chosen else {
-        return Err(TrainingFailed(
-            "training needs a GEMM kernel that passed verification, and none did".into(),
-        )
+    let mut failures = Vec::new();
+    for (precision, kernel) in chosen {
+        if let Err(e) = train_in(runner, &cfg, precision, kernel, obs) {
+            if e.is::<TrainingFailed>() && precisions.len() > 1 {
+                // The other precisions still train; the run fails at the end.
+                obs.warn(format!("training in {precision} failed: {e:#}"));
+                failures.push(format!("in {precision}: {e:#}"));
+            } else {
+                return Err(e);
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(TrainingFailed(failures.join("; ")).into());
+    }
+    Ok(())
+}
+
+/// Checks one step and trains in one precision with `kernel`.
+fn train_in(
+    runner: &mut Runner,
+    cfg: &TrainConfig,
+    precision: Precision,
+    kernel: Option<KernelSpec>,
+    obs: &mut dyn Observer,
+) -> Result<()> {
+    let gpu = runner.gpu();
+    let width = cfg.dims[1];
+    let Some(kernel) = kernel else {
+        return Err(TrainingFailed(format!(
+            "training in {precision} needs a GEMM kernel that passed verification in \
+             {precision}, and none did"
+        ))
         .into());
     };
+    let variant = runner.variant_for(&kernel, precision);
     obs.note(format!(
-        "training: MLP {} layers × {width} wide, {} tokens per step, {} steps, kernel '{}', {} \
-         (lr {})",
+        "training: MLP {} layers × {width} wide, {} tokens per step, {} steps, kernel '{}' \
+         ({variant}), {} (lr {})",
         cfg.dims.len() - 1,
         cfg.batch,
         cfg.steps,
@@ -386,16 +423,24 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
         cfg.optimizer.kind.as_str(),
         cfg.optimizer.learning_rate
     ));
-    obs.started("training: gradient check");
-    let kernels = ops::Kernels::new(gpu)?;
+    obs.started(&format!("training ({precision}): gradient check"));
+    let kernels = ops::Kernels::new(gpu, precision)?;
     let timeout = Duration::from_secs(120);
-    let checked = check::gradient_check(gpu, &kernels, &kernel, &cfg.optimizer, cfg.seed, timeout)?;
+    let checked = check::gradient_check(
+        gpu,
+        &kernels,
+        &kernel,
+        variant,
+        &cfg.optimizer,
+        cfg.seed,
+        timeout,
+    )?;
     if !checked.passed {
         return Err(TrainingFailed(format!(
-            "the gradient check failed: one step on a {} network differs from the f64 CPU \
-             implementation (loss error {:.2e}, gradient error {:.2e}, update error {:.2e}, \
-             tolerance {:.0e}); nothing was trained. This is a bug in the training kernels, \
-             the GEMM kernel '{}' or the driver: please report it",
+            "the gradient check failed: one {precision} step on a {} network differs from the \
+             f64 CPU implementation (loss error {:.2e}, gradient error {:.2e}, update error \
+             {:.2e}, tolerance {:.0e}); nothing was trained. This is a bug in the training \
+             kernels, the GEMM kernel '{}' or the driver: please report it",
             dims_text(&check::CHECK_DIMS),
             checked.loss_rel_error,
             checked.gradient_rel_error,
@@ -406,19 +451,20 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
         .into());
     }
     obs.note(format!(
-        "training: one step of a {} network matches the f64 CPU reference (gradient error \
-         {:.1e}, update error {:.1e})",
+        "training: one {precision} step of a {} network matches the f64 CPU reference \
+         (gradient error {:.1e}, update error {:.1e})",
         dims_text(&check::CHECK_DIMS),
         checked.gradient_rel_error,
         checked.update_rel_error
     ));
-    let best = runner.best_gemm_tflops();
+    let best = runner.best_gemm_tflops_in(precision);
     let section = train(
         gpu,
         runner.timer(),
         &kernels,
         &kernel,
-        &cfg,
+        variant,
+        cfg,
         checked,
         best,
         obs,
@@ -457,13 +503,15 @@ pub fn loss_curve_text(t: &Training) -> String {
         .join("\n")
 }
 
-/// Trains the network of `cfg` and measures every step.
+/// Trains the network of `cfg` and measures every step, in the precision of `kernels`
+/// with `gemm` in `variant`.
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     gpu: &Gpu,
     timer: &Timer,
     kernels: &ops::Kernels,
     gemm: &KernelSpec,
+    variant: Variant,
     cfg: &TrainConfig,
     gradient_check: GradientCheck,
     best_gemm_tflops: Option<f64>,
@@ -473,7 +521,12 @@ pub fn train(
     let (din, dout) = (dims[0], dims[dims.len() - 1]);
     let setup_timeout = Duration::from_secs(300);
     obs.started("training: data and teacher targets");
-    let gemms = Gemms::new(gpu, gemm)?;
+    let precision = kernels.precision;
+    anyhow::ensure!(
+        variant.precision == precision,
+        "training kernels and GEMMs differ in precision"
+    );
+    let gemms = Gemms::new_with(gpu, gemm, variant)?;
     let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
     let xs = (0..cfg.data_batches)
         .map(|p| {
@@ -482,7 +535,7 @@ pub fn train(
                 cfg.seed,
                 0xDA7A_0000 + u64::from(p),
             );
-            gpu.buffer_init("inputs", bytemuck::cast_slice(&x), storage)
+            net::upload_operand(gpu, "inputs", precision, &x, storage)
         })
         .collect::<Result<Vec<_>>>()?;
     // The teacher: He-uniform weights (variance 2/d_in) so its signal survives the
@@ -592,6 +645,9 @@ pub fn train(
     let loss_end = curve.last().map_or(loss_start, |p| p.loss);
     let tflops = flops as f64 / step_time.median_ns / 1e3;
     Ok(Training {
+        precision: precision.as_str().into(),
+        loss_scale: (precision == Precision::F16).then_some(net.loss_scale),
+        kernel_path: Some(variant.path().as_str().into()),
         model: Model {
             kind: "mlp".into(),
             layers: dims

@@ -6,6 +6,12 @@
 //! so the forward product is NN, the input gradient NT (the weights read transposed in
 //! place) and the weight gradient TN (the layer's input read transposed in place): the
 //! three layouts of a training triplet, with no transposes copied.
+//!
+//! In f16 ([`Kernels::precision`](super::ops::Kernels)) every GEMM reads f16 operands
+//! and writes f32: the weights have f16 copies made from the f32 master weights after
+//! each update, the activations between layers and the gradients dZ are stored in f16,
+//! and dZ carries a static loss scale (a power of two, [`loss_scale`]) so that small
+//! gradients do not flush to zero in f16; the optimizer divides it out.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -14,11 +20,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::ops::{
-    self, Action, Dims, Kernels, LOSS_WORKGROUPS, LossParams, OptParams, ROWS_PER_BLOCK, State,
+    self, Action, Count, Dims, Kernels, LOSS_WORKGROUPS, LossParams, OptParams, ROWS_PER_BLOCK,
+    State,
 };
 use super::{OptimizerConfig, OptimizerKind};
 use crate::gpu::Gpu;
-use crate::kernels::{GemmPipeline, KernelSpec, Layout, Shape};
+use crate::kernels::{GemmPipeline, KernelSpec, Layout, Precision, Shape, Variant};
+use crate::verify::f16_bits;
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
@@ -33,11 +41,47 @@ pub struct Gemms {
 
 impl Gemms {
     pub fn new(gpu: &Gpu, spec: &KernelSpec) -> Result<Gemms> {
+        Gemms::new_with(gpu, spec, Variant::F32)
+    }
+
+    /// The three pipelines for operands in `variant.precision` on its path.
+    pub fn new_with(gpu: &Gpu, spec: &KernelSpec, variant: Variant) -> Result<Gemms> {
         Ok(Gemms {
-            nn: Rc::new(GemmPipeline::new(gpu, spec, Layout::Nn)?),
-            nt: Rc::new(GemmPipeline::new(gpu, spec, Layout::Nt)?),
-            tn: Rc::new(GemmPipeline::new(gpu, spec, Layout::Tn)?),
+            nn: Rc::new(GemmPipeline::new_with(gpu, spec, Layout::Nn, variant)?),
+            nt: Rc::new(GemmPipeline::new_with(gpu, spec, Layout::Nt, variant)?),
+            tn: Rc::new(GemmPipeline::new_with(gpu, spec, Layout::Tn, variant)?),
         })
+    }
+}
+
+/// The static loss scale of a network with `outputs` output values per step (batch ×
+/// output width): 1 in f32; in f16 the power of two nearest below n / 2, which makes the
+/// scaled loss gradient 2·S·(y − t)/n about as large as the error y − t itself, well
+/// inside f16's range (6e-5 to 65504) for errors from 1e-4 to 1e4.
+pub fn loss_scale(precision: Precision, outputs: u64) -> f64 {
+    match precision {
+        Precision::F32 => 1.0,
+        Precision::F16 => 2f64.powi((outputs as f64 / 2.0).log2().floor().max(0.0) as i32),
+    }
+}
+
+/// Bytes of a buffer of `elems` GEMM operands in `precision`, rounded up to whole
+/// vec4s (8 bytes in f16), as bindings of the vec4 loads need.
+pub fn operand_bytes(precision: Precision, elems: u64) -> u64 {
+    (elems * precision.bytes()).div_ceil(8).max(1) * 8
+}
+
+/// Uploads host values as GEMM operands: f32 as they are, f16 rounded to nearest.
+pub fn upload_operand(
+    gpu: &Gpu,
+    label: &str,
+    precision: Precision,
+    values: &[f32],
+    usage: wgpu::BufferUsages,
+) -> Result<wgpu::Buffer> {
+    match precision {
+        Precision::F32 => gpu.buffer_init(label, bytemuck::cast_slice(values), usage),
+        Precision::F16 => gpu.buffer_init(label, bytemuck::cast_slice(&f16_bits(values)), usage),
     }
 }
 
@@ -67,15 +111,35 @@ pub struct HostParams {
 struct Tensors {
     w: Vec<wgpu::Buffer>,
     b: Vec<wgpu::Buffer>,
+    /// f16 copies of `w` that the GEMMs read, in f16 only.
+    w16: Vec<wgpu::Buffer>,
 }
 
 impl Tensors {
-    fn upload(gpu: &Gpu, label: &str, p: &HostParams) -> Result<Tensors> {
+    fn upload(gpu: &Gpu, label: &str, p: &HostParams, precision: Precision) -> Result<Tensors> {
         let up = |v: &Vec<f32>| gpu.buffer_init(label, bytemuck::cast_slice(v), STORAGE);
+        let w16 = match precision {
+            Precision::F32 => Vec::new(),
+            Precision::F16 => {
+                p.w.iter()
+                    .map(|v| upload_operand(gpu, label, precision, v, STORAGE))
+                    .collect::<Result<_>>()?
+            }
+        };
         Ok(Tensors {
             w: p.w.iter().map(up).collect::<Result<_>>()?,
             b: p.b.iter().map(up).collect::<Result<_>>()?,
+            w16,
         })
+    }
+
+    /// The weights the GEMMs read: the f16 copies in f16, else the weights themselves.
+    fn gemm_w(&self) -> &[wgpu::Buffer] {
+        if self.w16.is_empty() {
+            &self.w
+        } else {
+            &self.w16
+        }
     }
 
     /// Zero-filled tensors (wgpu zero-initialises new buffers).
@@ -87,7 +151,11 @@ impl Tensors {
             w.push(gpu.buffer(label, 4 * din * dout, STORAGE)?);
             b.push(gpu.buffer(label, 4 * dout, STORAGE)?);
         }
-        Ok(Tensors { w, b })
+        Ok(Tensors {
+            w,
+            b,
+            w16: Vec::new(),
+        })
     }
 }
 
@@ -99,15 +167,18 @@ struct Activations {
 }
 
 impl Activations {
-    fn new(gpu: &Gpu, dims: &[u32], batch: u32) -> Result<Activations> {
+    fn new(gpu: &Gpu, dims: &[u32], batch: u32, precision: Precision) -> Result<Activations> {
         let layers = dims.len() - 1;
-        let bytes = |d: u32| 4 * u64::from(batch) * u64::from(d);
+        let elems = |d: u32| u64::from(batch) * u64::from(d);
         Ok(Activations {
             z: (0..layers)
-                .map(|l| gpu.buffer("Z", bytes(dims[l + 1]), STORAGE))
+                .map(|l| gpu.buffer("Z", 4 * elems(dims[l + 1]), STORAGE))
                 .collect::<Result<_>>()?,
             act: (0..layers - 1)
-                .map(|l| gpu.buffer("activation", bytes(dims[l + 1]), STORAGE))
+                .map(|l| {
+                    let bytes = operand_bytes(precision, elems(dims[l + 1]));
+                    gpu.buffer("activation", bytes, STORAGE)
+                })
                 .collect::<Result<_>>()?,
         })
     }
@@ -143,7 +214,7 @@ fn forward(
             pipeline: g.nn.clone(),
             bindings: inputs
                 .iter()
-                .map(|x| g.nn.bind(gpu, shape, x, &params.w[l], &acts.z[l]))
+                .map(|x| g.nn.bind(gpu, shape, x, &params.gemm_w()[l], &acts.z[l]))
                 .collect::<Result<_>>()?,
         });
         let u = uniform(gpu, &dims_of(batch, dout), uniforms)?;
@@ -206,8 +277,9 @@ pub fn teacher_targets(
     timeout: Duration,
 ) -> Result<Vec<wgpu::Buffer>> {
     let gpu = dev.gpu;
-    let params = Tensors::upload(gpu, "teacher weights", teacher)?;
-    let acts = Activations::new(gpu, dims, batch)?;
+    let precision = dev.ops.precision;
+    let params = Tensors::upload(gpu, "teacher weights", teacher, precision)?;
+    let acts = Activations::new(gpu, dims, batch, precision)?;
     let mut uniforms = Vec::new();
     let actions = forward(dev, dims, batch, &params, &acts, xs, &mut uniforms)?;
     let out_bytes = 4 * u64::from(batch) * u64::from(dims[dims.len() - 1]);
@@ -243,6 +315,8 @@ pub struct Net {
     actions: Vec<Action>,
     batches: usize,
     next_batch: Cell<usize>,
+    /// The loss scale the gradients carry ([`loss_scale`]; 1 in f32).
+    pub loss_scale: f64,
     // Kept alive for the bind groups above.
     _keep: Vec<wgpu::Buffer>,
     _moments: (Tensors, Tensors),
@@ -266,15 +340,16 @@ impl Net {
             gemms: g,
         } = dev;
         let Data { xs, ts } = data;
+        let precision = k.precision;
         let layers = dims.len() - 1;
         let widest = u64::from(*dims.iter().max().unwrap_or(&1));
         let rows = u64::from(batch);
-        let params = Tensors::upload(gpu, "weights", init)?;
+        let params = Tensors::upload(gpu, "weights", init, precision)?;
         let grads = Tensors::zeros(gpu, "gradients", dims)?;
         let m = Tensors::zeros(gpu, "first moments", dims)?;
         let v = Tensors::zeros(gpu, "second moments", dims)?;
-        let acts = Activations::new(gpu, dims, batch)?;
-        let dz = gpu.buffer("dZ", 4 * rows * widest, STORAGE)?;
+        let acts = Activations::new(gpu, dims, batch, precision)?;
+        let dz = gpu.buffer("dZ", operand_bytes(precision, rows * widest), STORAGE)?;
         let da = gpu.buffer("dA", 4 * rows * widest, STORAGE)?;
         let blocks = batch.div_ceil(ROWS_PER_BLOCK);
         let bias_partial =
@@ -299,13 +374,14 @@ impl Net {
         // Loss and its gradient, dY, into dz.
         let dout = dims[layers];
         let n = rows * u64::from(dout);
+        let scale = loss_scale(precision, n);
         let loss_wg = ops::grid(n).min(LOSS_WORKGROUPS);
         let lu = uniform(
             gpu,
             &LossParams {
                 n: n as u32,
                 workgroups: loss_wg,
-                grad_scale: (2.0 / n as f64) as f32,
+                grad_scale: (2.0 * scale / n as f64) as f32,
                 inv_n: (1.0 / n as f64) as f32,
             },
             &mut keep,
@@ -362,7 +438,7 @@ impl Net {
                 let shape = Shape::new(batch, din, dout);
                 actions.push(Action::Gemm {
                     pipeline: g.nt.clone(),
-                    bindings: vec![g.nt.bind(gpu, shape, &dz, &params.w[l], &da)?],
+                    bindings: vec![g.nt.bind(gpu, shape, &dz, &params.gemm_w()[l], &da)?],
                 });
                 let au = uniform(gpu, &dims_of(batch, din), &mut keep)?;
                 actions.push(Action::op(
@@ -377,7 +453,7 @@ impl Net {
         // Optimizer: every weight and bias tensor (biases without weight decay).
         let opt_params = |n: u64, decay: bool| OptParams {
             n: n as u32,
-            _pad: 0,
+            grad_unscale: (1.0 / scale) as f32,
             lr: optimizer.learning_rate as f32,
             weight_decay: if decay {
                 optimizer.weight_decay as f32
@@ -427,6 +503,24 @@ impl Net {
                     ),
                 });
             }
+            // The f16 copy the next step's GEMMs read.
+            if let (Some(cast), Some(w16)) = (&k.cast, params.w16.get(l)) {
+                let n = din * dout;
+                let cu = uniform(
+                    gpu,
+                    &Count {
+                        n: n as u32,
+                        _pad: [0; 3],
+                    },
+                    &mut keep,
+                )?;
+                actions.push(Action::op(
+                    gpu,
+                    cast,
+                    &[vec![(0, &params.w[l]), (1, w16), (2, &cu)]],
+                    (ops::grid(n), 1, 1),
+                ));
+            }
         }
         let su = uniform(gpu, &opt_params(0, false), &mut keep)?;
         actions.push(Action::op(
@@ -452,6 +546,7 @@ impl Net {
             actions,
             batches,
             next_batch: Cell::new(0),
+            loss_scale: scale,
             _keep: keep,
             _moments: (m, v),
         })

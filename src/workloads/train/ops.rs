@@ -9,12 +9,14 @@ use std::rc::Rc;
 use anyhow::{Result, bail};
 
 use crate::gpu::Gpu;
-use crate::kernels::{GemmBinding, GemmPipeline};
+use crate::kernels::precision::f16_variant;
+use crate::kernels::{GemmBinding, GemmPipeline, Precision};
 
 const FORWARD_WGSL: &str = include_str!("../../../shaders/train_forward.wgsl");
 const BACKWARD_WGSL: &str = include_str!("../../../shaders/train_backward.wgsl");
 const LOSS_WGSL: &str = include_str!("../../../shaders/train_loss.wgsl");
 const OPTIM_WGSL: &str = include_str!("../../../shaders/train_optim.wgsl");
+const CAST_WGSL: &str = include_str!("../../../shaders/train_cast.wgsl");
 
 /// Invocations per workgroup of the one-dimensional entry points.
 pub const WORKGROUP: u32 = 256;
@@ -23,8 +25,13 @@ pub const ROWS_PER_BLOCK: u32 = 256;
 /// Workgroups of the loss reduction (and entries of its partial-sum buffer).
 pub const LOSS_WORKGROUPS: u32 = 256;
 
-/// The training entry points, compiled once per device.
+/// The training entry points, compiled once per device and precision. In f16 the
+/// entry points that write a GEMM operand (activations, dZ, dY) write f16, and `cast`
+/// makes the f16 copies of the weights.
 pub struct Kernels {
+    pub precision: Precision,
+    /// f32 → f16 (f16 only).
+    pub cast: Option<wgpu::ComputePipeline>,
     pub bias_gelu: wgpu::ComputePipeline,
     pub bias_only: wgpu::ComputePipeline,
     pub gelu_backward: wgpu::ComputePipeline,
@@ -38,19 +45,31 @@ pub struct Kernels {
 }
 
 impl Kernels {
-    pub fn new(gpu: &Gpu) -> Result<Kernels> {
+    pub fn new(gpu: &Gpu, precision: Precision) -> Result<Kernels> {
+        let variant = |src: &'static str| -> Result<String> {
+            match precision {
+                Precision::F32 => Ok(src.to_string()),
+                Precision::F16 => f16_variant(src),
+            }
+        };
+        let (fwd_src, bwd_src, loss_src) = (
+            variant(FORWARD_WGSL)?,
+            variant(BACKWARD_WGSL)?,
+            variant(LOSS_WGSL)?,
+        );
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = |label: &str, src: &str| {
             gpu.device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(src.into()),
+                    source: wgpu::ShaderSource::Wgsl(src.to_string().into()),
                 })
         };
-        let fwd = module("train_forward", FORWARD_WGSL);
-        let bwd = module("train_backward", BACKWARD_WGSL);
-        let loss = module("train_loss", LOSS_WGSL);
+        let fwd = module("train_forward", &fwd_src);
+        let bwd = module("train_backward", &bwd_src);
+        let loss = module("train_loss", &loss_src);
         let optim = module("train_optim", OPTIM_WGSL);
+        let cast = (precision == Precision::F16).then(|| module("train_cast", CAST_WGSL));
         let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
             gpu.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -63,6 +82,8 @@ impl Kernels {
                 })
         };
         let k = Kernels {
+            precision,
+            cast: cast.as_ref().map(|m| pipeline(m, "to_f16")),
             bias_gelu: pipeline(&fwd, "bias_gelu"),
             bias_only: pipeline(&fwd, "bias_only"),
             gelu_backward: pipeline(&bwd, "gelu_backward"),
@@ -79,6 +100,14 @@ impl Kernels {
         }
         Ok(k)
     }
+}
+
+/// The uniform block of `to_f16`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Count {
+    pub n: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Workgroups for a grid-stride loop over `n` elements.
@@ -175,7 +204,8 @@ pub struct LossParams {
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct OptParams {
     pub n: u32,
-    pub _pad: u32,
+    /// 1 / the loss scale the gradients carry (1 in f32).
+    pub grad_unscale: f32,
     pub lr: f32,
     pub weight_decay: f32,
     pub beta1: f32,

@@ -45,6 +45,18 @@ pub struct OptState {
     pub vb: Vec<Vec<f64>>,
 }
 
+/// `values`, each rounded to the nearest f16 when `round` is set (its value unused),
+/// else unchanged.
+fn round_all(values: &[f64], round: Option<f64>) -> Vec<f64> {
+    match round {
+        None => values.to_vec(),
+        Some(_) => values
+            .iter()
+            .map(|&v| f64::from(half::f16::from_f64(v)))
+            .collect(),
+    }
+}
+
 /// `C[m×n] = A[m×k]·B[k×n]`, with either operand read transposed from its storage.
 fn matmul(
     a: &[f64],
@@ -81,21 +93,33 @@ impl Mlp {
 
     /// The output for a batch of `rows` inputs.
     pub fn forward(&self, x: &[f64], rows: usize) -> Vec<f64> {
-        self.forward_cached(x, rows).0.pop().unwrap_or_default()
+        self.forward_cached(x, rows, None)
+            .0
+            .pop()
+            .unwrap_or_default()
     }
 
-    /// Pre-activations Z of every layer and the inputs of every layer.
-    fn forward_cached(&self, x: &[f64], rows: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    /// Pre-activations Z of every layer and the inputs of every layer (as the GEMMs read
+    /// them: rounded to f16 under `half`).
+    fn forward_cached(
+        &self,
+        x: &[f64],
+        rows: usize,
+        half: Option<f64>,
+    ) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let r = |v: &[f64]| round_all(v, half.map(|_| 1.0));
         let mut zs = Vec::new();
-        let mut inputs = vec![x.to_vec()];
+        let mut inputs = vec![r(x)];
         for l in 0..self.layers() {
             let (din, dout) = (self.dims[l], self.dims[l + 1]);
-            let mut z = matmul(&inputs[l], &self.w[l], (rows, dout, din), false, false);
+            let w = r(&self.w[l]);
+            let mut z = matmul(&inputs[l], &w, (rows, dout, din), false, false);
             for (e, v) in z.iter_mut().enumerate() {
                 *v += self.b[l][e % dout];
             }
             if l + 1 < self.layers() {
-                inputs.push(z.iter().map(|&v| gelu(v)).collect());
+                let act: Vec<f64> = z.iter().map(|&v| gelu(v)).collect();
+                inputs.push(r(&act));
             }
             zs.push(z);
         }
@@ -104,28 +128,54 @@ impl Mlp {
 
     /// Mean squared error against `t` and the gradient of every parameter.
     pub fn loss_and_grads(&self, x: &[f64], t: &[f64], rows: usize) -> Grads {
-        let (zs, inputs) = self.forward_cached(x, rows);
+        self.loss_and_grads_with(x, t, rows, None)
+    }
+
+    /// [`Mlp::loss_and_grads`] as f16 training computes it (`half` = its loss scale
+    /// S): every GEMM operand (the inputs, weights, activations and the gradients dZ
+    /// scaled by S) rounded to f16 where the GPU stores it in f16, everything else exact;
+    /// the gradients returned are unscaled.
+    pub fn loss_and_grads_with(
+        &self,
+        x: &[f64],
+        t: &[f64],
+        rows: usize,
+        half: Option<f64>,
+    ) -> Grads {
+        let scale = half.unwrap_or(1.0);
+        let (zs, inputs) = self.forward_cached(x, rows, half);
         let y = &zs[self.layers() - 1];
         let n = y.len() as f64;
         let loss = y.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n;
-        let mut dz: Vec<f64> = y.iter().zip(t).map(|(a, b)| 2.0 * (a - b) / n).collect();
+        // dZ as stored: multiplied by the loss scale, rounded to f16 under `half`.
+        let dy: Vec<f64> = y
+            .iter()
+            .zip(t)
+            .map(|(a, b)| scale * 2.0 * (a - b) / n)
+            .collect();
+        let mut dz = round_all(&dy, half.map(|_| 1.0));
         let mut gw = vec![Vec::new(); self.layers()];
         let mut gb = vec![Vec::new(); self.layers()];
         for l in (0..self.layers()).rev() {
             let (din, dout) = (self.dims[l], self.dims[l + 1]);
-            gw[l] = matmul(&inputs[l], &dz, (din, dout, rows), true, false);
+            gw[l] = matmul(&inputs[l], &dz, (din, dout, rows), true, false)
+                .into_iter()
+                .map(|g| g / scale)
+                .collect();
             let mut db = vec![0.0; dout];
             for (e, v) in dz.iter().enumerate() {
-                db[e % dout] += v;
+                db[e % dout] += v / scale;
             }
             gb[l] = db;
             if l > 0 {
-                let da = matmul(&dz, &self.w[l], (rows, din, dout), false, true);
-                dz = da
+                let w = round_all(&self.w[l], half.map(|_| 1.0));
+                let da = matmul(&dz, &w, (rows, din, dout), false, true);
+                let next: Vec<f64> = da
                     .iter()
                     .zip(&zs[l - 1])
                     .map(|(d, z)| d * gelu_grad(*z))
                     .collect();
+                dz = round_all(&next, half.map(|_| 1.0));
             }
         }
         Grads { loss, w: gw, b: gb }
@@ -258,6 +308,26 @@ mod tests {
         // Two steps with the same gradient: momentum makes the second 1 + μ times longer.
         let d = g.b[1][0];
         assert!((s.b[1][0] - (mlp.b[1][0] - 0.1 * d * (2.0 + sgd.beta1))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn f16_gradients_are_the_f32_ones_within_f16_rounding() {
+        let (mlp, x, t, rows) = tiny();
+        let exact = mlp.loss_and_grads(&x, &t, rows);
+        for scale in [1.0, 64.0] {
+            let half = mlp.loss_and_grads_with(&x, &t, rows, Some(scale));
+            let (mut num, mut den) = (0.0, 0.0);
+            for (a, b) in half.w.iter().flatten().zip(exact.w.iter().flatten()) {
+                num += (a - b) * (a - b);
+                den += b * b;
+            }
+            let rel = (num / den).sqrt();
+            assert!(rel > 1e-7 && rel < 1e-2, "scale {scale}: {rel}");
+        }
+        // A power-of-two scale changes nothing but the range of the stored values.
+        let a = mlp.loss_and_grads_with(&x, &t, rows, Some(1.0));
+        let b = mlp.loss_and_grads_with(&x, &t, rows, Some(1024.0));
+        assert_eq!(a.loss, b.loss);
     }
 
     #[test]

@@ -1,0 +1,347 @@
+// Cooperative-matrix (tensor-core) GEMM: C[M×N] = op(A)·op(B), A and B f16, accumulated
+// and stored in f32, on `coop_mat16x16` fragments (wgpu's EXPERIMENTAL_COOPERATIVE_MATRIX,
+// Vulkan's VK_KHR_cooperative_matrix with 16×16×16 f16 → f32).
+//
+// A workgroup of SUBGROUPS subgroups of LANES invocations computes one BM × BN block of C
+// (with split-K, one block's partial sum over a range of K, as in gemm_block.wgsl). The
+// subgroups tile the block in a SG_M × SG_N grid; subgroup s owns a (16·TM) × (16·TN)
+// region and holds TM·TN accumulator fragments for it. K is walked in slices of BK: each
+// slice of A (BM × BK) and B (BK × BN) is staged through workgroup memory, double
+// buffered (the next slice's global loads are in flight in registers while the fragments
+// of this one are multiplied; one barrier per slice).
+//
+// Global loads are vec4<f16> (8 bytes) through a second binding of the same buffer (`a4`,
+// `b4`), neighbouring invocations reading neighbouring vec4s along the operand's
+// contiguous dimension; where a row's stride is not a multiple of 4 or the vec4 would
+// cross an edge, four bounds-checked scalar loads are used instead. Everything outside
+// the matrix (past M, N, or the end of this split's K range) is staged as 0, so a block
+// at an edge multiplies zero-padded 16×16 fragments and the padded outputs are simply
+// not written: any M, N, K ≥ 1 is correct and nothing is read out of bounds.
+//
+// Storage and fragment layouts. All matrices are row-major in memory. In WGSL,
+// `coopLoadT`/`coopStoreT` are row-major (SPIR-V RowMajorKHR: element (row, col) at
+// ptr[row·stride + col]) and `coopLoad`/`coopStore` column-major (ColumnMajorKHR: element
+// (row, col) at ptr[col·stride + row]). Each operand is staged in the orientation it has
+// in global memory (so the global reads stay contiguous) and the load that matches that
+// orientation is chosen:
+//   A fragment = op(A)[m0..m0+16, k0..k0+16] (role A: rows m, columns k)
+//     NN, NT (A stored M×K): As[m][k], stride A_STRIDE = BK + 8: row-major  → coopLoadT
+//     TN     (A stored K×M): As[k][m], stride A_STRIDE = BM + 8: column-major → coopLoad
+//   B fragment = op(B)[k0..k0+16, n0..n0+16] (role B: rows k, columns n)
+//     NN, TN (B stored K×N): Bs[k][n], stride B_STRIDE = BN + 8: row-major  → coopLoadT
+//     NT     (B stored N×K): Bs[n][k], stride B_STRIDE = BK + 8: column-major → coopLoad
+//   C fragment = C[m0..m0+16, n0..n0+16] (role C), C stored M×N: row-major → coopStoreT
+// The 8-element (16-byte) row padding keeps the rows of one fragment on different banks.
+// Vulkan requires the pointer and stride of a cooperative load or store to be 16-byte
+// aligned (VUID-RuntimeSpirv-OpCooperativeMatrixLoadKHR-08986): every staged row starts
+// at a multiple of 8 elements, BK, BM, BN are multiples of 16, and C is stored straight to
+// global memory only when N is a multiple of 4.
+//
+// Epilogue: a block that lies wholly inside C (and N % 4 = 0) stores its fragments
+// straight to global memory. An edge block stores each fragment to a per-subgroup
+// 16×16 f32 scratch tile in workgroup memory and the subgroup's lanes copy the entries
+// that are inside C. Both conditions depend only on the workgroup id and the uniform
+// block, so every cooperative operation is in uniform control flow, as the WGSL
+// extension requires.
+//
+// Parameters are `override` constants; the register arrays are sized for the largest
+// configuration and every loop over them is bounded by an override (see
+// gemm_block.wgsl). The subgroup index and lane come from the subgroup builtins; the host
+// offers this kernel only on adapters with a fixed subgroup size equal to LANES, and
+// verification before timing catches a driver that breaks the assumption.
+//
+// Contract (checked on the Rust side, `BlockConfig::check` / `kernels::coop`): BM a
+// multiple of 16·TM, BN of 16·TN; TM, TN in 1..=4; BK in {16, 32, 64}; WG = SUBGROUPS ·
+// LANES; LOADS_A = ceil(BM·BK / 4 / WG) ≤ 8, LOADS_B likewise; A_STRIDE, A_BUF, B_STRIDE,
+// B_BUF as above (A_BUF = rows · A_STRIDE of one staged slice).
+
+enable f16;
+enable wgpu_cooperative_matrix;
+
+override BM: u32 = 64u;
+override BN: u32 = 64u;
+override BK: u32 = 32u;
+override TM: u32 = 2u;
+override TN: u32 = 2u;
+override LANES: u32 = 32u;
+override WG: u32 = 128u;
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override LOADS_A: u32 = 1u;
+override LOADS_B: u32 = 1u;
+override A_STRIDE: u32 = 40u;
+override A_BUF: u32 = 2560u;
+override B_STRIDE: u32 = 72u;
+override B_BUF: u32 = 2304u;
+
+// Subgroups across one block row, and in all.
+override SG_N: u32 = BN / (16u * TN);
+override SUBGROUPS: u32 = (BM / (16u * TM)) * SG_N;
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    // K range of one split (a multiple of BK); K itself without split-K.
+    k_split: u32,
+    // 1 when the row stride of the vec4 path is a multiple of 4, per operand.
+    aligned_a: u32,
+    aligned_b: u32,
+    aligned_c: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f16>;
+@group(0) @binding(1) var<storage, read> b: array<f16>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> a4: array<vec4<f16>>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4<f16>>;
+
+var<workgroup> As: array<f16, 2u * A_BUF>;
+var<workgroup> Bs: array<f16, 2u * B_BUF>;
+// One 16×16 f32 tile per subgroup, for the edge blocks' epilogue.
+var<workgroup> Cs: array<f32, SUBGROUPS * 256u>;
+
+// The e-th vec4 of A's slice starting at k = kt (zero past the edges and past kend),
+// and where it goes in the staged slice (element offset of its first entry).
+fn load_a(e: u32, row0: u32, kt: u32, kend: u32) -> vec4<f16> {
+    var v = vec4<f16>(0.0h);
+    if (TRANS_A) {
+        // Stored K×M: a k-row of BM values, vec4 along m.
+        let gm = row0 + (e % (BM / 4u)) * 4u;
+        let gk = kt + e / (BM / 4u);
+        if (gk >= kend) {
+            return v;
+        }
+        if (p.aligned_a == 1u && gm < p.m) {
+            return a4[(gk * p.m + gm) / 4u];
+        }
+        for (var q = 0u; q < 4u; q++) {
+            if (gm + q < p.m) {
+                v[q] = a[gk * p.m + gm + q];
+            }
+        }
+    } else {
+        // Stored M×K: a row of BK values, vec4 along k.
+        let gk = kt + (e % (BK / 4u)) * 4u;
+        let gi = row0 + e / (BK / 4u);
+        if (gi >= p.m) {
+            return v;
+        }
+        if (p.aligned_a == 1u && gk + 3u < kend) {
+            return a4[(gi * p.k + gk) / 4u];
+        }
+        for (var q = 0u; q < 4u; q++) {
+            if (gk + q < kend) {
+                v[q] = a[gi * p.k + gk + q];
+            }
+        }
+    }
+    return v;
+}
+
+fn store_a(e: u32, buf: u32, v: vec4<f16>) {
+    var o: u32;
+    if (TRANS_A) {
+        o = (e / (BM / 4u)) * A_STRIDE + (e % (BM / 4u)) * 4u;
+    } else {
+        o = (e / (BK / 4u)) * A_STRIDE + (e % (BK / 4u)) * 4u;
+    }
+    let base = buf * A_BUF + o;
+    As[base] = v.x;
+    As[base + 1u] = v.y;
+    As[base + 2u] = v.z;
+    As[base + 3u] = v.w;
+}
+
+// The e-th vec4 of B's slice starting at k = kt.
+fn load_b(e: u32, col0: u32, kt: u32, kend: u32) -> vec4<f16> {
+    var v = vec4<f16>(0.0h);
+    if (TRANS_B) {
+        // Stored N×K: a row of BK values, vec4 along k.
+        let gk = kt + (e % (BK / 4u)) * 4u;
+        let gj = col0 + e / (BK / 4u);
+        if (gj >= p.n) {
+            return v;
+        }
+        if (p.aligned_b == 1u && gk + 3u < kend) {
+            return b4[(gj * p.k + gk) / 4u];
+        }
+        for (var q = 0u; q < 4u; q++) {
+            if (gk + q < kend) {
+                v[q] = b[gj * p.k + gk + q];
+            }
+        }
+    } else {
+        // Stored K×N: a k-row of BN values, vec4 along n.
+        let gj = col0 + (e % (BN / 4u)) * 4u;
+        let gk = kt + e / (BN / 4u);
+        if (gk >= kend) {
+            return v;
+        }
+        if (p.aligned_b == 1u && gj < p.n) {
+            return b4[(gk * p.n + gj) / 4u];
+        }
+        for (var q = 0u; q < 4u; q++) {
+            if (gj + q < p.n) {
+                v[q] = b[gk * p.n + gj + q];
+            }
+        }
+    }
+    return v;
+}
+
+fn store_b(e: u32, buf: u32, v: vec4<f16>) {
+    var o: u32;
+    if (TRANS_B) {
+        o = (e / (BK / 4u)) * B_STRIDE + (e % (BK / 4u)) * 4u;
+    } else {
+        o = (e / (BN / 4u)) * B_STRIDE + (e % (BN / 4u)) * 4u;
+    }
+    let base = buf * B_BUF + o;
+    Bs[base] = v.x;
+    Bs[base + 1u] = v.y;
+    Bs[base + 2u] = v.z;
+    Bs[base + 3u] = v.w;
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) tid: u32,
+    @builtin(subgroup_id) sg: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let row0 = wid.y * BM;
+    let col0 = wid.x * BN;
+    let kbeg = wid.z * p.k_split;
+    let kend = min(p.k, kbeg + p.k_split);
+    var ntiles = 0u;
+    if (kend > kbeg) {
+        ntiles = (kend - kbeg + BK - 1u) / BK;
+    }
+    // This subgroup's region of the block: rows m_sg.., columns n_sg.. (block-relative).
+    let m_sg = (sg / SG_N) * 16u * TM;
+    let n_sg = (sg % SG_N) * 16u * TN;
+
+    // acc[i · TN + j] is the fragment at rows m_sg + 16i, columns n_sg + 16j.
+    var acc: array<coop_mat16x16<f32, C>, 16>;
+    var fa: array<coop_mat16x16<f16, A>, 4>;
+    var fb: array<coop_mat16x16<f16, B>, 4>;
+    var sa: array<vec4<f16>, 8>;
+    var sb: array<vec4<f16>, 8>;
+
+    if (ntiles > 0u) {
+        for (var l = 0u; l < LOADS_A; l++) {
+            let e = tid + l * WG;
+            if (e < BM * BK / 4u) {
+                store_a(e, 0u, load_a(e, row0, kbeg, kend));
+            }
+        }
+        for (var l = 0u; l < LOADS_B; l++) {
+            let e = tid + l * WG;
+            if (e < BK * BN / 4u) {
+                store_b(e, 0u, load_b(e, col0, kbeg, kend));
+            }
+        }
+    }
+    workgroupBarrier();
+
+    for (var t = 0u; t < ntiles; t++) {
+        let cur = t & 1u;
+        let next = t + 1u < ntiles;
+        if (next) {
+            let kt = kbeg + (t + 1u) * BK;
+            for (var l = 0u; l < LOADS_A; l++) {
+                let e = tid + l * WG;
+                if (e < BM * BK / 4u) {
+                    sa[l] = load_a(e, row0, kt, kend);
+                }
+            }
+            for (var l = 0u; l < LOADS_B; l++) {
+                let e = tid + l * WG;
+                if (e < BK * BN / 4u) {
+                    sb[l] = load_b(e, col0, kt, kend);
+                }
+            }
+        }
+
+        let abase = cur * A_BUF;
+        let bbase = cur * B_BUF;
+        for (var kk = 0u; kk < BK; kk += 16u) {
+            for (var i = 0u; i < TM; i++) {
+                let m = m_sg + 16u * i;
+                if (TRANS_A) {
+                    fa[i] = coopLoad<coop_mat16x16<f16, A>>(&As[abase + kk * A_STRIDE + m], A_STRIDE);
+                } else {
+                    fa[i] = coopLoadT<coop_mat16x16<f16, A>>(&As[abase + m * A_STRIDE + kk], A_STRIDE);
+                }
+            }
+            for (var j = 0u; j < TN; j++) {
+                let n = n_sg + 16u * j;
+                if (TRANS_B) {
+                    fb[j] = coopLoad<coop_mat16x16<f16, B>>(&Bs[bbase + n * B_STRIDE + kk], B_STRIDE);
+                } else {
+                    fb[j] = coopLoadT<coop_mat16x16<f16, B>>(&Bs[bbase + kk * B_STRIDE + n], B_STRIDE);
+                }
+            }
+            for (var i = 0u; i < TM; i++) {
+                for (var j = 0u; j < TN; j++) {
+                    acc[i * TN + j] = coopMultiplyAdd(fa[i], fb[j], acc[i * TN + j]);
+                }
+            }
+        }
+
+        if (next) {
+            for (var l = 0u; l < LOADS_A; l++) {
+                let e = tid + l * WG;
+                if (e < BM * BK / 4u) {
+                    store_a(e, 1u - cur, sa[l]);
+                }
+            }
+            for (var l = 0u; l < LOADS_B; l++) {
+                let e = tid + l * WG;
+                if (e < BK * BN / 4u) {
+                    store_b(e, 1u - cur, sb[l]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    let zoff = wid.z * p.m * p.n;
+    let interior = row0 + BM <= p.m && col0 + BN <= p.n && p.aligned_c == 1u;
+    if (interior) {
+        for (var i = 0u; i < TM; i++) {
+            for (var j = 0u; j < TN; j++) {
+                // Every operand of a cooperative store is bound with `let` first: naga 30's
+                // WGSL front end does not emit expressions built inside coopStore's
+                // arguments before the store (its SPIR-V back end then fails).
+                let fragment = acc[i * TN + j];
+                let offset = zoff + (row0 + m_sg + 16u * i) * p.n + col0 + n_sg + 16u * j;
+                let stride = p.n;
+                coopStoreT(fragment, &c[offset], stride);
+            }
+        }
+    } else {
+        let scratch = sg * 256u;
+        for (var i = 0u; i < TM; i++) {
+            for (var j = 0u; j < TN; j++) {
+                let fragment = acc[i * TN + j];
+                coopStoreT(fragment, &Cs[scratch], 16u);
+                workgroupBarrier();
+                let gi0 = row0 + m_sg + 16u * i;
+                let gj0 = col0 + n_sg + 16u * j;
+                for (var e = lane; e < 256u; e += LANES) {
+                    let gi = gi0 + e / 16u;
+                    let gj = gj0 + e % 16u;
+                    if (gi < p.m && gj < p.n) {
+                        c[zoff + gi * p.n + gj] = Cs[scratch + e];
+                    }
+                }
+                workgroupBarrier();
+            }
+        }
+    }
+}
