@@ -569,11 +569,28 @@ fn verdict(
         .filter(|((_, x), (_, y))| *x == WorkBasis::Training && *y == WorkBasis::Training);
     let triplet_rows: Vec<&Row> = both.iter().copied().filter(|r| r.role.is_some()).collect();
     let (basis, work, speed, interval) = if let Some(((ta, _), (tb, _))) = training {
+        // The interval comes from the two runs' histograms of per-step GPU time.
+        let steps = |i: usize| -> Result<Option<bootstrap::Sampled>> {
+            let Some(t) = inputs[i].file.training.as_ref() else {
+                return Ok(None);
+            };
+            let h = stats::decode_histogram(&t.step_time.histogram).map_err(|e| {
+                input_error(format!("{}: training step times: {e:#}", inputs[i].path))
+            })?;
+            Ok(bootstrap::Sampled::from_histogram(
+                t.flops_per_step as f64,
+                &h,
+            ))
+        };
+        let interval = match (steps(base)?, steps(other)?) {
+            (Some(sa), Some(sb)) => bootstrap::throughput_ratio_interval(&[sa], &[sb]),
+            _ => None,
+        };
         (
             "the training run".to_string(),
             "training work",
             tb / ta,
-            None,
+            interval,
         )
     } else {
         let (chosen, basis, work) = if triplet_rows.is_empty() {
