@@ -223,6 +223,38 @@ pub enum TimingArg {
     Host,
 }
 
+/// Where a measuring command runs and where its result goes (`run`, `train`).
+#[derive(Args, Debug)]
+pub struct TargetArgs {
+    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
+    #[arg(long, value_name = "INDEX|NAME")]
+    pub adapter: Option<String>,
+    /// Only consider adapters on this backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Result file. Default: results/local/<adapter>-<UTC time>.json
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar or progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl TargetArgs {
+    pub fn selector(&self) -> AdapterSelector {
+        self.adapter
+            .as_deref()
+            .map_or(AdapterSelector::Best, AdapterSelector::parse)
+    }
+
+    pub fn backend(&self) -> BackendFilter {
+        self.backend.map_or(BackendFilter::All, Into::into)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Suite to run: quick, standard, full or llm. Ignored when --shape is given.
@@ -263,21 +295,8 @@ pub struct RunArgs {
     /// the expected time, at least 30 s).
     #[arg(long, value_name = "SECONDS")]
     pub dispatch_timeout: Option<f64>,
-    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
-    #[arg(long, value_name = "INDEX|NAME")]
-    pub adapter: Option<String>,
-    /// Only consider adapters on this backend.
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendArg>,
-    /// Result file. Default: results/local/<adapter>-<UTC time>.json
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// Overwrite --out if it exists.
-    #[arg(long)]
-    pub force: bool,
-    /// No progress bar or per-benchmark lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub device: TargetArgs,
     #[command(flatten)]
     pub price: PriceArgs,
     /// Seconds the tuned kernel may spend tuning shape classes missing from the cache
@@ -496,20 +515,17 @@ impl RunArgs {
             },
         };
         Ok(RunPlan {
-            adapter: self
-                .adapter
-                .as_deref()
-                .map_or(AdapterSelector::Best, AdapterSelector::parse),
-            backend: self.backend.map_or(BackendFilter::All, Into::into),
+            adapter: self.device.selector(),
+            backend: self.device.backend(),
             suite,
             kernels,
             settings,
             timing: self.timing,
             explicit_shapes: shapes,
             tokens,
-            out: self.out,
-            force: self.force,
-            quiet: self.quiet,
+            out: self.device.out,
+            force: self.device.force,
+            quiet: self.device.quiet,
             price: self.price.spec()?,
             tune_budget: match self.tune_budget {
                 None => None,
@@ -610,21 +626,8 @@ pub struct TrainArgs {
     /// How to time: auto (GPU timestamps where available) or host.
     #[arg(long, value_enum, default_value = "auto")]
     pub timing: TimingArg,
-    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
-    #[arg(long, value_name = "INDEX|NAME")]
-    pub adapter: Option<String>,
-    /// Only consider adapters on this backend.
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendArg>,
-    /// Result file. Default: results/local/<adapter>-<UTC time>.json
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// Overwrite --out if it exists.
-    #[arg(long)]
-    pub force: bool,
-    /// No progress bar or progress lines on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub device: TargetArgs,
     #[command(flatten)]
     pub price: PriceArgs,
     #[command(flatten)]
@@ -700,20 +703,17 @@ impl TrainArgs {
             dispatch_timeout: None,
         };
         Ok(RunPlan {
-            adapter: self
-                .adapter
-                .as_deref()
-                .map_or(AdapterSelector::Best, AdapterSelector::parse),
-            backend: self.backend.map_or(BackendFilter::All, Into::into),
+            adapter: self.device.selector(),
+            backend: self.device.backend(),
             suite,
             kernels,
             settings,
             timing: self.timing,
             explicit_shapes: Vec::new(),
             tokens: None,
-            out: self.out,
-            force: self.force,
-            quiet: self.quiet,
+            out: self.device.out,
+            force: self.device.force,
+            quiet: self.device.quiet,
             price: self.price.spec()?,
             tune_budget: None,
             peaks: false,

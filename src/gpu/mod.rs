@@ -285,6 +285,61 @@ impl Gpu {
         Ok(out)
     }
 
+    /// Compiles a compute shader (entry point `main`) with its override constants and
+    /// without runtime bounds checks or zeroed workgroup memory, turning validation
+    /// errors into an error that names it. With no `bind_layout` the pipeline derives its
+    /// own (`get_bind_group_layout(0)`).
+    ///
+    /// # Safety
+    /// With the checks off, an out-of-bounds index, an unbounded loop or an integer
+    /// division by zero is undefined behaviour: the shader must guard every access for
+    /// every dispatch it is used with, and must not read workgroup memory it has not
+    /// written.
+    pub unsafe fn compile_unchecked(
+        &self,
+        label: &str,
+        source: &str,
+        constants: &[(&str, f64)],
+        bind_layout: Option<&wgpu::BindGroupLayout>,
+    ) -> Result<wgpu::ComputePipeline> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        // SAFETY: the caller vouches for the shader (see above).
+        let module = unsafe {
+            self.device.create_shader_module_trusted(
+                wgpu::ShaderModuleDescriptor {
+                    label: Some(label),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                },
+                wgpu::ShaderRuntimeChecks::unchecked(),
+            )
+        };
+        let layout = bind_layout.map(|b| {
+            self.device
+                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(label),
+                    bind_group_layouts: &[Some(b)],
+                    immediate_size: 0,
+                })
+        });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: layout.as_ref(),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            bail!("kernel '{label}' failed to compile: {e}");
+        }
+        Ok(pipeline)
+    }
+
     /// Copies a buffer back to the host. `timeout` bounds the wait.
     pub fn read_buffer(&self, src: &wgpu::Buffer, timeout: Duration) -> Result<Vec<u8>> {
         let size = src.size();

@@ -164,8 +164,7 @@ fn flag(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
 
-/// Compiles one compute shader with its override constants, turning validation errors
-/// into an error that names the kernel.
+/// Compiles one GEMM shader with its override constants.
 fn compile(
     gpu: &Gpu,
     label: &str,
@@ -173,46 +172,13 @@ fn compile(
     constants: &[(&str, f64)],
     bind_layout: &wgpu::BindGroupLayout,
 ) -> Result<wgpu::ComputePipeline> {
-    let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
     // SAFETY: with runtime checks off, out-of-bounds indexing is undefined behaviour.
     // Every global access in these shaders is guarded by the M/N/K bounds (vec4 accesses
     // only where the whole vec4 is inside the matrix and the binding is the matrix itself,
     // not the 16-byte placeholder), workgroup and register arrays are indexed within their
     // sizes (the Rust side enforces each shader's contract in `TileConfig::check` and
     // `BlockConfig::check`), and all loops are bounded by uniform sizes.
-    let module = unsafe {
-        gpu.device.create_shader_module_trusted(
-            wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            },
-            wgpu::ShaderRuntimeChecks::unchecked(),
-        )
-    };
-    let layout_obj = gpu
-        .device
-        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some(label),
-            bind_group_layouts: &[Some(bind_layout)],
-            immediate_size: 0,
-        });
-    let pipeline = gpu
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(label),
-            layout: Some(&layout_obj),
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
-    if let Some(e) = pollster::block_on(scope.pop()) {
-        bail!("kernel '{label}' failed to compile: {e}");
-    }
-    Ok(pipeline)
+    unsafe { gpu.compile_unchecked(label, source, constants, Some(bind_layout)) }
 }
 
 /// One block configuration compiled for one layout, with what binding it needs. The

@@ -83,35 +83,10 @@ fn pipeline(
     source: &str,
     constants: &[(&str, f64)],
 ) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
-    let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
     // SAFETY: the FMA kernels index their chain arrays below the constant CHAINS ≤ 16
     // and their output modulo its length; the copy reads and writes below `len`, the
     // length of both buffers; every loop is bounded by a uniform count.
-    let module = unsafe {
-        gpu.device.create_shader_module_trusted(
-            wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            },
-            wgpu::ShaderRuntimeChecks::unchecked(),
-        )
-    };
-    let pipeline = gpu
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(label),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
-    if let Some(e) = pollster::block_on(scope.pop()) {
-        bail!("peak kernel '{label}' failed to compile: {e}");
-    }
+    let pipeline = unsafe { gpu.compile_unchecked(label, source, constants, None) }?;
     let layout = pipeline.get_bind_group_layout(0);
     Ok((pipeline, layout))
 }
