@@ -273,14 +273,17 @@ fn running_out_of_memory_is_a_clear_error() {
     // the allocations of a 6000x5000 output fail, on the GPU side or the host side.
     // Find the smallest cap (in 100 MB steps) under which a tiny run works, then run the
     // large shape under it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("oom.json");
     let run = |cap_kb: u64, shape: &str| {
         Command::new("bash")
             .arg("-c")
             .arg(format!(
                 "ulimit -v {cap_kb}; exec \"$0\" run --kernel naive --no-peaks --quiet \
-                 --time-budget 0.05 --min-samples 1 --shape {shape} --out /dev/null --force"
+                 --time-budget 0.05 --min-samples 1 --shape {shape} --out \"$1\" --force"
             ))
             .arg(bin())
+            .arg(&out)
             .output()
             .unwrap()
     };
@@ -354,6 +357,8 @@ fn bad_output_paths_are_refused_before_any_gpu_work() {
         file.join("r.json"),
         dir.path().to_path_buf(),
         PathBuf::from("/proc/self/r.json"),
+        // Not a regular file: replacing it would delete the device node.
+        PathBuf::from("/dev/null"),
     ] {
         let start = Instant::now();
         flopcost()

@@ -98,6 +98,16 @@ pub fn read(path: &Path) -> Result<ResultFile> {
 /// to disk, then renamed over the target. A failure at any step leaves the previous file
 /// (if any) untouched and removes the temporary.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    // Renaming over a device, a pipe or a directory would replace it (`--out /dev/null`
+    // run as root would delete the device node): only regular files are replaced.
+    if let Ok(meta) = fs::symlink_metadata(path)
+        && !meta.is_file()
+    {
+        anyhow::bail!(
+            "could not write {}: it exists and is not a regular file; give a file path",
+            path.display()
+        );
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -133,6 +143,15 @@ impl ResultWriter {
         if path.is_dir() {
             return Err(input_error(format!(
                 "--out {}: is a directory; give a file name",
+                path.display()
+            )));
+        }
+        if let Ok(meta) = fs::symlink_metadata(&path)
+            && !meta.is_file()
+        {
+            return Err(input_error(format!(
+                "--out {}: exists and is not a regular file (a device, pipe or link); \
+                 results are written by replacing the file, so give a plain file path",
                 path.display()
             )));
         }
