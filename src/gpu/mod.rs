@@ -12,7 +12,7 @@ pub mod timing;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -368,14 +368,27 @@ impl Gpu {
                 *slot = Some(r);
             }
         });
+        let start = Instant::now();
         self.wait(idx, timeout)?;
-        // The callback runs during the poll above; a second non-blocking poll picks up
-        // callbacks that were queued just after the wait returned.
-        let _ = self.device.poll(wgpu::PollType::Poll);
-        match status.lock().ok().and_then(|mut s| s.take()) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => bail!("mapping a buffer for readback failed: {e}"),
-            None => bail!("mapping a buffer for readback did not complete"),
+        // The callback usually runs during the wait above. When another thread polls the
+        // same device, that thread may have taken the callback and not yet run it, so
+        // keep polling (bounded by the same timeout) until it has.
+        let outcome = loop {
+            let _ = self.device.poll(wgpu::PollType::Poll);
+            if let Some(r) = status.lock().ok().and_then(|mut s| s.take()) {
+                break r;
+            }
+            if start.elapsed() >= timeout {
+                self.errors.check()?;
+                bail!(
+                    "mapping a buffer for readback did not complete within {:.0} s",
+                    timeout.as_secs_f64()
+                );
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        if let Err(e) = outcome {
+            bail!("mapping a buffer for readback failed: {e}");
         }
         let view = buf
             .get_mapped_range(..)
