@@ -253,6 +253,42 @@ fn uncaptured_wgpu_errors_become_errors_not_panics() {
 }
 
 #[test]
+fn readback_completes_while_another_thread_polls_the_same_device() {
+    // Tests (and a future multi-threaded runner) share one device. A poll on another
+    // thread can take a readback's map callback before it has run; the readback must
+    // still see it rather than report that mapping never completed.
+    let gpu = fresh_gpu();
+    let data: Vec<u32> = (0..4096).collect();
+    let src = gpu
+        .buffer_init(
+            "source",
+            bytemuck::cast_slice(&data),
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        )
+        .unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = gpu.device.poll(wgpu::PollType::Poll);
+                }
+            });
+        }
+        let outcome = (0..400).try_for_each(|i| {
+            let back = gpu.read_buffer(&src, Duration::from_secs(30))?;
+            anyhow::ensure!(
+                bytemuck::cast_slice::<u8, u32>(&back) == data.as_slice(),
+                "readback {i} returned the wrong contents"
+            );
+            Ok(())
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        outcome.unwrap();
+    });
+}
+
+#[test]
 fn a_lost_device_becomes_a_clear_error() {
     let gpu = fresh_gpu();
     gpu.device.destroy();
