@@ -78,28 +78,44 @@ impl Layout {
 
     /// Parses a comma-separated list such as `nn,nt,tn`.
     pub fn parse_list(s: &str) -> Result<Vec<Layout>> {
-        let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let l = match part.to_ascii_lowercase().as_str() {
-                "nn" => Layout::Nn,
-                "nt" => Layout::Nt,
-                "tn" => Layout::Tn,
-                _ => {
-                    return Err(input_error(format!(
-                        "invalid layout '{part}': expected nn (forward), nt (input gradient) or \
-                         tn (weight gradient)"
-                    )));
-                }
-            };
-            if !out.contains(&l) {
-                out.push(l);
-            }
-        }
-        if out.is_empty() {
-            return Err(input_error("--layout needs at least one of nn, nt, tn"));
-        }
-        Ok(out)
+        parse_list(
+            s,
+            "--layout",
+            "nn (forward), nt (input gradient) or tn (weight gradient)",
+            |part| match part {
+                "nn" => Some(Layout::Nn),
+                "nt" => Some(Layout::Nt),
+                "tn" => Some(Layout::Tn),
+                _ => None,
+            },
+        )
     }
+}
+
+/// Parses a comma-separated, case-insensitive list for the flag `flag`, dropping repeats
+/// and keeping the order given; an unknown item or an empty list is an input error that
+/// says what `expected` is.
+pub(crate) fn parse_list<T: PartialEq>(
+    s: &str,
+    flag: &str,
+    expected: &str,
+    item: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some(value) = item(&part.to_ascii_lowercase()) else {
+            return Err(input_error(format!(
+                "invalid {flag} '{part}': expected {expected}"
+            )));
+        };
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    if out.is_empty() {
+        return Err(input_error(format!("{flag} is empty: expected {expected}")));
+    }
+    Ok(out)
 }
 
 impl fmt::Display for Layout {

@@ -75,25 +75,16 @@ impl Precision {
 
     /// Parses `f32`, `f16` or a comma-separated list of them (`f32,f16`).
     pub fn parse_list(s: &str) -> Result<Vec<Precision>> {
-        let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let p = match part.to_ascii_lowercase().as_str() {
-                "f32" | "fp32" => Precision::F32,
-                "f16" | "fp16" | "half" => Precision::F16,
-                _ => {
-                    return Err(input_error(format!(
-                        "invalid precision '{part}': expected f32, f16 or a list such as f32,f16"
-                    )));
-                }
-            };
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-        if out.is_empty() {
-            return Err(input_error("--precision needs at least one of f32, f16"));
-        }
-        Ok(out)
+        super::parse_list(
+            s,
+            "--precision",
+            "f32, f16 or both (f32,f16)",
+            |part| match part {
+                "f32" | "fp32" => Some(Precision::F32),
+                "f16" | "fp16" | "half" => Some(Precision::F16),
+                _ => None,
+            },
+        )
     }
 }
 
