@@ -51,6 +51,19 @@ fn markdown_snapshot() {
 }
 
 #[test]
+fn long_file_names_become_machine_numbers_in_column_names() {
+    let short = comparison(false);
+    let (header, _) = export::row_cells(&short);
+    assert!(header.contains(&"llvmpipe-gl / lavapipe-vulkan [95% CI]".to_string()));
+    let mut long = short.clone();
+    long.machines[1].label = "llvmpipe-llvm-15-0-6-256-bits-gl-standard-20261129T013539Z".into();
+    let (header, _) = export::row_cells(&long);
+    assert!(header.contains(&"#2 / #1 [95% CI]".to_string()), "{header:?}");
+    assert!(header.contains(&"#1 TFLOP/s".to_string()), "{header:?}");
+    assert!(header.iter().all(|h| !h.contains("llvmpipe")), "{header:?}");
+}
+
+#[test]
 fn unpriced_files_say_how_to_give_a_price() {
     let c = comparison(false);
     let v = &c.verdicts[0];

@@ -147,7 +147,18 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
 /// Header and rows of the matched-records table; numeric columns are right-aligned by
 /// the table exporter from index 3 on.
 pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
-    let base = &c.machines[c.baseline].label;
+    // Column names carry the machine's label while it is short; long ones (file stems
+    // with adapter names and times) would make every column as wide as the name, so
+    // the columns then use the machine's number from the machines table.
+    let short = c.machines.iter().all(|m| m.label.chars().count() <= 24);
+    let name = |i: usize| {
+        if short {
+            c.machines[i].label.clone()
+        } else {
+            format!("#{}", i + 1)
+        }
+    };
+    let base = name(c.baseline);
     // The layout column says the precision too once any matched record is not f32.
     let precision = c.rows.iter().any(|r| r.precision != "f32");
     let layout = if precision {
@@ -156,12 +167,12 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         "layout"
     };
     let mut header = vec!["shape MxNxK".to_string(), layout.into(), "role".into()];
-    for m in &c.machines {
-        header.push(format!("{} TFLOP/s", m.label));
+    for i in 0..c.machines.len() {
+        header.push(format!("{} TFLOP/s", name(i)));
     }
-    for (i, m) in c.machines.iter().enumerate() {
+    for i in 0..c.machines.len() {
         if i != c.baseline {
-            header.push(format!("{} / {base} [95% CI]", m.label));
+            header.push(format!("{} / {base} [95% CI]", name(i)));
         }
     }
     // One "wgpu / vendor library" column per wgpu file when a vendor file is compared.
@@ -176,11 +187,11 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         header.push(if vendor_cols.len() == 1 {
             "wgpu / vendor library".to_string()
         } else {
-            format!("{} wgpu / vendor library", c.machines[i].label)
+            format!("{} wgpu / vendor library", name(i))
         });
     }
-    for m in &c.machines {
-        header.push(format!("{} USD/PFLOP", m.label));
+    for i in 0..c.machines.len() {
+        header.push(format!("{} USD/PFLOP", name(i)));
     }
     let rows = c
         .rows
