@@ -58,7 +58,10 @@ fn long_file_names_become_machine_numbers_in_column_names() {
     let mut long = short.clone();
     long.machines[1].label = "llvmpipe-llvm-15-0-6-256-bits-gl-standard-20261129T013539Z".into();
     let (header, _) = export::row_cells(&long);
-    assert!(header.contains(&"#2 / #1 [95% CI]".to_string()), "{header:?}");
+    assert!(
+        header.contains(&"#2 / #1 [95% CI]".to_string()),
+        "{header:?}"
+    );
     assert!(header.contains(&"#1 TFLOP/s".to_string()), "{header:?}");
     assert!(header.iter().all(|h| !h.contains("llvmpipe")), "{header:?}");
 }
