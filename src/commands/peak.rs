@@ -8,7 +8,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use crate::cli::PeakArgs;
 use crate::gpu::Gpu;
-use crate::gpu::adapter::{self, AdapterSelector, BackendFilter, backend_name, device_type_name};
+use crate::gpu::adapter::{self, AdapterSelector, BackendFilter};
 use crate::host;
 use crate::report::{fmt_ns, fmt_sig};
 use crate::result::{PeakMethod, Peaks, ResultFile, ResultWriter, SCHEMA_ID, Settings};
@@ -27,16 +27,7 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
         Some(p) => Some(ResultWriter::prepare(p.clone(), args.force, false)?),
         None => None,
     };
-    eprintln!(
-        "adapter {}: {} ({}, {}, driver {} {}): {}",
-        choice.entry.index,
-        info.name,
-        backend_name(info.backend),
-        device_type_name(info.device_type),
-        info.driver,
-        info.driver_info,
-        choice.reason
-    );
+    eprintln!("{}", choice.announcement());
     let record = adapter::describe(choice.entry.index, &choice.entry.adapter, &info);
     let created = chrono::Utc::now();
     // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was

@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow};
 
 use crate::cli::{RunPlan, TimingArg};
 use crate::error::input_error;
-use crate::gpu::adapter::{self, backend_name, device_type_name};
+use crate::gpu::adapter;
 use crate::gpu::{Gpu, fmt_bytes};
 use crate::host;
 use crate::kernels::precision::Precision;
@@ -103,15 +103,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
         None,
     )?;
     let mut progress = Progress::new(plan.quiet);
-    eprintln!(
-        "adapter {}: {} ({}, {}, driver {}): {}",
-        choice.entry.index,
-        info.name,
-        backend_name(info.backend),
-        device_type_name(info.device_type),
-        format!("{} {}", info.driver, info.driver_info).trim(),
-        choice.reason
-    );
+    eprintln!("{}", choice.announcement());
     let mut warnings = Vec::new();
     if info.device_type == wgpu::DeviceType::Cpu {
         warnings.push(format!(

@@ -10,7 +10,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use crate::cli::TunePlan;
 use crate::gpu::Gpu;
-use crate::gpu::adapter::{self, backend_name, device_type_name};
+use crate::gpu::adapter;
 use crate::gpu::timing::Timer;
 use crate::kernels::precision::plan_f16;
 use crate::kernels::tune::{self, Outcome, ShapeClass, Trial, TuneObserver, Tuner};
@@ -25,16 +25,7 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         plan.backend,
     )?;
     let info = choice.entry.info.clone();
-    eprintln!(
-        "adapter {}: {} ({}, {}, driver {} {}): {}",
-        choice.entry.index,
-        info.name,
-        backend_name(info.backend),
-        device_type_name(info.device_type),
-        info.driver,
-        info.driver_info,
-        choice.reason
-    );
+    eprintln!("{}", choice.announcement());
     // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was
     // measured.
     crate::interrupt::install()?;

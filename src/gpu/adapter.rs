@@ -68,6 +68,22 @@ pub struct AdapterChoice {
     pub reason: String,
 }
 
+impl AdapterChoice {
+    /// The line every command prints before it uses the adapter: which one, and why.
+    pub fn announcement(&self) -> String {
+        let info = &self.entry.info;
+        format!(
+            "adapter {}: {} ({}, {}, driver {}): {}",
+            self.entry.index,
+            info.name,
+            backend_name(info.backend),
+            device_type_name(info.device_type),
+            format!("{} {}", info.driver, info.driver_info).trim(),
+            self.reason
+        )
+    }
+}
+
 /// A wgpu instance on the given backends, without validation layers (they distort timing)
 /// unless the usual `WGPU_*` environment variables ask for them.
 pub fn instance(filter: BackendFilter) -> wgpu::Instance {
