@@ -60,31 +60,8 @@ override B_ROW: u32 = BN / 4u + 1u;
 override A_BUF: u32 = BK * A_ROW;
 override B_BUF: u32 = BK * B_ROW;
 
-// Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
-// declares `enable f16;` and sets these to f16. Every load converts to f32.
-alias In = f32;
-alias In4 = vec4<f32>;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    // K range of one split (a multiple of BK); K itself without split-K.
-    k_split: u32,
-    // 1 when the row stride of the vec4 path is a multiple of 4, per operand.
-    aligned_a: u32,
-    aligned_b: u32,
-    aligned_c: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<In>;
-@group(0) @binding(1) var<storage, read> b: array<In>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<storage, read> a4: array<In4>;
-@group(0) @binding(5) var<storage, read> b4: array<In4>;
-@group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
+// The operand types, the uniform block and the bindings are in gemm_block_common.wgsl,
+// appended by the host.
 
 var<workgroup> As: array<vec4<f32>, 2u * A_BUF>; // As[buf][k][m / 4]
 var<workgroup> Bs: array<vec4<f32>, 2u * B_BUF>; // Bs[buf][k][n / 4]
@@ -139,7 +116,7 @@ fn store_a(e: u32, buf: u32, v: vec4<f32>) {
     }
 }
 
-// load_b and store_b (B's staging) are in gemm_stage_b.wgsl, appended by the host.
+// load_b and store_b (B's staging) are in gemm_block_common.wgsl.
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(

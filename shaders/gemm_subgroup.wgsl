@@ -44,29 +44,8 @@ override SG_X: u32 = BN / (SG * TN);
 override B_ROW: u32 = BN / 4u + 1u;
 override B_BUF: u32 = BK * B_ROW;
 
-// Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
-// declares `enable f16;` and sets these to f16. Every load converts to f32.
-alias In = f32;
-alias In4 = vec4<f32>;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    k_split: u32,
-    aligned_a: u32,
-    aligned_b: u32,
-    aligned_c: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<In>;
-@group(0) @binding(1) var<storage, read> b: array<In>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<storage, read> a4: array<In4>;
-@group(0) @binding(5) var<storage, read> b4: array<In4>;
-@group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;
+// The operand types, the uniform block and the bindings are in gemm_block_common.wgsl,
+// appended by the host.
 
 var<workgroup> Bs: array<vec4<f32>, 2u * B_BUF>; // Bs[buf][k][n / 4]
 
@@ -95,7 +74,7 @@ fn load_a_rows(gi: u32, gk: u32, kend: u32) -> vec4<f32> {
     return v;
 }
 
-// load_b and store_b are in gemm_stage_b.wgsl, appended by the host.
+// load_b and store_b are in gemm_block_common.wgsl.
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(

@@ -18,14 +18,14 @@ use crate::gpu::Gpu;
 
 const NAIVE_WGSL: &str = include_str!("../../shaders/gemm_naive.wgsl");
 const TILED_WGSL: &str = include_str!("../../shaders/gemm_tiled.wgsl");
-// The block and subgroup kernels share B's staging (gemm_stage_b.wgsl).
+// The block and subgroup kernels share their declarations and B's staging.
 const BLOCK_WGSL: &str = concat!(
     include_str!("../../shaders/gemm_block.wgsl"),
-    include_str!("../../shaders/gemm_stage_b.wgsl")
+    include_str!("../../shaders/gemm_block_common.wgsl")
 );
 const SUBGROUP_WGSL: &str = concat!(
     include_str!("../../shaders/gemm_subgroup.wgsl"),
-    include_str!("../../shaders/gemm_stage_b.wgsl")
+    include_str!("../../shaders/gemm_block_common.wgsl")
 );
 const REDUCE_WGSL: &str = include_str!("../../shaders/gemm_splitk_reduce.wgsl");
 const COOPMAT_WGSL: &str = include_str!("../../shaders/gemm_coopmat.wgsl");

@@ -340,6 +340,31 @@ pub struct Timing {
     pub histogram_format: String,
 }
 
+impl Timing {
+    /// The summary and histogram of `samples` (ns), timed with `method`.
+    pub fn from_samples(method: &str, samples: &[f64], warmup_runs: u64) -> anyhow::Result<Self> {
+        let s = crate::stats::summarize(samples)
+            .ok_or_else(|| anyhow::anyhow!("no samples were taken"))?;
+        let hist = crate::stats::histogram(samples)?;
+        Ok(Timing {
+            method: method.into(),
+            samples: s.samples,
+            warmup_runs,
+            median_ns: s.median,
+            p10_ns: s.p10,
+            p90_ns: s.p90,
+            p99_ns: s.p99,
+            min_ns: s.min,
+            max_ns: s.max,
+            mean_ns: s.mean,
+            stddev_ns: s.stddev,
+            cv: s.cv,
+            histogram: crate::stats::encode_histogram(&hist)?,
+            histogram_format: crate::stats::HISTOGRAM_FORMAT.into(),
+        })
+    }
+}
+
 /// Throughput in 10¹² FLOP/s.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Tflops {

@@ -977,24 +977,7 @@ impl<'a> Runner<'a> {
                 Err(e) => return Err(e.context(format!("timing {label}"))),
             }
         }
-        let s = stats::summarize(&samples).context("no samples were taken")?;
-        let hist = stats::histogram(&samples)?;
-        Ok(Timing {
-            method: self.timer.method().as_str().into(),
-            samples: s.samples,
-            warmup_runs,
-            median_ns: s.median,
-            p10_ns: s.p10,
-            p90_ns: s.p90,
-            p99_ns: s.p99,
-            min_ns: s.min,
-            max_ns: s.max,
-            mean_ns: s.mean,
-            stddev_ns: s.stddev,
-            cv: s.cv,
-            histogram: stats::encode_histogram(&hist)?,
-            histogram_format: stats::HISTOGRAM_FORMAT.into(),
-        })
+        Timing::from_samples(self.timer.method().as_str(), &samples, warmup_runs)
     }
 }
 

@@ -716,24 +716,8 @@ pub fn first_below(losses: &[f64], target: f64, window: u64) -> Option<u64> {
 
 /// Step times summarised as for records.
 fn timing(timer: &Timer, samples: &[f64]) -> Result<Timing> {
-    let s = stats::summarize(samples).context("no training steps were timed")?;
-    let hist = stats::histogram(samples)?;
-    Ok(Timing {
-        method: timer.method().as_str().into(),
-        samples: s.samples,
-        warmup_runs: 0,
-        median_ns: s.median,
-        p10_ns: s.p10,
-        p90_ns: s.p90,
-        p99_ns: s.p99,
-        min_ns: s.min,
-        max_ns: s.max,
-        mean_ns: s.mean,
-        stddev_ns: s.stddev,
-        cv: s.cv,
-        histogram: stats::encode_histogram(&hist)?,
-        histogram_format: stats::HISTOGRAM_FORMAT.into(),
-    })
+    anyhow::ensure!(!samples.is_empty(), "no training steps were timed");
+    Timing::from_samples(timer.method().as_str(), samples, 0)
 }
 
 #[cfg(test)]
