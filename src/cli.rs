@@ -12,10 +12,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cost::{PriceFile, PriceSpec};
 use crate::error::input_error;
 use crate::gpu::{AdapterSelector, BackendFilter};
-use crate::kernels::{self, Family, KernelSpec, Layout, PathChoice, Precision, Shape};
+use crate::kernels::{self, Family, KernelSpec};
 use crate::report::export::Format;
+use crate::result::Settings;
+use crate::types::PathChoice;
+use crate::types::{Layout, Precision, Shape};
+use crate::workloads::runner::{Repeats, RunSettings};
 use crate::workloads::train::{OptimizerKind, TrainOptions};
-use crate::workloads::{self, Step, Suite, runner::RunSettings};
+use crate::workloads::{self, Step, Suite};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -395,16 +399,43 @@ pub struct RunPlan {
     pub tune_budget: Option<Duration>,
     /// Measure the peaks before the suite.
     pub peaks: bool,
-    /// Runs of the suite (`--repeat`), at least 1.
-    pub repeat: u32,
-    /// Spread above which a repeated record is flagged.
-    pub repeat_threshold: f64,
+    /// More runs of the suite (`--repeat N` with N ≥ 2), and the spread above which a
+    /// record is flagged.
+    pub repeats: Option<Repeats>,
     /// `--sustain`: how long to run one GEMM back to back.
     pub sustain: Option<Duration>,
     /// Operand precisions every GEMM runs in, in order.
     pub precisions: Vec<Precision>,
     /// Where the tuned kernel's f16 GEMMs run.
     pub f16_path: PathChoice,
+}
+
+impl RunPlan {
+    /// What the result file records of this plan.
+    pub fn recorded_settings(&self) -> Settings {
+        let s = &self.settings;
+        Settings {
+            suite: self.suite.name.clone(),
+            seed: s.seed,
+            time_budget_s: s.time_budget.as_secs_f64(),
+            total_budget_s: s.total_budget.as_secs_f64(),
+            max_samples: s.max_samples,
+            min_samples: s.min_samples,
+            kernels: self.kernels.iter().map(|k| k.name.clone()).collect(),
+            timing: match self.timing {
+                TimingArg::Auto => "auto",
+                TimingArg::Host => "host",
+            }
+            .into(),
+            command_line: std::env::args().collect(),
+            tokens: self.tokens,
+            precisions: self.precisions.clone(),
+            f16_path: self
+                .precisions
+                .contains(&Precision::F16)
+                .then_some(self.f16_path),
+        }
+    }
 }
 
 fn seconds(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
@@ -539,20 +570,23 @@ impl RunArgs {
                 }
             },
             peaks: !self.no_peaks,
-            repeat: match self.repeat {
-                0 => return Err(input_error("--repeat must be at least 1")),
-                n if n > 1000 => {
-                    return Err(input_error(format!("--repeat {n}: at most 1000")));
-                }
-                n => n,
-            },
-            repeat_threshold: match self.repeat_threshold {
-                t if t.is_finite() && t > 0.0 => t,
-                t => {
-                    return Err(input_error(format!(
-                        "--repeat-threshold {t}: must be a positive fraction, e.g. 0.05"
-                    )));
-                }
+            repeats: {
+                let runs = match self.repeat {
+                    0 => return Err(input_error("--repeat must be at least 1")),
+                    n if n > 1000 => {
+                        return Err(input_error(format!("--repeat {n}: at most 1000")));
+                    }
+                    n => n,
+                };
+                let threshold = match self.repeat_threshold {
+                    t if t.is_finite() && t > 0.0 => t,
+                    t => {
+                        return Err(input_error(format!(
+                            "--repeat-threshold {t}: must be a positive fraction, e.g. 0.05"
+                        )));
+                    }
+                };
+                (runs > 1).then_some(Repeats { runs, threshold })
             },
             sustain: match self.sustain {
                 None => None,
@@ -676,7 +710,7 @@ impl TrainArgs {
                 "--log-every",
                 self.log_every,
                 1,
-                crate::gpu::timing::MAX_BATCH as u64,
+                crate::measure::MAX_BATCH as u64,
             )?,
             target_fraction: self.target,
             optimizer,
@@ -717,8 +751,7 @@ impl TrainArgs {
             price: self.price.spec()?,
             tune_budget: None,
             peaks: false,
-            repeat: 1,
-            repeat_threshold: 0.05,
+            repeats: None,
             sustain: None,
             precisions,
             f16_path,
@@ -980,6 +1013,16 @@ impl TuneArgs {
 }
 
 impl PeakArgs {
+    pub fn selector(&self) -> AdapterSelector {
+        self.adapter
+            .as_deref()
+            .map_or(AdapterSelector::Best, AdapterSelector::parse)
+    }
+
+    pub fn backend(&self) -> BackendFilter {
+        self.backend.map_or(BackendFilter::All, Into::into)
+    }
+
     /// Checks the arguments that need no GPU.
     pub fn check(&self) -> Result<()> {
         if self.runs == 0 || self.runs > 1000 {

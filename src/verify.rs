@@ -10,23 +10,9 @@
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::kernels::{Layout, Shape};
+use crate::types::{Layout, Shape};
 
-/// Relative Frobenius error allowed for f32 storage and accumulation.
-///
-/// Rounding error of an f32 dot product grows like √K·ε (ε = 6e-8); at K = 16384 that
-/// is about 8e-6, an order of magnitude inside this bound, while a single dropped term
-/// of K = 16384 already gives ~1/√K ≈ 8e-3.
-pub const F32_TOLERANCE: f64 = 1e-4;
-
-/// Relative Frobenius error allowed for f16 operands with f32 accumulation, against the
-/// f64 reference of the f16-rounded inputs.
-///
-/// The inputs' rounding is in the reference, so what remains is the f32 accumulation
-/// (as for f32) and, where a kernel keeps intermediate values in f16 or accumulates in
-/// a different order on cooperative matrices, rounding of the same order as f16's unit
-/// roundoff (4.9e-4). A single dropped term of K = 4096 still gives ~1/√K ≈ 1.6e-2.
-pub const F16_TOLERANCE: f64 = 2e-3;
+pub use crate::types::{F16_TOLERANCE, F32_TOLERANCE};
 
 /// Problems with at most this many multiply-adds are checked in full (~0.1 s in f64).
 pub const FULL_CHECK_MACS: u64 = 1 << 26;
@@ -153,9 +139,7 @@ impl ReferenceSample {
     pub fn compute(inputs: &GemmInputs, seed: u64) -> ReferenceSample {
         let s = inputs.shape;
         let (m, n) = (s.m as usize, s.n as usize);
-        let macs = s.c_len() * u64::from(s.k);
-        let full = (macs <= FULL_CHECK_MACS && s.c_len() <= FULL_CHECK_ENTRIES)
-            || s.c_len() <= MIN_CHECKED as u64;
+        let full = checks_in_full(s);
         let idx: Vec<(u32, u32)> = if full {
             (0..s.m)
                 .flat_map(|i| (0..s.n).map(move |j| (i, j)))
@@ -210,6 +194,7 @@ impl ReferenceSample {
             checked_entries: self.entries.len() as u64,
             full: self.full,
             unwritten_entries: unwritten,
+            reference_norm_sq: den,
         }
     }
 }
@@ -267,6 +252,75 @@ pub struct Check {
     pub full: bool,
     /// Entries of C still holding the NaN poison (never written by the kernel).
     pub unwritten_entries: u64,
+    /// ‖C_ref‖² over the checked entries, to combine checks of pieces.
+    pub reference_norm_sq: f64,
+}
+
+impl Check {
+    /// Why a failed check failed, in words.
+    pub fn failure(&self) -> String {
+        match (self.unwritten_entries, self.rel_error) {
+            (u, _) if u > 0 => format!("{u} output entries were never written"),
+            (_, Some(e)) => format!(
+                "relative error {e:.3e} exceeds the tolerance {:.0e}",
+                self.tolerance
+            ),
+            (_, None) => "the output is not finite".into(),
+        }
+    }
+}
+
+/// One check of a product from the checks of its pieces (see `workloads::shard`): the
+/// relative Frobenius error over all checked entries of all pieces.
+pub fn combine(parts: &[Check]) -> Check {
+    if let [only] = parts {
+        return only.clone();
+    }
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    let mut finite = true;
+    for c in parts {
+        let d = c.reference_norm_sq;
+        match c.rel_error {
+            Some(e) => num += e * e * if d > 0.0 { d } else { 1.0 },
+            None => finite = false,
+        }
+        den += d;
+    }
+    let rel = if den > 0.0 {
+        (num / den).sqrt()
+    } else {
+        num.sqrt()
+    };
+    let rel_error = (finite && rel.is_finite()).then_some(rel);
+    let tolerance = parts.first().map_or(F32_TOLERANCE, |c| c.tolerance);
+    let unwritten_entries = parts.iter().map(|c| c.unwritten_entries).sum();
+    Check {
+        rel_error,
+        tolerance,
+        passed: unwritten_entries == 0
+            && parts.iter().all(|c| c.passed)
+            && rel_error.is_some_and(|e| e <= tolerance),
+        checked_entries: parts.iter().map(|c| c.checked_entries).sum(),
+        full: parts.iter().all(|c| c.full),
+        unwritten_entries,
+        reference_norm_sq: den,
+    }
+}
+
+/// Whether a check of `shape` covers every entry of C.
+pub fn checks_in_full(shape: Shape) -> bool {
+    let macs = shape.c_len() * u64::from(shape.k);
+    (macs <= FULL_CHECK_MACS && shape.c_len() <= FULL_CHECK_ENTRIES)
+        || shape.c_len() <= MIN_CHECKED as u64
+}
+
+/// About how many entries of C a check of `shape` compares (for time estimates).
+pub fn checked_entries(shape: Shape) -> u64 {
+    if checks_in_full(shape) {
+        shape.c_len()
+    } else {
+        2 * (u64::from(shape.m) + u64::from(shape.n)) + RANDOM_SAMPLES as u64
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,11 @@ mod common;
 use std::time::Duration;
 
 use common::flopcost;
-use flopcost::kernels::{
-    self, BlockConfig, Family, GemmPipeline, KernelSpec, Layout, Precision, Shape, Variant, coop,
-    tune,
-};
+use flopcost::kernels::problem::Problem;
+use flopcost::kernels::{self, BlockConfig, Family, GemmPipeline, KernelSpec, Variant, coop, tune};
 use flopcost::result::{self, validate};
+use flopcost::types::{Layout, Precision, Shape};
 use flopcost::verify::F16_TOLERANCE;
-use flopcost::workloads::problem::Problem;
 use predicates::prelude::*;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -220,30 +218,38 @@ fn run_in_f32_and_f16_records_precision_path_and_the_fallback() {
         "3",
     ]);
     assert_eq!(file.records.len(), 8);
-    assert_eq!(file.settings.precisions, ["f32", "f16"]);
-    assert_eq!(file.settings.f16_path.as_deref(), Some("auto"));
+    assert_eq!(file.settings.precisions, [Precision::F32, Precision::F16]);
+    assert_eq!(file.settings.f16_path.map(|p| p.as_str()), Some("auto"));
     assert_eq!(file.runtime.as_ref().map(|r| r.name.as_str()), Some("wgpu"));
     for r in &file.records {
         assert!(r.verification.passed && r.tflops.is_some(), "{}", r.id);
-        let want = if r.precision == "f16" {
+        let want = if r.precision == Precision::F16 {
             F16_TOLERANCE
         } else {
             flopcost::verify::F32_TOLERANCE
         };
         assert_eq!(r.verification.tolerance, want);
-        assert_eq!(r.id.ends_with("-f16"), r.precision == "f16", "{}", r.id);
+        assert_eq!(
+            r.id.ends_with("-f16"),
+            r.precision == Precision::F16,
+            "{}",
+            r.id
+        );
     }
     let f16: Vec<_> = file
         .records
         .iter()
-        .filter(|r| r.precision == "f16")
+        .filter(|r| r.precision == Precision::F16)
         .collect();
     assert_eq!(f16.len(), 4);
     let gpu = common::gpu();
     match coop::support(gpu) {
         Err(_) => {
             // The automatic choice fell back to the shader cores and says why.
-            assert!(f16.iter().all(|r| r.kernel.path.as_deref() == Some("simt")));
+            assert!(
+                f16.iter()
+                    .all(|r| r.kernel.path.map(|p| p.as_str()) == Some("simt"))
+            );
             let why = file
                 .warnings
                 .iter()
@@ -254,7 +260,7 @@ fn run_in_f32_and_f16_records_precision_path_and_the_fallback() {
         }
         Ok(_) => {
             let tuned = f16.iter().find(|r| r.kernel.name == "tuned").unwrap();
-            assert_eq!(tuned.kernel.path.as_deref(), Some("coopmat"));
+            assert_eq!(tuned.kernel.path.map(|p| p.as_str()), Some("coopmat"));
         }
     }
 }

@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use flopcost::kernels::{self, Family, GemmPipeline, KernelSpec, Layout, Shape, TileConfig};
+use flopcost::kernels::problem::Problem;
+use flopcost::kernels::{self, Family, GemmPipeline, KernelSpec, TileConfig};
+use flopcost::types::{Layout, Shape};
 use flopcost::verify::F32_TOLERANCE;
-use flopcost::workloads::problem::Problem;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::flopcost;
 use flopcost::gpu::{Gpu, adapter};
-use flopcost::kernels::{Layout, Shape};
+use flopcost::kernels::problem::Problem;
 use flopcost::result::{self, validate};
-use flopcost::workloads::problem::Problem;
+use flopcost::types::{Layout, Shape};
 use predicates::prelude::*;
 
 fn bin() -> PathBuf {

@@ -4,9 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use flopcost::kernels::{self, Layout, Shape};
+use flopcost::kernels::{self};
 use flopcost::result::{Record, validate};
 use flopcost::stats;
+use flopcost::types::{Layout, Shape};
 use flopcost::workloads::runner::{Observer, RunSettings, Runner};
 use flopcost::workloads::{Case, Step, Suite};
 
@@ -69,7 +70,7 @@ fn check_records(obs: &Collect, method: &str) {
         assert!(problems.is_empty(), "{}: {problems:?}", r.id);
         let t = r.timing.as_ref().expect("verified records are timed");
         let tf = r.tflops.as_ref().unwrap();
-        assert_eq!(t.method, method);
+        assert_eq!(t.method.as_str(), method);
         assert!(t.samples >= 5 && t.samples <= 40, "{} samples", t.samples);
         assert!(t.min_ns <= t.median_ns && t.median_ns <= t.max_ns);
         assert!(tf.best >= tf.median);

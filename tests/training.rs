@@ -8,13 +8,15 @@ use std::fs;
 use std::time::Duration;
 
 use common::flopcost;
-use flopcost::kernels::{self, Layout, Precision, Variant};
+use flopcost::kernels::{self, Variant};
 use flopcost::result::{self, Record, Training, TripletBlock, validate};
+use flopcost::types::Layer;
+use flopcost::types::{Layout, Precision};
+use flopcost::workloads::Block;
 use flopcost::workloads::runner::{Observer, RunSettings, Runner};
 use flopcost::workloads::train::{
     self, OptimizerConfig, TrainConfig, check::gradient_check, ops::Kernels,
 };
-use flopcost::workloads::{Block, Layer};
 use predicates::prelude::*;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -143,7 +145,7 @@ fn loss_falls(precision: Precision) {
     let gpu = common::gpu();
     let ops = Kernels::new(gpu, precision).unwrap();
     let variant = Variant::simt(precision);
-    let timer = flopcost::gpu::timing::Timer::new(gpu, true).unwrap();
+    let mut meter = flopcost::measure::gpu::Meter::new(gpu, true).unwrap();
     let check = gradient_check(
         gpu,
         &ops,
@@ -167,7 +169,7 @@ fn loss_falls(precision: Precision) {
     let mut obs = Collect::default();
     let t = train::train(
         gpu,
-        &timer,
+        &mut meter,
         &ops,
         &kernel("tiled"),
         variant,
@@ -177,7 +179,7 @@ fn loss_falls(precision: Precision) {
         &mut obs,
     )
     .unwrap();
-    assert_eq!(t.precision, precision.as_str());
+    assert_eq!(t.precision, precision);
     assert_eq!(t.loss_scale.is_some(), precision == Precision::F16);
     assert!(t.loss_start.is_finite() && t.loss_start > 0.0);
     assert!(

@@ -7,12 +7,14 @@ mod common;
 
 use std::time::Duration;
 
-use flopcost::gpu::timing::Timer;
 use flopcost::kernels::cache::{self, AdapterKey};
-use flopcost::kernels::tune::{self, Outcome, ShapeClass, Source, Table, Trial, TuneObserver};
-use flopcost::kernels::{BlockConfig, Family, GemmPipeline, KernelSpec, Layout, Shape, Variant};
+use flopcost::kernels::problem::Problem;
+use flopcost::kernels::tune::{self, Outcome, ShapeClass, Table, Trial, TuneObserver};
+use flopcost::kernels::{BlockConfig, Family, GemmPipeline, KernelSpec, Variant};
+use flopcost::measure::gpu::Meter;
+use flopcost::types::ConfigSource;
+use flopcost::types::{Layout, Shape};
 use flopcost::verify::F32_TOLERANCE;
-use flopcost::workloads::problem::Problem;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -156,9 +158,9 @@ fn tune_into(dir: &std::path::Path, budget: Duration) -> (BlockConfig, Vec<Trial
     assert!(warnings.is_empty(), "{warnings:?}");
     let mut tuner = tune::Tuner::new(gpu, table);
     let problem = Problem::new(gpu, Layout::Nn, Shape::new(70, 90, 50), 5).unwrap();
-    let timer = Timer::new(gpu, true).unwrap();
+    let mut meter = Meter::new(gpu, true).unwrap();
     let mut obs = Quiet(Vec::new());
-    let t = tuner.tune(&problem, &timer, budget, &mut obs).unwrap();
+    let t = tuner.tune(&problem, &mut meter, budget, &mut obs).unwrap();
     let (best, _) = t.best.expect("a candidate passes");
     assert!(
         obs.0
@@ -198,10 +200,10 @@ fn the_cache_is_written_and_read_back() {
         ShapeClass::of(Shape::new(70, 90, 50))
     );
     let choice = table.choose(gpu, Layout::Nn, shape, Variant::F32);
-    assert_eq!((choice.config, choice.source), (best, Source::Cache));
+    assert_eq!((choice.config, choice.source), (best, ConfigSource::Cache));
     // Another layout or class is not in the cache: the default, said so.
     let other = table.choose(gpu, Layout::Tn, shape, Variant::F32);
-    assert_eq!(other.source, Source::Heuristic);
+    assert_eq!(other.source, ConfigSource::Heuristic);
     assert_eq!(other.config, tune::heuristic(gpu, shape, Variant::F32));
 }
 

@@ -9,7 +9,8 @@ use crate::cli::{CompareArgs, FormatArg};
 use crate::error::input_error;
 use crate::report::compare::{self, Input};
 use crate::report::{export, write_stdout};
-use crate::result::{self, ResultWriter, write_atomic};
+use crate::result::{self, ResultWriter};
+use crate::util::fs::write_atomic;
 
 pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     let baseline = args.baseline_index()?;

@@ -6,8 +6,8 @@ use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::gpu::adapter::{self, AdapterSelector, BackendFilter};
-use crate::gpu::fmt_bytes;
 use crate::kernels;
+use crate::util::fmt_bytes;
 
 /// Lists every adapter on every backend (or one backend).
 pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
@@ -15,7 +15,7 @@ pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
     let entries = adapter::enumerate(filter);
     let records: Vec<_> = entries
         .iter()
-        .map(|e| adapter::describe(e.index, &e.adapter, &e.info))
+        .map(|e| crate::provenance::adapter(e.index, &e.adapter, &e.info))
         .collect();
     let default_index = if entries.is_empty() {
         None

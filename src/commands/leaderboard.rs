@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::report::leaderboard::{self, PAGE};
-use crate::result::write_atomic;
+use crate::util::fs::write_atomic;
 
 pub fn leaderboard(dir: &Path, check: bool) -> Result<ExitCode> {
     let page = leaderboard::render(dir)?;

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod leaderboard;
 pub mod peak;
 pub mod run;
+mod startup;
 pub mod tune;
 pub mod validate;
 

@@ -6,84 +6,47 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
+use super::startup::Startup;
 use crate::cli::TunePlan;
-use crate::gpu::Gpu;
-use crate::gpu::adapter;
-use crate::gpu::timing::Timer;
-use crate::kernels::precision::plan_f16;
 use crate::kernels::tune::{self, Outcome, ShapeClass, Trial, TuneObserver, Tuner};
-use crate::kernels::{BlockConfig, PathChoice, Precision, Shape, Variant, coop};
-use crate::report::{fmt_ns, fmt_sig};
-use crate::workloads::problem::Problem;
+use crate::kernels::{BlockConfig, Problem, Variant};
+use crate::measure::gpu::Meter;
+use crate::report::tune::{self as table, Winner};
+use crate::types::{Layout, Precision, Shape};
+use crate::util::fmt_sig;
+use crate::workloads::shard;
 
 pub fn tune(plan: TunePlan) -> Result<ExitCode> {
-    let choice = adapter::choose(
-        adapter::enumerate(plan.backend),
-        &plan.adapter,
-        plan.backend,
-    )?;
-    let info = choice.entry.info.clone();
-    eprintln!("{}", choice.announcement());
-    // Ctrl-C and SIGTERM from here on stop after the sample in flight and keep what was
-    // measured.
-    crate::interrupt::install()?;
-    let f16 = plan_f16(
-        &plan.precisions,
-        plan.f16_path,
-        choice.entry.adapter.features(),
-        &choice.entry.adapter.cooperative_matrix_properties(),
-        &info,
-    )?;
-    if let Some(why) = &f16.fallback {
-        eprintln!("note: {why}");
+    let startup = Startup::new(&plan.adapter, plan.backend, &plan.precisions, plan.f16_path)?;
+    let session = startup.open(&mut |m| eprintln!("{m}"))?;
+    for w in &session.warnings {
+        eprintln!("warning: {w}");
     }
-    let gpu = Gpu::open(choice.entry)?;
+    let gpu = &session.gpu;
     let limits = gpu.limits();
-    let mut f16_variant = f16.variant;
-    if f16_variant.coopmat {
-        eprintln!("checking the cooperative-matrix kernel on this adapter");
-        if let Err(why) = coop::probe(&gpu) {
-            if plan.f16_path == PathChoice::Coopmat {
-                bail!(
-                    "the cooperative-matrix kernel failed its check on adapter '{}': {why}; \
-                     tune f16 on the shader cores with --f16-path simt, and please report this",
-                    info.name
-                );
-            }
-            eprintln!(
-                "warning: the cooperative-matrix kernel failed its check on this adapter \
-                 ({why}); tuning f16 on the shader cores instead. Please report this"
-            );
-            f16_variant = Variant::simt(Precision::F16);
-        }
-    }
-    let variants: Vec<Variant> = plan
+    let cases: Vec<(Variant, Layout, Shape)> = plan
         .precisions
         .iter()
         .map(|&p| match p {
-            Precision::F16 => f16_variant,
+            Precision::F16 => session.f16,
             p => Variant::simt(p),
         })
+        .flat_map(|v| plan.cases.iter().map(move |&(l, s)| (v, l, s)))
         .collect();
-    let cases: Vec<(Variant, crate::kernels::Layout, Shape)> = variants
-        .iter()
-        .flat_map(|&v| plan.cases.iter().map(move |&(l, s)| (v, l, s)))
-        .collect();
-    let (table, warnings) = tune::Table::load(&gpu);
+    let (cache, warnings) = tune::Table::load(gpu);
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let cache_path = table
+    let cache_path = cache
         .path()
         .map_or("(none)".to_string(), |p| p.display().to_string());
-    let timer = Timer::new(&gpu, true)?;
-    let mut tuner = Tuner::new(&gpu, table);
+    let mut meter = Meter::new(gpu, true)?;
+    let mut tuner = Tuner::new(gpu, cache);
     let started = Instant::now();
     // Throughput of the last winner, to skip shapes that cannot fit the budget.
     let mut rate_flop_per_ns: Option<f64> = None;
-    let mut summary: Vec<(String, String, Shape, String, String)> = Vec::new();
+    let mut summary: Vec<Winner> = Vec::new();
     let mut failed_total = 0usize;
     let n_cases = cases.len();
     for (i, &(variant, layout, shape)) in cases.iter().enumerate() {
@@ -94,6 +57,13 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
             format!("{layout} {}", variant.key())
         };
         let head = format!("[{}/{n_cases}] {what} {shape} (class {class})", i + 1);
+        let row = |winner: String, tflops: String| Winner {
+            what: what.clone(),
+            class: class.to_string(),
+            shape,
+            winner,
+            tflops,
+        };
         if !plan.force
             && let Some(e) = tuner.table.get(variant, layout, class)
         {
@@ -102,23 +72,15 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
                 e.config,
                 fmt_sig(e.tflops, 3)
             );
-            summary.push((
-                what.clone(),
-                class.to_string(),
-                shape,
+            summary.push(row(
                 e.config.to_string(),
                 format!("{} (cached, median)", fmt_sig(e.tflops, 3)),
             ));
             continue;
         }
-        if let Err(why) = crate::workloads::runner::check_fits(&limits, shape, &[]) {
+        if let Err(why) = shard::check_unsplit(&limits, shape, &[]) {
             eprintln!("{head}: skipped: {why}");
-            summary.push(skipped_row(
-                &what,
-                class,
-                shape,
-                "over the adapter's limits",
-            ));
+            summary.push(row("-".into(), "over the adapter's limits".into()));
             continue;
         }
         let left = plan.budget.saturating_sub(started.elapsed());
@@ -129,11 +91,11 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
         };
         if !fits {
             eprintln!("{head}: skipped: it would not fit the rest of the budget (--budget)");
-            summary.push(skipped_row(&what, class, shape, "over the budget"));
+            summary.push(row("-".into(), "over the budget".into()));
             continue;
         }
         eprintln!("{head}: uploading inputs, computing the reference");
-        let problem = Problem::with_precision(&gpu, layout, shape, plan.seed, variant.precision)
+        let problem = Problem::with_precision(gpu, layout, shape, plan.seed, variant.precision)
             .with_context(|| format!("preparing {what} {shape}"))?;
         // This shape gets what is left, shared with the shapes after it.
         let budget = left / (n_cases - i).min(3) as u32;
@@ -141,7 +103,10 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
             quiet: plan.quiet,
             shape,
         };
-        let tuning = tuner.tune_variant(&problem, variant, &timer, budget, &mut obs)?;
+        let tuning = tuner.tune_variant(&problem, variant, &mut meter, budget, &mut obs)?;
+        for w in meter.take_warnings() {
+            eprintln!("warning: {w}");
+        }
         failed_total += tuning
             .trials
             .iter()
@@ -149,7 +114,7 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
             .count();
         if !plan.json {
             println!("{what} {shape} (class {class}):");
-            println!("{}", trial_table(&tuning.trials, shape, tuning.best));
+            println!("{}", table::trials(&tuning.trials, shape, tuning.best));
         }
         match tuning.best {
             Some((config, ns)) => {
@@ -158,40 +123,20 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
                     .table
                     .save()
                     .with_context(|| format!("saving the tuning cache {cache_path}"))?;
-                summary.push((
-                    what.clone(),
-                    class.to_string(),
-                    shape,
+                let tf = shape.flops() as f64 / ns / 1e3;
+                summary.push(row(
                     config.to_string(),
-                    format!(
-                        "{} (fastest sample)",
-                        fmt_sig(shape.flops() as f64 / ns / 1e3, 3)
-                    ),
+                    format!("{} (fastest sample)", fmt_sig(tf, 3)),
                 ));
             }
-            None => {
-                summary.push(skipped_row(&what, class, shape, "no candidate verified"));
-            }
+            None => summary.push(row("-".into(), "no candidate verified".into())),
         }
     }
     if plan.json {
         let entries: Vec<_> = tuner.table.entries().collect();
         println!("{}", serde_json::to_string_pretty(&entries)?);
     } else {
-        let mut t = Table::new();
-        t.load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(["layout", "shape class", "tuned on", "winner", "TFLOP/s"]);
-        for (l, c, s, w, tf) in &summary {
-            t.add_row(vec![
-                Cell::new(l),
-                Cell::new(c),
-                Cell::new(s.to_string()),
-                Cell::new(w),
-                Cell::new(tf).set_alignment(CellAlignment::Right),
-            ]);
-        }
-        println!("{t}");
+        println!("{}", table::summary(&summary));
         println!("tuning cache: {cache_path}");
     }
     if failed_total > 0 {
@@ -200,92 +145,13 @@ pub fn tune(plan: TunePlan) -> Result<ExitCode> {
              above); the winners all passed"
         );
     }
-    if summary.iter().all(|r| r.3 == "-") {
+    if summary.iter().all(|r| r.winner == "-") {
         bail!("no shape was tuned; raise --budget or choose smaller --shape");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn skipped_row(
-    what: &str,
-    class: ShapeClass,
-    shape: Shape,
-    why: &str,
-) -> (String, String, Shape, String, String) {
-    (
-        what.to_string(),
-        class.to_string(),
-        shape,
-        "-".into(),
-        why.into(),
-    )
-}
-
-/// One table of candidates, fastest first.
-fn trial_table(trials: &[Trial], shape: Shape, best: Option<(BlockConfig, f64)>) -> String {
-    let mut rows: Vec<&Trial> = trials.iter().collect();
-    let key = |t: &Trial| match t.outcome {
-        Outcome::Timed { best_ns, .. } => (0, best_ns),
-        Outcome::Slow { first_ns } => (1, first_ns),
-        Outcome::Failed(_) => (2, 0.0),
-        Outcome::Skipped => (3, 0.0),
-    };
-    rows.sort_by(|a, b| {
-        let (ka, kb) = (key(a), key(b));
-        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-    });
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
-            "candidate",
-            "result",
-            "fastest",
-            "median",
-            "TFLOP/s (fastest)",
-            "vs best",
-        ]);
-    for r in rows {
-        let dash = || "-".to_string();
-        let (result, fastest, median, tf, rel) = match &r.outcome {
-            Outcome::Timed {
-                median_ns,
-                best_ns,
-                samples,
-            } => (
-                if best.is_some_and(|(c, _)| c == r.config) {
-                    format!("best ({samples} samples)")
-                } else {
-                    format!("verified ({samples} samples)")
-                },
-                fmt_ns(*best_ns),
-                fmt_ns(*median_ns),
-                fmt_sig(shape.flops() as f64 / best_ns / 1e3, 3),
-                best.map_or(dash(), |(_, b)| format!("{:.2}", b / best_ns)),
-            ),
-            Outcome::Slow { first_ns } => (
-                "verified; over 3× the best, not sampled".into(),
-                format!("~{}", fmt_ns(*first_ns)),
-                dash(),
-                dash(),
-                dash(),
-            ),
-            Outcome::Failed(why) => (format!("DISCARDED: {why}"), dash(), dash(), dash(), dash()),
-            Outcome::Skipped => ("not tried (budget)".into(), dash(), dash(), dash(), dash()),
-        };
-        t.add_row(vec![
-            Cell::new(r.config.to_string()),
-            Cell::new(result),
-            Cell::new(fastest).set_alignment(CellAlignment::Right),
-            Cell::new(median).set_alignment(CellAlignment::Right),
-            Cell::new(tf).set_alignment(CellAlignment::Right),
-            Cell::new(rel).set_alignment(CellAlignment::Right),
-        ]);
-    }
-    t.to_string()
-}
-
-/// Candidate lines on stderr.
+/// Candidate lines on stderr; discarded candidates always (a driver or kernel bug).
 struct Lines {
     quiet: bool,
     shape: Shape,
@@ -295,25 +161,11 @@ impl TuneObserver for Lines {
     fn trying(&mut self, _index: usize, _total: usize, _config: &BlockConfig) {}
 
     fn tried(&mut self, trial: &Trial) {
-        let line = match &trial.outcome {
-            Outcome::Timed {
-                median_ns, best_ns, ..
-            } => format!(
-                "{} TFLOP/s at the fastest sample ({}, median {})",
-                fmt_sig(self.shape.flops() as f64 / best_ns / 1e3, 3),
-                fmt_ns(*best_ns),
-                fmt_ns(*median_ns)
-            ),
-            Outcome::Slow { .. } => "over 3× slower than the best; not sampled".into(),
-            Outcome::Failed(why) => {
-                // Always shown: a discarded candidate is a driver or kernel bug.
-                eprintln!("  candidate {} DISCARDED: {why}", trial.config);
-                return;
-            }
-            Outcome::Skipped => return,
-        };
-        if !self.quiet {
-            eprintln!("  candidate {:<24} {line}", trial.config.to_string());
+        let failed = matches!(trial.outcome, Outcome::Failed(_));
+        if let Some(line) = table::trial_line(trial, self.shape)
+            && (failed || !self.quiet)
+        {
+            eprintln!("{line}");
         }
     }
 }

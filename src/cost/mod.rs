@@ -26,12 +26,12 @@ pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
     if precisions.len() > 1 {
         for p in precisions {
             let c = compute(
-                &Throughputs::from_result_in(file, &p),
+                &Throughputs::from_result_in(file, p),
                 resolved.clone(),
                 entry,
             );
             by_precision.insert(
-                p,
+                p.as_str().to_string(),
                 PrecisionCost {
                     throughput: c.throughput,
                     usd_per_pflop: c.usd_per_pflop,
@@ -64,8 +64,8 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
     let work = t.training_work().filter(|(v, _)| *v > 0.0 && v.is_finite());
     let per_pflop = |tf: Option<f64>| Some(model::usd_per_pflop(usd?, tf?));
     let joules = |tf: Option<f64>| Some(model::joules_per_pflop(r.watts?, tf?));
-    let precision = t.gemm_precision.clone();
-    let peak = entry.and_then(|e| e.peak_tflops(precision.as_deref().unwrap_or("f32")));
+    let precision = t.gemm_precision;
+    let peak = entry.and_then(|e| e.peak_tflops(precision.unwrap_or_default().as_str()));
     let flops = model::training_flops(r.ref_params, r.ref_tokens);
     let hours = work.map(|(tf, _)| model::hours(flops, tf));
     Cost {
@@ -89,7 +89,7 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
         joules_per_pflop: joules(gemm),
         joules_per_pflop_training: joules(work.map(|(tf, _)| tf)),
         efficiency: Efficiency {
-            precision,
+            precision: precision.map(|p| p.as_str().to_string()),
             peak_tflops: peak.map(|p| p.value),
             peak_source: peak.map(|p| {
                 format!(

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::kernels::Layout;
 use crate::result::{Record, ResultFile};
+use crate::types::{Layout, Precision};
 
 /// Throughputs in 10¹² FLOP/s.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -13,8 +13,8 @@ pub struct Throughputs {
     pub gemm_tflops: Option<f64>,
     /// Its record id.
     pub gemm_record: Option<String>,
-    /// Its precision (`f32`, ...), for the datasheet peak it is judged against.
-    pub gemm_precision: Option<String>,
+    /// Its precision, for the datasheet peak it is judged against.
+    pub gemm_precision: Option<Precision>,
     /// The training run's throughput.
     pub training_tflops: Option<f64>,
     /// All complete training triplets together.
@@ -53,49 +53,46 @@ impl Throughputs {
 
     /// [`Throughputs::from_result`] over the records, triplet summaries and training run
     /// of one operand precision only.
-    pub fn from_result_in(file: &ResultFile, precision: &str) -> Throughputs {
+    pub fn from_result_in(file: &ResultFile, precision: Precision) -> Throughputs {
         Throughputs::gather(file, Some(precision))
     }
 
     /// The operand precisions a file measured (records and training runs), in order of
     /// first appearance.
-    pub fn precisions(file: &ResultFile) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    pub fn precisions(file: &ResultFile) -> Vec<Precision> {
+        let mut out: Vec<Precision> = Vec::new();
         let all = file
             .records
             .iter()
-            .map(|r| &r.precision)
-            .chain(file.trainings().map(|t| &t.precision));
+            .map(|r| r.precision)
+            .chain(file.trainings().map(|t| t.precision));
         for p in all {
-            if !out.contains(p) {
-                out.push(p.clone());
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
         out
     }
 
-    fn gather(file: &ResultFile, precision: Option<&str>) -> Throughputs {
-        let keep = |p: &str| precision.is_none_or(|want| want == p);
+    fn gather(file: &ResultFile, precision: Option<Precision>) -> Throughputs {
+        let keep = |p: Precision| precision.is_none_or(|want| want == p);
         let records: Vec<Record> = file
             .records
             .iter()
-            .filter(|r| keep(&r.precision))
+            .filter(|r| keep(r.precision))
             .cloned()
             .collect();
-        let triplets: Vec<&crate::result::TripletBlock> = file
-            .triplets
-            .iter()
-            .filter(|b| keep(&b.precision))
-            .collect();
+        let triplets: Vec<&crate::result::TripletBlock> =
+            file.triplets.iter().filter(|b| keep(b.precision)).collect();
         let training = match precision {
             None => file.training.as_ref(),
             Some(p) => file.trainings().find(|t| t.precision == p),
         };
-        let best = crate::report::best_record(&records);
+        let best = crate::result::best_record(&records);
         let mut out = Throughputs {
             gemm_tflops: best.and_then(|r| r.tflops.as_ref()).map(|t| t.median),
             gemm_record: best.map(|r| r.id.clone()),
-            gemm_precision: best.map(|r| r.precision.clone()),
+            gemm_precision: best.map(|r| r.precision),
             training_tflops: training.map(|t| t.tflops),
             ..Throughputs::default()
         };

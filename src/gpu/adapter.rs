@@ -7,7 +7,6 @@
 use anyhow::Result;
 
 use crate::error::input_error;
-use crate::result::{AdapterRecord, CoopMatConfig};
 
 /// One adapter as `flopcost devices` lists it.
 pub struct AdapterEntry {
@@ -268,66 +267,6 @@ pub fn device_type_id(t: wgpu::DeviceType) -> &'static str {
     }
 }
 
-/// `maxBufferSize` → `max_buffer_size` (wgpu serializes limits in camelCase; its Rust
-/// field names, which users know, are snake_case).
-fn snake_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for ch in s.chars() {
-        if ch.is_ascii_uppercase() {
-            out.push('_');
-            out.push(ch.to_ascii_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
-/// Everything the result file and `devices --json` say about an adapter.
-pub fn describe(index: usize, adapter: &wgpu::Adapter, info: &wgpu::AdapterInfo) -> AdapterRecord {
-    let limits = serde_json::to_value(adapter.limits())
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| v.as_u64().map(|n| (snake_case(&k), n)))
-        .collect();
-    let features = adapter
-        .features()
-        .iter_names()
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let cooperative_matrix = adapter
-        .cooperative_matrix_properties()
-        .into_iter()
-        .map(|p| CoopMatConfig {
-            m: p.m_size,
-            n: p.n_size,
-            k: p.k_size,
-            ab_type: format!("{:?}", p.ab_type).to_lowercase(),
-            cr_type: format!("{:?}", p.cr_type).to_lowercase(),
-            saturating_accumulation: p.saturating_accumulation,
-        })
-        .collect();
-    AdapterRecord {
-        index: index as u32,
-        name: info.name.clone(),
-        vendor_id: info.vendor,
-        device_id: info.device,
-        device_type: device_type_id(info.device_type).into(),
-        backend: backend_name(info.backend).into(),
-        driver: info.driver.clone(),
-        driver_info: info.driver_info.clone(),
-        device_pci_bus_id: info.device_pci_bus_id.clone(),
-        subgroup_min_size: info.subgroup_min_size,
-        subgroup_max_size: info.subgroup_max_size,
-        features,
-        limits,
-        cooperative_matrix,
-        device_memory_bytes: super::memory::device_memory_bytes(adapter),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,15 +302,6 @@ mod tests {
         for w in order.windows(2) {
             assert!(rank(&w[0]) < rank(&w[1]), "{:?} !< {:?}", w[0], w[1]);
         }
-    }
-
-    #[test]
-    fn limit_names_are_snake_case() {
-        assert_eq!(snake_case("maxBufferSize"), "max_buffer_size");
-        assert_eq!(
-            snake_case("maxComputeWorkgroupSizeX"),
-            "max_compute_workgroup_size_x"
-        );
     }
 
     #[test]

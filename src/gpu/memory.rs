@@ -53,8 +53,8 @@ pub fn check_fits_memory(what: &str, bytes: u64, memory: Option<u64>) -> Result<
     match memory {
         Some(m) if bytes > m / 10 * 9 => Err(format!(
             "{what} needs {} of GPU memory; the adapter's device memory is {} (90% usable)",
-            super::fmt_bytes(bytes),
-            super::fmt_bytes(m)
+            crate::util::fmt_bytes(bytes),
+            crate::util::fmt_bytes(m)
         )),
         _ => Ok(()),
     }

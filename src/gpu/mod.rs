@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::util::fmt_bytes;
+
 pub use adapter::{AdapterChoice, AdapterEntry, AdapterSelector, BackendFilter};
 
 /// The features flopcost asks for when the adapter has them.
@@ -340,6 +342,38 @@ impl Gpu {
         Ok(pipeline)
     }
 
+    /// A bind group of whole buffers at the given binding numbers.
+    pub fn bind_group(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        entries: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = entries
+            .iter()
+            .map(|(binding, b)| wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout,
+            entries: &entries,
+        })
+    }
+
+    /// [`Gpu::bind_group`] with `buffers` at bindings 0, 1, 2, ... in order.
+    pub fn bind_buffers(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<(u32, &wgpu::Buffer)> = (0u32..).zip(buffers.iter().copied()).collect();
+        self.bind_group(label, layout, &entries)
+    }
+
     /// Copies a buffer back to the host. `timeout` bounds the wait.
     pub fn read_buffer(&self, src: &wgpu::Buffer, timeout: Duration) -> Result<Vec<u8>> {
         let size = src.size();
@@ -420,21 +454,5 @@ impl Drop for Gpu {
             ManuallyDrop::drop(&mut self.queue);
             ManuallyDrop::drop(&mut self.device);
         }
-    }
-}
-
-/// Formats a byte count with a binary unit.
-pub fn fmt_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
     }
 }

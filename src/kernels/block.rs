@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::precision::{Precision, Variant};
+use super::precision::Variant;
 use super::{Shape, coop};
+use crate::types::Precision;
 
 /// The most vec4 loads per invocation per operand per K slice (the shader's staging
 /// registers).

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Layout;
 use super::block::BlockConfig;
 use crate::gpu::Gpu;
+use crate::types::{Layout, Precision};
 
 /// The format identifier written into every cache file.
 pub const FORMAT: &str = "flopcost/tune-cache/v1";
@@ -66,7 +66,7 @@ impl AdapterKey {
     pub fn file_name(&self) -> String {
         format!(
             "tune-{}-{:04x}-{:04x}-{}.json",
-            crate::commands::run::slug(&self.name),
+            crate::util::slug(&self.name),
             self.vendor_id,
             self.device_id,
             self.backend
@@ -79,7 +79,7 @@ impl AdapterKey {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// `f32` or `f16`: the configuration's operand precision.
-    pub precision: String,
+    pub precision: Precision,
     pub layout: Layout,
     /// The shape class, e.g. `m1024.n1024.k1024` (see `tune::ShapeClass`).
     pub class: String,
@@ -182,11 +182,11 @@ pub fn read(
     }
     let mut seen = BTreeMap::new();
     for e in &file.body.entries {
-        if e.precision != e.config.precision.as_str() {
+        if e.precision != e.config.precision {
             return Err(format!(
                 "entry {} has precision {:?} but its configuration is {}",
                 e.class,
-                e.precision,
+                e.precision.as_str(),
                 e.config.precision.as_str()
             ));
         }
@@ -241,5 +241,5 @@ pub fn write(path: &Path, key: &AdapterKey, entries: Vec<Entry>) -> anyhow::Resu
     };
     let mut bytes = serde_json::to_vec_pretty(&file)?;
     bytes.push(b'\n');
-    crate::result::write_atomic(path, &bytes)
+    crate::util::fs::write_atomic(path, &bytes)
 }

@@ -16,8 +16,8 @@
 //! reported.
 
 use super::block::BlockConfig;
-use super::precision::Precision;
 use crate::gpu::Gpu;
+use crate::types::Precision;
 
 /// Fragment size: M = N = K = 16.
 pub const FRAG: u32 = 16;
@@ -110,8 +110,9 @@ pub fn support(gpu: &Gpu) -> Result<u32, String> {
 /// that rejects or miscompiles the kernel then costs a warning (or, when the path was
 /// asked for explicitly, a clear error), not a failed run. `Err` says what went wrong.
 pub fn probe(gpu: &Gpu) -> Result<(), String> {
-    use crate::kernels::{Family, GemmPipeline, KernelSpec, Layout, Shape};
-    use crate::workloads::problem::Problem;
+    use crate::kernels::problem::Problem;
+    use crate::kernels::{Family, GemmPipeline, KernelSpec};
+    use crate::types::{Layout, Shape};
     let lanes = support(gpu)?;
     let limits = gpu.limits();
     let Some(config) = base_configs(lanes).into_iter().find(|c| {
@@ -466,7 +467,7 @@ mod tests {
 mod shader_tests {
     use super::tests::h200_limits;
     use super::*;
-    use crate::kernels::Layout;
+    use crate::types::Layout;
 
     const SOURCE: &str = include_str!("../../shaders/gemm_coopmat.wgsl");
 

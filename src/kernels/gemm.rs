@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Result, bail};
 
 use super::block::BlockConfig;
-use super::precision::{Precision, Variant, shader_source};
-use super::{Family, KernelSpec, Layout, Shape, coop, tune};
+use super::precision::{Variant, shader_source};
+use super::{Family, KernelSpec, coop, tune};
 use crate::gpu::Gpu;
+use crate::types::{Layout, Precision, Shape};
 
 const NAIVE_WGSL: &str = include_str!("../../shaders/gemm_naive.wgsl");
 const TILED_WGSL: &str = include_str!("../../shaders/gemm_tiled.wgsl");
@@ -362,7 +363,7 @@ impl BlockPipeline {
             pick(aligned_b, b, &self.dummy_ro),
             pick(aligned_c, target, &self.dummy_rw),
         ];
-        let group = bind_group(gpu, &self.main_layout, &entries);
+        let group = gpu.bind_buffers("gemm", &self.main_layout, &entries);
         let dispatch = (n.div_ceil(cfg.bn), m.div_ceil(cfg.bm), splits);
         let mut steps = vec![Dispatch {
             pipeline: self.main.clone(),
@@ -397,7 +398,7 @@ impl BlockPipeline {
             ];
             steps.push(Dispatch {
                 pipeline,
-                group: bind_group(gpu, &layout, &entries),
+                group: gpu.bind_buffers("gemm split-k reduce", &layout, &entries),
                 size: (x, y, 1),
             });
             buffers.push(rbuf);
@@ -416,26 +417,6 @@ impl BlockPipeline {
 /// `buf` when the vec4 binding may be read, else the placeholder.
 fn pick<'a>(yes: bool, buf: &'a wgpu::Buffer, dummy: &'a wgpu::Buffer) -> &'a wgpu::Buffer {
     if yes { buf } else { dummy }
-}
-
-fn bind_group(
-    gpu: &Gpu,
-    layout: &wgpu::BindGroupLayout,
-    buffers: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("gemm"),
-        layout,
-        entries: &entries,
-    })
 }
 
 impl GemmPipeline {
@@ -540,7 +521,7 @@ impl GemmPipeline {
                     bytemuck::bytes_of(&params),
                     wgpu::BufferUsages::UNIFORM,
                 )?;
-                let group = bind_group(gpu, bind_layout, &[a, b, c, &ubuf]);
+                let group = gpu.bind_buffers("gemm", bind_layout, &[a, b, c, &ubuf]);
                 let dispatch = self.spec.dispatch(shape);
                 Ok(GemmBinding {
                     steps: vec![Dispatch {

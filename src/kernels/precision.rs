@@ -15,125 +15,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use anyhow::{Result, bail};
-use serde::{Deserialize, Serialize};
 
 use crate::error::input_error;
-
-/// Storage precision of the GEMM operands A and B (accumulation and C are f32).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// f32 operands.
-    #[default]
-    F32,
-    /// f16 operands (IEEE binary16), f32 accumulation (needs `SHADER_F16`).
-    F16,
-}
-
-impl Precision {
-    pub const ALL: [Precision; 2] = [Precision::F32, Precision::F16];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F16 => "f16",
-        }
-    }
-
-    /// Bytes of one operand element.
-    pub fn bytes(self) -> u64 {
-        match self {
-            Precision::F32 => 4,
-            Precision::F16 => 2,
-        }
-    }
-
-    /// The relative Frobenius error verification allows (see [`crate::verify`]).
-    pub fn tolerance(self) -> f64 {
-        match self {
-            Precision::F32 => crate::verify::F32_TOLERANCE,
-            Precision::F16 => crate::verify::F16_TOLERANCE,
-        }
-    }
-
-    pub fn is_f32(&self) -> bool {
-        *self == Precision::F32
-    }
-
-    /// Parses `f32`, `f16` or a comma-separated list of them (`f32,f16`).
-    pub fn parse_list(s: &str) -> Result<Vec<Precision>> {
-        super::parse_list(
-            s,
-            "--precision",
-            "f32, f16 or both (f32,f16)",
-            |part| match part {
-                "f32" | "fp32" => Some(Precision::F32),
-                "f16" | "fp16" | "half" => Some(Precision::F16),
-                _ => None,
-            },
-        )
-    }
-}
-
-impl fmt::Display for Precision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where the multiply-adds of a kernel run; recorded as `kernel.path`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum KernelPath {
-    /// The shader cores: scalar or vector FMAs, one invocation at a time.
-    Simt,
-    /// Cooperative matrices (tensor cores): 16×16×16 products per subgroup.
-    Coopmat,
-}
-
-impl KernelPath {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KernelPath::Simt => "simt",
-            KernelPath::Coopmat => "coopmat",
-        }
-    }
-}
-
-/// `--f16-path`: which path f16 GEMMs take.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PathChoice {
-    /// Cooperative matrices where the adapter offers 16×16×16 f16 → f32, else the shader
-    /// cores (the record and a warning say why).
-    #[default]
-    Auto,
-    /// Always the shader cores.
-    Simt,
-    /// Always cooperative matrices; refused on an adapter without them.
-    Coopmat,
-}
-
-impl PathChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PathChoice::Auto => "auto",
-            PathChoice::Simt => "simt",
-            PathChoice::Coopmat => "coopmat",
-        }
-    }
-}
+use crate::types::{KernelPath, PathChoice, Precision};
 
 /// What one compiled GEMM runs: its operand precision and its path.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -281,18 +165,6 @@ pub fn f16_variant(source: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn precisions_parse() {
-        assert_eq!(
-            Precision::parse_list("f32, F16,f32").unwrap(),
-            vec![Precision::F32, Precision::F16]
-        );
-        for bad in ["", "bf16", "f64", ","] {
-            let err = Precision::parse_list(bad).unwrap_err();
-            assert!(err.chain().any(|e| e.is::<crate::error::InputError>()));
-        }
-    }
 
     #[test]
     fn f16_sources_swap_the_aliases_only() {

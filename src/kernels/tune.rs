@@ -19,11 +19,13 @@ use anyhow::Result;
 
 use super::block::BlockConfig;
 use super::cache::{self, AdapterKey, Entry};
-use super::precision::{Precision, Variant};
-use super::{Family, GemmPipeline, KernelSpec, Layout, Shape, coop};
+use super::precision::Variant;
+use super::problem::Problem;
+use super::{Family, GemmPipeline, KernelSpec, coop};
 use crate::gpu::Gpu;
-use crate::gpu::timing::{Timer, TimestampError, TimingMethod};
-use crate::workloads::problem::Problem;
+use crate::measure::gpu::Meter;
+use crate::measure::{Outcome as Sampling, Plan};
+use crate::types::{ConfigSource, Layout, Precision, Shape};
 
 /// A block no larger than any candidate's in either dimension (the fewest rows are 32;
 /// the fewest columns 16, a subgroup variant with 4-lane subgroups): bounds the
@@ -242,35 +244,11 @@ impl fmt::Display for ShapeClass {
     }
 }
 
-/// Where a kernel configuration came from; recorded as `kernel.source`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A kernel with fixed parameters (`naive`, `tiled`, `block`).
-    Fixed,
-    /// The tuning cache on disk.
-    Cache,
-    /// Tuned during this run.
-    Tuned,
-    /// The tuned kernel without a cache entry or time to tune: the shape-based default.
-    Heuristic,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Fixed => "fixed",
-            Source::Cache => "cache",
-            Source::Tuned => "tuned",
-            Source::Heuristic => "heuristic",
-        }
-    }
-}
-
 /// A configuration chosen for one problem.
 #[derive(Clone, Debug)]
 pub struct Choice {
     pub config: BlockConfig,
-    pub source: Source,
+    pub source: ConfigSource,
     pub class: ShapeClass,
 }
 
@@ -354,12 +332,12 @@ impl Table {
         match self.get(variant, layout, class) {
             Some(e) => Choice {
                 config: e.config,
-                source: Source::Cache,
+                source: ConfigSource::Cache,
                 class,
             },
             None => Choice {
                 config: heuristic(gpu, shape, variant),
-                source: Source::Heuristic,
+                source: ConfigSource::Heuristic,
                 class,
             },
         }
@@ -483,12 +461,12 @@ impl<'g> Tuner<'g> {
     pub fn tune(
         &mut self,
         problem: &Problem,
-        timer: &Timer,
+        meter: &mut Meter,
         budget: Duration,
         obs: &mut dyn TuneObserver,
     ) -> Result<Tuning> {
         let variant = Variant::simt(problem.precision);
-        self.tune_variant(problem, variant, timer, budget, obs)
+        self.tune_variant(problem, variant, meter, budget, obs)
     }
 
     /// [`Tuner::tune`] among the candidates of `variant` (whose precision must be the
@@ -497,11 +475,12 @@ impl<'g> Tuner<'g> {
         &mut self,
         problem: &Problem,
         variant: Variant,
-        timer: &Timer,
+        meter: &mut Meter,
         budget: Duration,
         obs: &mut dyn TuneObserver,
     ) -> Result<Tuning> {
         let gpu = self.gpu;
+        let clock = meter.method();
         anyhow::ensure!(
             variant.precision == problem.precision,
             "tuning {variant} kernels on a {} problem",
@@ -527,14 +506,11 @@ impl<'g> Tuner<'g> {
                 continue;
             }
             obs.trying(i, total, &config);
-            let outcome = self.try_one(problem, timer, config, best, first_timeout);
-            if let Err(e) = &outcome
-                && e.is::<TimestampError>()
-                && timer.method() == TimingMethod::GpuTimestamp
-            {
-                // Timestamps that do not advance: start again on the host clock (as the
-                // runner does), so that all candidates are compared on one clock.
-                return self.tune_variant(problem, variant, &Timer::host(), budget, obs);
+            let outcome = self.try_one(problem, meter, config, best, first_timeout);
+            if meter.method() != clock {
+                // The timestamps failed and the meter moved to the host clock: start
+                // again, so that all candidates are compared on one clock.
+                return self.tune_variant(problem, variant, meter, budget, obs);
             }
             let outcome = match outcome {
                 Ok(o) => o,
@@ -568,7 +544,7 @@ impl<'g> Tuner<'g> {
             let count =
                 |f: fn(&Outcome) -> bool| trials.iter().filter(|t| f(&t.outcome)).count() as u32;
             self.table.insert(Entry {
-                precision: problem.precision.as_str().into(),
+                precision: problem.precision,
                 layout,
                 class: class.to_string(),
                 config,
@@ -596,7 +572,7 @@ impl<'g> Tuner<'g> {
     fn try_one(
         &mut self,
         problem: &Problem,
-        timer: &Timer,
+        meter: &mut Meter,
         config: BlockConfig,
         best: Option<(BlockConfig, f64)>,
         first_timeout: Duration,
@@ -612,33 +588,32 @@ impl<'g> Tuner<'g> {
             first_timeout,
         )?;
         if !check.passed {
-            let why = match (check.unwritten_entries, check.rel_error) {
-                (u, _) if u > 0 => format!("{u} output entries were never written"),
-                (_, Some(e)) => format!("relative error {e:.3e} over the tolerance"),
-                (_, None) => "the output is not finite".into(),
-            };
-            return Ok(Outcome::Failed(format!("verification failed: {why}")));
+            return Ok(Outcome::Failed(format!(
+                "verification failed: {}",
+                check.failure()
+            )));
         }
         let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, &binding);
-        // One untimed run (the verified one may have included compilation), then a
-        // cut-off: a candidate 3× slower than the best so far cannot win.
-        let warm = timer.run_once(gpu, &encode, first_timeout)?;
-        let warm_ns = warm.as_nanos() as f64;
-        if let Some((_, b)) = best
-            && warm_ns > 3.0 * b
-        {
-            return Ok(Outcome::Slow { first_ns: warm_ns });
+        // About 50 ms of samples, 3 to 30 of them, after one untimed run (the verified
+        // one may have included compilation); a candidate whose warm-up run is 3× the
+        // best so far cannot win and is not sampled.
+        let mut plan =
+            Plan::benchmark(Duration::from_millis(50), 3, 30).with_first_timeout(first_timeout);
+        plan.give_up_above = best.map(|(_, b)| Duration::from_nanos((3.0 * b) as u64));
+        match meter.sample(&encode, &plan)? {
+            Sampling::GaveUp { warmup } => Ok(Outcome::Slow {
+                first_ns: warmup.as_nanos() as f64,
+            }),
+            Sampling::Sampled(s) => {
+                let mut v = s.samples_ns;
+                v.sort_by(f64::total_cmp);
+                Ok(Outcome::Timed {
+                    median_ns: v[v.len() / 2],
+                    best_ns: v[0],
+                    samples: v.len(),
+                })
+            }
         }
-        // About 50 ms of samples, 3 to 30 of them.
-        let n = ((50e6 / warm_ns.max(1.0)) as usize).clamp(3, 30);
-        let timeout = (warm * 10 * n as u32).max(Duration::from_secs(30));
-        let mut v = timer.measure(gpu, n, &encode, timeout)?;
-        v.sort_by(f64::total_cmp);
-        Ok(Outcome::Timed {
-            median_ns: v[v.len() / 2],
-            best_ns: v[0],
-            samples: v.len(),
-        })
     }
 }
 

@@ -2,8 +2,8 @@
 //! every input with its source, the formula with the numbers put in, and the results.
 
 use crate::report::export::{NONE, fmt_hours, fmt_usd};
-use crate::report::fmt_sig;
 use crate::result::{Cost, CostInput, ResultFile};
+use crate::util::fmt_sig;
 
 fn num(v: f64) -> String {
     if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {

@@ -182,8 +182,8 @@ struct Key {
 impl Key {
     fn of(r: &Record) -> Key {
         Key {
-            kind: r.kind.clone(),
-            precision: r.precision.clone(),
+            kind: r.kind.as_str().to_string(),
+            precision: r.precision.as_str().to_string(),
             layout: r.layout.as_str().to_string(),
             m: r.m,
             n: r.n,

@@ -88,7 +88,7 @@ pub fn render(dir: &Path) -> Result<String> {
             u.source = from(&u.source);
         }
         let t = Throughputs::from_result(&file);
-        let best = super::best_record(&file.records);
+        let best = crate::result::best_record(&file.records);
         let work = t.training_work().map(|(v, b)| {
             (
                 v,

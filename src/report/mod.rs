@@ -4,49 +4,23 @@ pub mod breakdown;
 pub mod compare;
 pub mod export;
 pub mod leaderboard;
+pub mod peaks;
 pub mod progress;
 pub mod training;
+pub mod tune;
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use crate::result::Record;
-
-/// `v` with `sig` significant digits, without scientific notation for everyday values.
-pub fn fmt_sig(v: f64, sig: usize) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let mag = v.abs().log10().floor() as i32;
-    let decimals = (sig as i32 - 1 - mag).clamp(0, 12) as usize;
-    format!("{v:.decimals$}")
-}
-
-/// A duration in ns with a readable unit.
-pub fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e9 {
-        format!("{} s", fmt_sig(ns / 1e9, 3))
-    } else if ns >= 1e6 {
-        format!("{} ms", fmt_sig(ns / 1e6, 3))
-    } else if ns >= 1e3 {
-        format!("{} µs", fmt_sig(ns / 1e3, 3))
-    } else {
-        format!("{} ns", fmt_sig(ns, 3))
-    }
-}
-
-/// A relative error in scientific notation, or `NaN` when it was not finite.
-pub fn fmt_err(e: Option<f64>) -> String {
-    match e {
-        Some(e) => format!("{e:.1e}"),
-        None => "NaN".into(),
-    }
-}
+use crate::util::{fmt_err, fmt_ns, fmt_sig};
 
 /// The summary table printed at the end of a run.
 pub fn summary_table(records: &[Record]) -> String {
     let with_roles = records.iter().any(|r| r.role.is_some());
     // A precision column (with the path, `simt` or `coopmat`) once anything is not f32.
-    let with_precision = records.iter().any(|r| r.precision != "f32");
+    let with_precision = records
+        .iter()
+        .any(|r| r.precision != crate::types::Precision::F32);
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled);
@@ -81,7 +55,7 @@ pub fn summary_table(records: &[Record]) -> String {
         if with_precision {
             row.push(Cell::new(match &r.kernel.path {
                 Some(p) => format!("{} {p}", r.precision),
-                None => r.precision.clone(),
+                None => r.precision.to_string(),
             }));
         }
         row.extend([
@@ -137,32 +111,30 @@ pub fn cost_line(c: &crate::result::Cost) -> String {
     }
 }
 
-/// The best verified record by median throughput.
-pub fn best_record(records: &[Record]) -> Option<&Record> {
-    records
-        .iter()
-        .filter(|r| r.tflops.is_some())
-        .max_by(|a, b| {
-            let (x, y) = (a.tflops.as_ref(), b.tflops.as_ref());
-            x.map(|t| t.median)
-                .partial_cmp(&y.map(|t| t.median))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_format_readably() {
-        assert_eq!(fmt_sig(0.002134, 3), "0.00213");
-        assert_eq!(fmt_sig(45.678, 3), "45.7");
-        assert_eq!(fmt_sig(1234.6, 3), "1235");
-        assert_eq!(fmt_ns(1.5e6), "1.50 ms");
-        assert_eq!(fmt_ns(2.5e9), "2.50 s");
-        assert_eq!(fmt_ns(750.0), "750 ns");
-        assert_eq!(fmt_err(Some(3.14e-7)), "3.1e-7");
-        assert_eq!(fmt_err(None), "NaN");
+/// What `flopcost run` prints at the end: the records, the best one, the blocks of
+/// training layers, the training runs and the cost.
+pub fn run_summary(file: &crate::result::ResultFile, timing: crate::types::TimingMethod) -> String {
+    let mut out = vec![summary_table(&file.records)];
+    if let Some(best) = crate::result::best_record(&file.records) {
+        let tf = best.tflops.as_ref().map_or(0.0, |t| t.median);
+        out.push(format!(
+            "best: {} TFLOP/s median ({} {}x{}x{}, kernel {}), timing {timing}",
+            fmt_sig(tf, 3),
+            best.layout,
+            best.m,
+            best.n,
+            best.k,
+            best.kernel.name,
+        ));
     }
+    if !file.triplets.is_empty() {
+        out.push(training::triplet_table(&file.triplets));
+    }
+    for t in file.trainings() {
+        out.push(training::training_summary(t));
+    }
+    if let Some(c) = &file.cost {
+        out.push(cost_line(c));
+    }
+    out.join("\n")
 }

@@ -5,6 +5,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use super::{fmt_ns, fmt_sig};
 use crate::result::{Training, TripletBlock, TripletTimes};
+use crate::types::Precision;
 
 /// `input gradient` for `input_gradient`.
 fn product(name: &str) -> String {
@@ -22,7 +23,7 @@ fn slowest(t: &TripletTimes) -> String {
 
 /// The kernel of a summary, with its precision when that is not f32 (`tuned f16`).
 fn kernel_label(b: &TripletBlock) -> String {
-    if b.precision == "f32" {
+    if b.precision == Precision::F32 {
         b.kernel.clone()
     } else {
         format!("{} {}", b.kernel, b.precision)
@@ -134,9 +135,7 @@ pub fn training_summary(t: &Training) -> String {
                 (p, scale) => format!(
                     "{} in {p} ({}f32 master weights{})",
                     t.kernel,
-                    t.kernel_path
-                        .as_deref()
-                        .map_or(String::new(), |k| format!("{k}, ")),
+                    t.kernel_path.map_or(String::new(), |k| format!("{k}, ")),
                     scale.map_or(String::new(), |s| format!(", loss scale {s}"))
                 ),
             }

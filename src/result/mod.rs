@@ -13,7 +13,6 @@ pub use training::*;
 pub use types::*;
 
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -23,38 +22,6 @@ use crate::error::input_error;
 /// Largest file any reader accepts. A result file with thousands of records and their
 /// histograms is a few MiB; anything far beyond that is not one.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
-
-/// Reads a file of at most [`MAX_FILE_BYTES`]; an unreadable or oversized file is bad input.
-pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
-    let f = fs::File::open(path)
-        .map_err(|e| input_error(format!("{}: cannot open: {e}", path.display())))?;
-    // A regular file's size is known without reading it: refuse a huge one at once.
-    if let Ok(meta) = f.metadata() {
-        if meta.is_dir() {
-            return Err(input_error(format!("{}: is a directory", path.display())));
-        }
-        if meta.is_file() && meta.len() > MAX_FILE_BYTES {
-            return Err(input_error(format!(
-                "{}: {} is larger than {} MiB; not a flopcost result file",
-                path.display(),
-                crate::gpu::fmt_bytes(meta.len()),
-                MAX_FILE_BYTES >> 20
-            )));
-        }
-    }
-    let mut buf = Vec::new();
-    f.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| input_error(format!("{}: cannot read: {e}", path.display())))?;
-    if buf.len() as u64 > MAX_FILE_BYTES {
-        return Err(input_error(format!(
-            "{}: larger than {} MiB; not a flopcost result file",
-            path.display(),
-            MAX_FILE_BYTES >> 20
-        )));
-    }
-    Ok(buf)
-}
 
 /// Parses a result file's bytes. Fails (as bad input) on anything that is not JSON, is
 /// another schema or a later version, or lacks required fields.
@@ -88,47 +55,15 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ResultFile> {
         .map_err(|e| input_error(format!("{name}: does not match {SCHEMA_ID}: {e}")))
 }
 
+/// Reads a result file's bytes: a regular file (or `-`) of at most [`MAX_FILE_BYTES`].
+pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
+    crate::util::fs::read_capped(path, MAX_FILE_BYTES, "result file")
+}
+
 /// Reads and parses a result file.
 pub fn read(path: &Path) -> Result<ResultFile> {
     let bytes = read_limited(path)?;
     parse(&bytes, &path.display().to_string())
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed
-/// to disk, then renamed over the target. A failure at any step leaves the previous file
-/// (if any) untouched and removes the temporary.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    // Renaming over a device, a pipe or a directory would replace it (`--out /dev/null`
-    // run as root would delete the device node): only regular files are replaced.
-    if let Ok(meta) = fs::symlink_metadata(path)
-        && !meta.is_file()
-    {
-        anyhow::bail!(
-            "could not write {}: it exists and is not a regular file; give a file path",
-            path.display()
-        );
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result.json".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("could not write {}", path.display()));
-    }
-    Ok(())
 }
 
 /// Where a run's result goes; checked before any GPU work.
@@ -192,7 +127,7 @@ impl ResultWriter {
     pub fn save(&self, file: &ResultFile) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(file).context("serializing the result")?;
         bytes.push(b'\n');
-        write_atomic(&self.path, &bytes)
+        crate::util::fs::write_atomic(&self.path, &bytes)
     }
 }
 
@@ -202,4 +137,17 @@ pub fn schema_json() -> String {
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The best verified record by median throughput.
+pub fn best_record(records: &[Record]) -> Option<&Record> {
+    records
+        .iter()
+        .filter(|r| r.tflops.is_some())
+        .max_by(|a, b| {
+            let (x, y) = (a.tflops.as_ref(), b.tflops.as_ref());
+            x.map(|t| t.median)
+                .partial_cmp(&y.map(|t| t.median))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
 }

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::Layout;
+use crate::types::{Layout, Precision, TimingMethod};
 
 /// The suite run `repeats` times: how much each record's median moved between runs.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -67,7 +67,7 @@ pub struct Sustain {
     /// The kernel that ran.
     pub kernel: String,
     /// `f32` or `f16`.
-    pub precision: String,
+    pub precision: Precision,
     pub layout: Layout,
     pub m: u32,
     pub n: u32,
@@ -75,7 +75,7 @@ pub struct Sustain {
     /// FLOPs of one run, 2·M·N·K.
     pub flops: u64,
     /// `gpu_timestamp` or `host_clock`.
-    pub timing_method: String,
+    pub timing_method: TimingMethod,
     /// Seconds asked for.
     pub requested_s: f64,
     /// Length of each window, in seconds.
@@ -232,13 +232,13 @@ mod tests {
         };
         let mut s = Sustain {
             kernel: "k".into(),
-            precision: "f32".into(),
+            precision: Precision::F32,
             layout: Layout::Nn,
             m: 1,
             n: 1,
             k: 1,
             flops: 2,
-            timing_method: "host_clock".into(),
+            timing_method: TimingMethod::HostClock,
             requested_s: 3.0,
             window_s: 1.0,
             windows: vec![w(0.0, 10.0), w(1.0, 9.5), w(2.0, 8.0)],

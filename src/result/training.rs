@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Timing;
+use crate::types::{KernelPath, Precision};
 
 /// The three products of a dense layer, by their place in a training step.
 pub const PRODUCTS: [&str; 3] = ["forward", "input_gradient", "weight_gradient"];
@@ -26,8 +27,8 @@ pub struct TripletBlock {
     /// The kernel all products of this summary ran with.
     pub kernel: String,
     /// The operand precision of all its products (`f32` in files from before f16).
-    #[serde(default = "f32_name")]
-    pub precision: String,
+    #[serde(default)]
+    pub precision: Precision,
     /// Each layer whose three products were verified and timed.
     pub layers: Vec<TripletLayer>,
     /// Layers of the block left out of the totals (skipped, or a product failed
@@ -110,10 +111,6 @@ impl TripletTimes {
     }
 }
 
-fn f32_name() -> String {
-    "f32".into()
-}
-
 /// An MLP trained on the GPU: what a whole training step costs and whether it learns.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Training {
@@ -123,8 +120,8 @@ pub struct Training {
     /// GEMMs read f16 copies of the f32 master weights, f16 activations and f16
     /// activation gradients, and accumulate and write f32; the optimizer, its state, the
     /// loss and the elementwise work are f32.
-    #[serde(default = "f32_name")]
-    pub precision: String,
+    #[serde(default)]
+    pub precision: Precision,
     /// Static loss scale of f16 training (a power of two): the loss gradient is multiplied
     /// by it before it is stored in f16, and the optimizer divides the gradients by it.
     /// Absent in f32.
@@ -138,7 +135,7 @@ pub struct Training {
     pub kernel: String,
     /// Where its multiply-adds ran: `simt` or `coopmat` (absent in older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kernel_path: Option<String>,
+    pub kernel_path: Option<KernelPath>,
     /// Optimizer and its settings.
     pub optimizer: Optimizer,
     /// The synthetic task.

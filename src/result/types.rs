@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::Layout;
+use crate::types::{ConfigSource, KernelPath, Layout, PathChoice, Precision, TimingMethod};
 
 /// The schema identifier written into every file.
 pub const SCHEMA_ID: &str = "flopcost/result/v1";
@@ -224,11 +224,31 @@ pub struct Settings {
     /// Operand precisions asked for (`--precision`), in order; absent in files from
     /// before f16, which are all f32.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub precisions: Vec<String>,
+    pub precisions: Vec<Precision>,
     /// Where f16 GEMMs were asked to run (`--f16-path`): `auto`, `simt` or `coopmat`;
     /// each record's `kernel.path` says where they did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub f16_path: Option<String>,
+    pub f16_path: Option<PathChoice>,
+}
+
+impl Settings {
+    /// The settings of `flopcost peak`: `runs` timed runs of each peak kernel.
+    pub fn peak(runs: u64) -> Settings {
+        Settings {
+            suite: "peak".into(),
+            seed: 0,
+            time_budget_s: 0.0,
+            total_budget_s: 0.0,
+            max_samples: runs,
+            min_samples: runs,
+            kernels: Vec::new(),
+            timing: "auto".into(),
+            command_line: std::env::args().collect(),
+            tokens: None,
+            precisions: Vec::new(),
+            f16_path: None,
+        }
+    }
 }
 
 /// One benchmark.
@@ -237,9 +257,9 @@ pub struct Record {
     /// Unique within the file, e.g. `gemm-nn-256x256x256-tiled`.
     pub id: String,
     /// `gemm`.
-    pub kind: String,
+    pub kind: RecordKind,
     /// Storage precision of A and B: `f32`, or `f16` (accumulated and stored in f32).
-    pub precision: String,
+    pub precision: Precision,
     /// Which operands are transposed.
     pub layout: Layout,
     /// Rows of C.
@@ -284,7 +304,7 @@ pub struct KernelRecord {
     /// (the tuning cache), `tuned` (tuned during this run) or `heuristic` (the tuned
     /// kernel without a cache entry or time to tune). Absent in files from before tuning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<ConfigSource>,
     /// The shape class the tuned parameters apply to (tuned kernel only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape_class: Option<String>,
@@ -292,7 +312,33 @@ pub struct KernelRecord {
     /// matrices, i.e. tensor cores). Absent in files from before f16, and in files of
     /// other runtimes (`runtime`), where the library chose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<KernelPath>,
+}
+
+/// What a record measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// One GEMM `C = op(A)·op(B)`.
+    Gemm,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Gemm => "gemm",
+        }
+    }
+}
+
+/// How much of C a verification compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckMethod {
+    /// Every entry.
+    Full,
+    /// A sample: whole edge rows and columns plus entries spread over the output.
+    Sampled,
 }
 
 /// The outcome of verification.
@@ -308,7 +354,7 @@ pub struct Verification {
     /// How many entries of C were compared.
     pub checked_entries: u64,
     /// `full` (every entry) or `sampled` (edge rows and columns plus random entries).
-    pub method: String,
+    pub method: CheckMethod,
     /// Output entries still holding the NaN poison after the run.
     pub unwritten_entries: u64,
 }
@@ -319,7 +365,7 @@ pub struct Timing {
     /// `gpu_timestamp` (wgpu timestamp queries around each run), `host_clock` (submit to
     /// completion on the host), or `device_event` (another runtime's device events, such
     /// as CUDA events, around each run: files of `runtime` torch).
-    pub method: String,
+    pub method: TimingMethod,
     /// Number of timed runs.
     pub samples: u64,
     /// Untimed runs before sampling.
@@ -338,16 +384,34 @@ pub struct Timing {
     pub histogram: String,
     /// `hdrhistogram-v2-deflate-base64`.
     pub histogram_format: String,
+    /// With GPU timestamps: their total over the host time of the same submissions (at
+    /// most about 1, lower where launching the runs costs more). Each submission is
+    /// checked this way; one whose GPU time exceeds its host time, or falls far below it,
+    /// has a wrong timestamp period and sends the run to the host clock. Absent for
+    /// host-clock timing and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_host_ratio: Option<f64>,
 }
 
 impl Timing {
+    /// The timing of what the sampler measured.
+    pub fn from_sampled(s: &crate::measure::Sampled) -> anyhow::Result<Self> {
+        let mut t = Timing::from_samples(s.method, &s.samples_ns, s.warmup_runs)?;
+        t.gpu_host_ratio = s.clock_check.and_then(|c| c.ratio());
+        Ok(t)
+    }
+
     /// The summary and histogram of `samples` (ns), timed with `method`.
-    pub fn from_samples(method: &str, samples: &[f64], warmup_runs: u64) -> anyhow::Result<Self> {
+    pub fn from_samples(
+        method: TimingMethod,
+        samples: &[f64],
+        warmup_runs: u64,
+    ) -> anyhow::Result<Self> {
         let s = crate::stats::summarize(samples)
             .ok_or_else(|| anyhow::anyhow!("no samples were taken"))?;
         let hist = crate::stats::histogram(samples)?;
         Ok(Timing {
-            method: method.into(),
+            method,
             samples: s.samples,
             warmup_runs,
             median_ns: s.median,
@@ -361,6 +425,7 @@ impl Timing {
             cv: s.cv,
             histogram: crate::stats::encode_histogram(&hist)?,
             histogram_format: crate::stats::HISTOGRAM_FORMAT.into(),
+            gpu_host_ratio: None,
         })
     }
 }
@@ -394,13 +459,26 @@ pub struct Peaks {
     pub copy: PeakMethod,
 }
 
+impl Peaks {
+    /// The measured peak a record of `precision` on `path` is judged against, TFLOP/s:
+    /// the FMA peak of its precision on the shader cores; none for cooperative matrices.
+    pub fn tflops_for(&self, precision: Precision, path: Option<KernelPath>) -> Option<f64> {
+        let peak = match (precision, path) {
+            (_, Some(KernelPath::Coopmat)) => None,
+            (Precision::F32, _) => Some(self.fma_f32_tflops),
+            (Precision::F16, _) => self.fma_f16_tflops,
+        };
+        peak.filter(|p| p.is_finite() && *p > 0.0)
+    }
+}
+
 /// How one peak was measured.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct PeakMethod {
     /// What the kernel does.
     pub kernel: String,
     /// `gpu_timestamp` or `host_clock`.
-    pub timing_method: String,
+    pub timing_method: TimingMethod,
     /// Invocations per dispatch.
     pub invocations: u64,
     /// Work of one dispatch: FLOP for FMA peaks, bytes read + written for the copy.

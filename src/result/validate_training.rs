@@ -5,7 +5,7 @@
 use super::training::PRODUCTS;
 use super::validate::timing_problems;
 use super::{Record, ResultFile, Training, TripletBlock, TripletTimes};
-use crate::workloads::Layer;
+use crate::types::Layer;
 
 /// Relative slack for recomputed floats (sums of a few terms in a different order).
 const SLACK: f64 = 1e-9;
@@ -165,7 +165,7 @@ pub fn training_problems(file: &ResultFile) -> Vec<String> {
         if seen.contains(&t.precision) {
             out.push(format!("{at}: a second training in {}", t.precision));
         }
-        seen.push(t.precision.clone());
+        seen.push(t.precision);
         out.extend(
             section_problems(t, &file.records)
                 .into_iter()

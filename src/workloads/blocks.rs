@@ -5,7 +5,7 @@
 //! the projections and the feed-forward network, which carry nearly all of a decoder
 //! block's FLOPs at training sequence lengths.
 
-use super::Layer;
+use crate::types::Layer;
 
 /// A named set of dense layers.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 
 pub mod blocks;
 pub mod peaks;
-pub mod problem;
 pub mod runner;
 pub mod shard;
 pub mod train;
@@ -11,10 +10,9 @@ pub mod triplet;
 
 use std::time::Duration;
 
-use crate::kernels::{Layout, Shape};
+use crate::types::{Layer, Layout, Shape};
 pub use blocks::Block;
 pub use train::TrainOptions;
-pub use triplet::Layer;
 
 /// One GEMM problem.
 #[derive(Clone, Debug, PartialEq, Eq)]

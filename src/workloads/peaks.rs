@@ -13,11 +13,13 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::gpu::Gpu;
-use crate::gpu::timing::Timer;
+use crate::kernels::precision::shader_source;
+use crate::measure::gpu::Meter;
+use crate::measure::{Outcome, Plan, Timeout};
 use crate::result::{PeakMethod, Peaks};
+use crate::types::Precision;
 
-const FMA_F32_WGSL: &str = include_str!("../../shaders/peak_fma_f32.wgsl");
-const FMA_F16_WGSL: &str = include_str!("../../shaders/peak_fma_f16.wgsl");
+const FMA_WGSL: &str = include_str!("../../shaders/peak_fma.wgsl");
 const COPY_WGSL: &str = include_str!("../../shaders/peak_copy.wgsl");
 
 const WG: u32 = 256;
@@ -54,8 +56,6 @@ pub struct PeakSettings {
     pub runs: usize,
     /// Timeout of any one wait.
     pub timeout: Duration,
-    /// Use GPU timestamps where the adapter has them.
-    pub timestamps: bool,
 }
 
 impl Default for PeakSettings {
@@ -63,7 +63,6 @@ impl Default for PeakSettings {
         PeakSettings {
             runs: 7,
             timeout: Duration::from_secs(120),
-            timestamps: true,
         }
     }
 }
@@ -91,22 +90,6 @@ fn pipeline(
     Ok((pipeline, layout))
 }
 
-fn group(gpu: &Gpu, layout: &wgpu::BindGroupLayout, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("peak"),
-        layout,
-        entries: &entries,
-    })
-}
-
 /// Sorted samples → (best, median).
 fn best_median(mut v: Vec<f64>) -> Result<(f64, f64)> {
     v.sort_by(f64::total_cmp);
@@ -116,17 +99,31 @@ fn best_median(mut v: Vec<f64>) -> Result<(f64, f64)> {
     }
 }
 
+/// `runs` timed runs after one untimed one, each wait bounded by the settings' timeout.
+fn timed_runs(
+    meter: &mut Meter,
+    encode: &dyn Fn(&mut wgpu::ComputePass<'_>),
+    runs: usize,
+    settings: &PeakSettings,
+) -> Result<Vec<f64>> {
+    let plan = Plan::fixed(runs.max(1) as u64).with_timeout(Timeout::Fixed(settings.timeout));
+    match meter.sample(encode, &plan)? {
+        Outcome::Sampled(s) => Ok(s.samples_ns),
+        Outcome::GaveUp { .. } => bail!("a peak measurement gave up"),
+    }
+}
+
 /// Measures the f32 FMA peak, the f16 one where the adapter has `SHADER_F16`, and the
-/// copy bandwidth.
-pub fn measure(gpu: &Gpu, settings: &PeakSettings) -> Result<Peaks> {
-    let timer = Timer::new(gpu, settings.timestamps)?;
-    let fma_f32 = fma(gpu, &timer, settings, false).context("measuring the f32 FMA peak")?;
+/// copy bandwidth, through the device's meter.
+pub fn measure(meter: &mut Meter, settings: &PeakSettings) -> Result<Peaks> {
+    let gpu = meter.gpu();
+    let fma_f32 = fma(meter, settings, Precision::F32).context("measuring the f32 FMA peak")?;
     let fma_f16 = if gpu.features().contains(wgpu::Features::SHADER_F16) {
-        Some(fma(gpu, &timer, settings, true).context("measuring the f16 FMA peak")?)
+        Some(fma(meter, settings, Precision::F16).context("measuring the f16 FMA peak")?)
     } else {
         None
     };
-    let copy = copy(gpu, &timer, settings).context("measuring the copy bandwidth")?;
+    let copy = copy(meter, settings).context("measuring the copy bandwidth")?;
     Ok(Peaks {
         fma_f32_tflops: fma_f32.work_per_run / fma_f32.best_ns / 1e3,
         fma_f16_tflops: fma_f16.as_ref().map(|p| p.work_per_run / p.best_ns / 1e3),
@@ -137,16 +134,14 @@ pub fn measure(gpu: &Gpu, settings: &PeakSettings) -> Result<Peaks> {
     })
 }
 
-fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<PeakMethod> {
-    let (label, source) = if f16 {
-        ("peak fma f16", FMA_F16_WGSL)
-    } else {
-        ("peak fma f32", FMA_F32_WGSL)
-    };
+fn fma(meter: &mut Meter, settings: &PeakSettings, precision: Precision) -> Result<PeakMethod> {
+    let gpu = meter.gpu();
+    let label = format!("peak fma {precision}");
+    let source = shader_source(FMA_WGSL, precision)?;
     let (pipeline, layout) = pipeline(
         gpu,
-        label,
-        source,
+        &label,
+        &source,
         &[
             ("WG", f64::from(WG)),
             ("CHAINS", f64::from(CHAINS)),
@@ -164,7 +159,7 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
         std::mem::size_of::<FmaParams>() as u64,
         wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
     )?;
-    let bind = group(gpu, &layout, &[&out, &params]);
+    let bind = gpu.bind_buffers("peak", &layout, &[&out, &params]);
     let encode = |pass: &mut wgpu::ComputePass<'_>| {
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
@@ -185,9 +180,9 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
     let target = TARGET_RUN.as_nanos() as f64;
     let mut iters: u32 = 4;
     set_iters(iters);
-    timer.run_once(gpu, &encode, settings.timeout)?; // compilation
+    meter.run_once(&encode, settings.timeout)?; // compilation
     loop {
-        let t = best_median(timer.measure(gpu, 1, &encode, settings.timeout)?)?.0;
+        let t = best_median(meter.batch(&encode, 1, settings.timeout)?.samples_ns)?.0;
         if t >= 0.5 * target || iters >= 1 << 24 {
             break;
         }
@@ -195,12 +190,12 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
         iters = ((f64::from(iters) * scale) as u32).min(1 << 24);
         set_iters(iters);
     }
-    let samples = timer.measure(gpu, settings.runs.max(1), &encode, settings.timeout)?;
+    let samples = timed_runs(meter, &encode, settings.runs, settings)?;
     let runs = samples.len() as u64;
     let (best_ns, median_ns) = best_median(samples)?;
     let flops =
         invocations as f64 * f64::from(iters) * f64::from(UNROLL) * f64::from(CHAINS) * 4.0 * 2.0;
-    let ty = if f16 { "f16" } else { "f32" };
+    let ty = precision.as_str();
     let mut p = BTreeMap::new();
     p.insert("chains".into(), CHAINS.into());
     p.insert("vector_width".into(), 4.into());
@@ -214,7 +209,7 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
              loop iteration, no memory traffic; result written only if equal to a runtime \
              sentinel"
         ),
-        timing_method: timer.method().as_str().into(),
+        timing_method: meter.method(),
         invocations,
         work_per_run: flops,
         runs,
@@ -224,7 +219,8 @@ fn fma(gpu: &Gpu, timer: &Timer, settings: &PeakSettings, f16: bool) -> Result<P
     })
 }
 
-fn copy(gpu: &Gpu, timer: &Timer, settings: &PeakSettings) -> Result<PeakMethod> {
+fn copy(meter: &mut Meter, settings: &PeakSettings) -> Result<PeakMethod> {
+    let gpu = meter.gpu();
     let (pipeline, layout) = pipeline(gpu, "peak copy", COPY_WGSL, &[("WG", f64::from(WG))])?;
     let limits = gpu.limits();
     // 1 GiB each way on a GPU (far beyond any cache), 16 MiB on a CPU rasteriser; never
@@ -249,15 +245,14 @@ fn copy(gpu: &Gpu, timer: &Timer, settings: &PeakSettings) -> Result<PeakMethod>
         bytemuck::bytes_of(&params),
         wgpu::BufferUsages::UNIFORM,
     )?;
-    let bind = group(gpu, &layout, &[&src, &dst, &pbuf]);
+    let bind = gpu.bind_buffers("peak copy", &layout, &[&src, &dst, &pbuf]);
     let encode = |pass: &mut wgpu::ComputePass<'_>| {
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind, &[]);
         pass.dispatch_workgroups(x, y, 1);
     };
-    timer.run_once(gpu, &encode, settings.timeout)?;
     // More runs than the FMA peak: one copy is short (0.5 ms for 2 GiB on an H200).
-    let samples = timer.measure(gpu, 3 * settings.runs.max(1), &encode, settings.timeout)?;
+    let samples = timed_runs(meter, &encode, 3 * settings.runs.max(1), settings)?;
     let runs = samples.len() as u64;
     let (best_ns, median_ns) = best_median(samples)?;
     let mut p = BTreeMap::new();
@@ -266,7 +261,7 @@ fn copy(gpu: &Gpu, timer: &Timer, settings: &PeakSettings) -> Result<PeakMethod>
     p.insert("workgroup_size".into(), WG.into());
     Ok(PeakMethod {
         kernel: "vec4 copy, one vec4 per invocation; bytes read + written".into(),
-        timing_method: timer.method().as_str().into(),
+        timing_method: meter.method(),
         invocations: u64::from(x) * u64::from(y) * u64::from(WG),
         work_per_run: 2.0 * bytes as f64,
         runs,

@@ -9,7 +9,8 @@
 //! a GEMM of its own, verified on its own, and all of them run in one pass, so the
 //! record's time is the time of the whole product.
 
-use crate::kernels::{KernelSpec, Shape};
+use crate::kernels::KernelSpec;
+use crate::types::Shape;
 
 /// Rows of C per piece and columns of C per piece; the last piece of each may be
 /// smaller.
@@ -90,6 +91,49 @@ pub fn plan(shape: Shape, limit: u64) -> Result<ShardPlan, String> {
     })
 }
 
+/// Checks that a product fits the device as one piece: every operand within one buffer
+/// and one binding, every kernel's dispatch within the workgroup-count limit; `Err` names
+/// the limit. (Explicit `--shape`s and the suites' squares are never split.)
+pub fn check_unsplit(
+    limits: &wgpu::Limits,
+    shape: Shape,
+    kernels: &[KernelSpec],
+) -> Result<(), String> {
+    let max_binding = limits.max_storage_buffer_binding_size;
+    for (name, len) in [
+        ("A", shape.a_len()),
+        ("B", shape.b_len()),
+        ("C", shape.c_len()),
+    ] {
+        let bytes = len.saturating_mul(4);
+        if bytes > limits.max_buffer_size {
+            return Err(format!(
+                "shape {shape}: {name} needs {bytes} bytes, over the adapter's max_buffer_size \
+                 ({})",
+                limits.max_buffer_size
+            ));
+        }
+        if bytes > max_binding {
+            return Err(format!(
+                "shape {shape}: {name} needs {bytes} bytes, over the adapter's \
+                 max_storage_buffer_binding_size ({max_binding})"
+            ));
+        }
+    }
+    for k in kernels {
+        let (x, y, z) = k.dispatch(shape);
+        let max = limits.max_compute_workgroups_per_dimension;
+        if x.max(y).max(z) > max {
+            return Err(format!(
+                "shape {shape}: kernel '{}' needs {x}×{y} workgroups, over the adapter's \
+                 max_compute_workgroups_per_dimension ({max})",
+                k.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that a product can run at all, split if need be: the whole product fits
 /// `memory_bytes` and every piece's dispatch fits the workgroup-count limit.
 pub fn check(
@@ -104,8 +148,8 @@ pub fn check(
         return Err(format!(
             "shape {shape}: its operands take {}, more than the {} a product may use here \
              (half the available host memory)",
-            crate::gpu::fmt_bytes(bytes),
-            crate::gpu::fmt_bytes(memory_bytes)
+            crate::util::fmt_bytes(bytes),
+            crate::util::fmt_bytes(memory_bytes)
         ));
     }
     let max = limits.max_compute_workgroups_per_dimension;
@@ -133,7 +177,7 @@ pub fn product_bytes(s: Shape) -> u64 {
 /// memory is host memory). wgpu reports no device memory size; a GPU that runs out
 /// fails with a clear out-of-memory error instead.
 pub fn memory_budget() -> u64 {
-    crate::host::available_memory_bytes() / 2
+    crate::util::mem::available_memory_bytes() / 2
 }
 
 #[cfg(test)]

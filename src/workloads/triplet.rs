@@ -11,47 +11,8 @@
 //! cost of a training step of its layers.
 
 use super::blocks::Block;
-use crate::kernels::{Layout, Shape};
 use crate::result::{Record, TripletBlock, TripletLayer, TripletTimes};
-
-/// One dense layer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Layer {
-    /// Name within its block, e.g. `ffn.up`.
-    pub name: String,
-    pub d_in: u32,
-    pub d_out: u32,
-}
-
-impl Layer {
-    pub fn new(name: &str, d_in: u32, d_out: u32) -> Layer {
-        Layer {
-            name: name.to_string(),
-            d_in,
-            d_out,
-        }
-    }
-
-    /// The three products for `tokens` tokens, in training order.
-    pub fn triplet(&self, tokens: u32) -> [(Layout, Shape); 3] {
-        let b = tokens;
-        [
-            (Layout::Nn, Shape::new(b, self.d_out, self.d_in)),
-            (Layout::Nt, Shape::new(b, self.d_in, self.d_out)),
-            (Layout::Tn, Shape::new(self.d_in, self.d_out, b)),
-        ]
-    }
-
-    /// 6·B·in·out.
-    pub fn training_flops(&self, tokens: u32) -> u64 {
-        6 * u64::from(tokens) * u64::from(self.d_in) * u64::from(self.d_out)
-    }
-
-    /// Parameters of the weight matrix (no bias).
-    pub fn params(&self) -> u64 {
-        u64::from(self.d_in) * u64::from(self.d_out)
-    }
-}
+use crate::types::Layout;
 
 /// One timed product of a block: the layer's index, its layout and the record.
 pub type BlockRecord = (usize, Layout, Record);
@@ -63,9 +24,9 @@ pub type BlockRecord = (usize, Layout, Record);
 /// summary.
 pub fn summarize(block: &Block, tokens: u32, records: &[BlockRecord]) -> Vec<TripletBlock> {
     // One summary per (kernel, precision), in the order they first ran.
-    let mut kernels: Vec<(&str, &str)> = Vec::new();
+    let mut kernels: Vec<(&str, crate::types::Precision)> = Vec::new();
     for (_, _, r) in records {
-        let k = (r.kernel.name.as_str(), r.precision.as_str());
+        let k = (r.kernel.name.as_str(), r.precision);
         if !kernels.contains(&k) {
             kernels.push(k);
         }
@@ -122,7 +83,7 @@ pub fn summarize(block: &Block, tokens: u32, records: &[BlockRecord]) -> Vec<Tri
             description: block.description.clone(),
             tokens,
             kernel: kernel.to_string(),
-            precision: precision.to_string(),
+            precision,
             layers,
             missing_layers: missing,
             total: TripletTimes::new(sum, flops),
@@ -134,6 +95,7 @@ pub fn summarize(block: &Block, tokens: u32, records: &[BlockRecord]) -> Vec<Tri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{Layer, Shape};
 
     #[test]
     fn triplet_shapes_and_flops() {
@@ -152,12 +114,13 @@ mod tests {
 mod summary_tests {
     use super::*;
     use crate::result::{KernelRecord, Timing, Verification};
+    use crate::types::{Layer, Precision, Shape};
 
     fn record(id: &str, layout: Layout, s: Shape, kernel: &str, median_ns: Option<f64>) -> Record {
         Record {
             id: id.into(),
-            kind: "gemm".into(),
-            precision: "f32".into(),
+            kind: crate::result::RecordKind::Gemm,
+            precision: Precision::F32,
             layout,
             m: s.m,
             n: s.n,
@@ -177,11 +140,11 @@ mod summary_tests {
                 tolerance: 1e-4,
                 passed: median_ns.is_some(),
                 checked_entries: 1,
-                method: "full".into(),
+                method: crate::result::CheckMethod::Full,
                 unwritten_entries: 0,
             },
             timing: median_ns.map(|m| Timing {
-                method: "gpu_timestamp".into(),
+                method: crate::types::TimingMethod::GpuTimestamp,
                 samples: 1,
                 warmup_runs: 1,
                 median_ns: m,
@@ -195,6 +158,7 @@ mod summary_tests {
                 cv: 0.0,
                 histogram: String::new(),
                 histogram_format: String::new(),
+                gpu_host_ratio: None,
             }),
             tflops: None,
             efficiency: None,

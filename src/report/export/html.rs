@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::{Exporter, fmt_usd, machine_cells, row_cells, unmatched_lines};
 use crate::report::compare::Comparison;
-use crate::report::fmt_sig;
+use crate::util::fmt_sig;
 
 pub struct HtmlExporter;
 

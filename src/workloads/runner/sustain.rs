@@ -5,25 +5,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use super::{Observer, Runner};
-use crate::kernels::KernelSpec;
-use crate::kernels::precision::Precision;
+use super::{Observer, Runner, schedule};
+use crate::kernels::{KernelSpec, Problem};
+use crate::measure::MAX_BATCH;
 use crate::result::{Sustain, SustainWindow};
 use crate::stats;
+use crate::types::Precision;
+use crate::util::fmt_sig;
 use crate::workloads::Case;
-use crate::workloads::problem::Problem;
 
 /// Length of one window of a sustained run.
 pub const WINDOW: Duration = Duration::from_secs(1);
 
 impl Runner<'_> {
-    /// Starts the total-budget clock and the record ids afresh, for another run of the
-    /// suite (`--repeat`).
-    pub fn restart(&mut self) {
-        self.started = Instant::now();
-        self.ids.clear();
-    }
-
     /// Verifies `case` with `spec`, then runs it back to back for `length`, measuring
     /// every run, and summarises each [`WINDOW`] of wall-clock time.
     pub fn sustain(
@@ -43,7 +37,8 @@ impl Runner<'_> {
         let (pipeline, _, _) = self.kernel_pipeline(spec, variant, &problem, obs)?;
         let binding = problem.bind(gpu, &pipeline)?;
         let flops = shape.flops();
-        let timeout = self.timeout(&spec.name, flops, 1);
+        let timeout =
+            schedule::first_timeout(&self.speeds, &self.settings, &spec.name, precision, flops);
         let (check, first) =
             problem.verify(gpu, &pipeline, &binding, precision.tolerance(), timeout)?;
         if !check.passed {
@@ -52,23 +47,34 @@ impl Runner<'_> {
         }
         let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, &binding);
         obs.started(&label);
+        let policy = schedule::timeout_policy(&self.settings);
         // Batches of about a tenth of a window, so each window holds several.
-        let per_run = first.as_secs_f64().max(1e-6);
-        let batch = ((0.1 * WINDOW.as_secs_f64() / per_run) as usize)
-            .clamp(1, crate::gpu::timing::MAX_BATCH);
+        let mut per_run = first.max(Duration::from_micros(1));
         let mut windows = Vec::new();
-        let start = Instant::now();
+        let mut start = Instant::now();
         let mut window_start = start;
         let mut samples: Vec<f64> = Vec::new();
-        let mut last = first;
         while start.elapsed() < length {
             crate::interrupt::check()?;
-            let t = self
-                .timeout(&spec.name, flops, batch as u64)
-                .max(last * (10 * batch as u32));
-            let v = self.timer.measure(gpu, batch, &encode, t)?;
-            last = Duration::from_secs_f64(v.iter().sum::<f64>() * 1e-9 / v.len() as f64);
-            samples.extend(v);
+            let batch =
+                ((0.1 * WINDOW.as_secs_f64() / per_run.as_secs_f64()) as usize).clamp(1, MAX_BATCH);
+            let b = self
+                .meter
+                .batch(&encode, batch, policy.for_runs(batch, per_run))?;
+            if b.fell_back {
+                // Start the sustained run again on the host clock.
+                self.pass_on_warnings(obs);
+                windows.clear();
+                samples.clear();
+                start = Instant::now();
+                window_start = start;
+                continue;
+            }
+            per_run = Duration::from_secs_f64(
+                b.samples_ns.iter().sum::<f64>() * 1e-9 / b.samples_ns.len() as f64,
+            )
+            .max(Duration::from_nanos(100));
+            samples.extend(b.samples_ns);
             if window_start.elapsed() >= WINDOW || start.elapsed() >= length {
                 let s = stats::summarize(&samples).expect("a batch has samples");
                 windows.push(SustainWindow {
@@ -80,7 +86,7 @@ impl Runner<'_> {
                 obs.note(format!(
                     "{label}: {:.0} s: {} TFLOP/s",
                     start.elapsed().as_secs_f64(),
-                    crate::report::fmt_sig(flops as f64 / s.median / 1e3, 3)
+                    fmt_sig(flops as f64 / s.median / 1e3, 3)
                 ));
                 samples.clear();
                 window_start = Instant::now();
@@ -89,13 +95,13 @@ impl Runner<'_> {
         gpu.errors.check()?;
         let mut out = Sustain {
             kernel: spec.name.clone(),
-            precision: precision.as_str().into(),
+            precision,
             layout,
             m: shape.m,
             n: shape.n,
             k: shape.k,
             flops,
-            timing_method: self.timer.method().as_str().into(),
+            timing_method: self.meter.method(),
             requested_s: length.as_secs_f64(),
             window_s: WINDOW.as_secs_f64(),
             windows,

@@ -15,9 +15,9 @@ use super::ops::Kernels;
 use super::reference::{Mlp, OptState};
 use super::{OptimizerConfig, OptimizerKind, random_params};
 use crate::gpu::Gpu;
-use crate::gpu::timing::Timer;
-use crate::kernels::{KernelSpec, Precision, Variant};
+use crate::kernels::{KernelSpec, Variant};
 use crate::result::{DenseLayer, GradientCheck};
+use crate::types::Precision;
 use crate::verify::{self, random_matrix};
 
 /// Layer sizes of the checked network: no two equal, none a multiple of a tile, so a
@@ -123,8 +123,7 @@ pub fn gradient_check(
         ts: vec![tb],
     };
     let net = Net::new(dev, &dims, rows, &init, &opt, data, 1)?;
-    Timer::host()
-        .run_once(gpu, &|pass| net.encode_step(pass), timeout)
+    crate::measure::gpu::run_untimed(gpu, &|pass| net.encode_step(pass), timeout)
         .context("running the checked step")?;
     anyhow::ensure!(
         net.loss_scale == scale,

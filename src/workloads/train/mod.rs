@@ -19,16 +19,18 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::runner::{Observer, Runner};
-use super::{Block, Layer, shard};
+use super::{Block, shard};
 use crate::error::input_error;
 use crate::gpu::Gpu;
-use crate::gpu::timing::{Timer, TimestampError};
-use crate::kernels::{KernelSpec, Precision, Shape, Variant};
-use crate::report::{fmt_ns, fmt_sig};
+use crate::kernels::{KernelSpec, Variant};
+use crate::measure::gpu::Meter;
 use crate::result::{
     DenseLayer, GradientCheck, LossPoint, Model, Optimizer, Timing, Training, TrainingData,
 };
 use crate::stats;
+use crate::types::Layer;
+use crate::types::{Precision, Shape};
+use crate::util::{fmt_ns, fmt_sig};
 use crate::verify::random_matrix;
 use net::{Gemms, HostParams, Net};
 
@@ -267,8 +269,8 @@ pub fn check_fits(
         return Err(format!(
             "the network and its data take {}, more than the {} a run may use here (half the \
              available host memory); use a smaller --width, --depth or --batch",
-            crate::gpu::fmt_bytes(need),
-            crate::gpu::fmt_bytes(budget)
+            crate::util::fmt_bytes(need),
+            crate::util::fmt_bytes(budget)
         ));
     }
     Ok(())
@@ -368,7 +370,7 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
         for &p in &precisions {
             let k = summaries
                 .iter()
-                .filter(|s| s.missing_layers.is_empty() && s.precision == p.as_str())
+                .filter(|s| s.missing_layers.is_empty() && s.precision == p)
                 .min_by(|a, b| a.total.step_ns.total_cmp(&b.total.step_ns))
                 .and_then(|s| runner.kernels().into_iter().find(|k| k.name == s.kernel));
             chosen.push((p, k));
@@ -457,10 +459,10 @@ fn train_in(
         checked.gradient_rel_error,
         checked.update_rel_error
     ));
-    let best = runner.best_gemm_tflops_in(precision);
+    let best = runner.speeds().best_tflops_in(precision);
     let section = train(
         gpu,
-        runner.timer(),
+        runner.meter(),
         &kernels,
         &kernel,
         variant,
@@ -508,7 +510,7 @@ pub fn loss_curve_text(t: &Training) -> String {
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     gpu: &Gpu,
-    timer: &Timer,
+    meter: &mut Meter,
     kernels: &ops::Kernels,
     gemm: &KernelSpec,
     variant: Variant,
@@ -569,6 +571,7 @@ pub fn train(
     let mut times: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
     let mut losses: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
     let mut curve = Vec::new();
+    let mut fell_back_at: Option<u64> = None;
     // First batch: fifty times what the run's best GEMM speed predicts, at least a
     // minute; without a speed, room for a slow device (0.1 GFLOP/s). The shaders are
     // compiled already (the gradient check ran them).
@@ -588,15 +591,15 @@ pub fn train(
             done + n,
             cfg.steps
         ));
-        let t = timer
-            .measure(gpu, n as usize, &encode, timeout)
-            .map_err(|e| {
-                if e.is::<TimestampError>() {
-                    e.context("GPU timestamps failed during training; run with --timing host")
-                } else {
-                    e.context(format!("training steps {}-{}", done + 1, done + n))
-                }
-            })?;
+        // Steps cannot be run twice: a batch whose timestamps fail keeps its host time
+        // (the meter warns and stays on the host clock).
+        let batch = meter
+            .batch(&encode, n as usize, timeout)
+            .with_context(|| format!("training steps {}-{}", done + 1, done + n))?;
+        if batch.fell_back {
+            fell_back_at.get_or_insert(done + 1);
+        }
+        let t = batch.samples_ns;
         let l = net
             .read_losses(gpu, done, n, timeout)
             .context("reading the losses back")?;
@@ -638,16 +641,24 @@ pub fn train(
     }
     gpu.errors.check()?;
 
-    let step_time = timing(timer, &times)?;
+    // Host-clock times include launch overhead, so a run whose timestamps failed part
+    // way is labelled with the weaker clock.
+    anyhow::ensure!(!times.is_empty(), "no training steps were timed");
+    let method = if fell_back_at.is_some() {
+        crate::types::TimingMethod::HostClock
+    } else {
+        meter.method()
+    };
+    let step_time = Timing::from_samples(method, &times, 0)?;
     let loss_start = losses[0];
     let target_loss = cfg.target_fraction * loss_start;
     let reached = first_below(&losses, target_loss, TARGET_WINDOW);
     let loss_end = curve.last().map_or(loss_start, |p| p.loss);
     let tflops = flops as f64 / step_time.median_ns / 1e3;
     Ok(Training {
-        precision: precision.as_str().into(),
+        precision,
         loss_scale: (precision == Precision::F16).then_some(net.loss_scale),
-        kernel_path: Some(variant.path().as_str().into()),
+        kernel_path: Some(variant.path()),
         model: Model {
             kind: "mlp".into(),
             layers: dims
@@ -712,12 +723,6 @@ pub fn first_below(losses: &[f64], target: f64, window: u64) -> Option<u64> {
         }
     }
     None
-}
-
-/// Step times summarised as for records.
-fn timing(timer: &Timer, samples: &[f64]) -> Result<Timing> {
-    anyhow::ensure!(!samples.is_empty(), "no training steps were timed");
-    Timing::from_samples(timer.method().as_str(), samples, 0)
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ use super::ops::{
 };
 use super::{OptimizerConfig, OptimizerKind};
 use crate::gpu::Gpu;
-use crate::kernels::{GemmPipeline, KernelSpec, Layout, Precision, Shape, Variant};
+use crate::kernels::{GemmPipeline, KernelSpec, Variant};
+use crate::types::{Layout, Precision, Shape};
 use crate::verify::f16_bits;
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE

@@ -10,7 +10,8 @@ use anyhow::{Result, bail};
 
 use crate::gpu::Gpu;
 use crate::kernels::precision::f16_variant;
-use crate::kernels::{GemmBinding, GemmPipeline, Precision};
+use crate::kernels::{GemmBinding, GemmPipeline};
+use crate::types::Precision;
 
 const FORWARD_WGSL: &str = include_str!("../../../shaders/train_forward.wgsl");
 const BACKWARD_WGSL: &str = include_str!("../../../shaders/train_backward.wgsl");
@@ -140,20 +141,7 @@ impl Action {
         let layout = pipeline.get_bind_group_layout(0);
         let groups = bindings
             .iter()
-            .map(|entries| {
-                let entries: Vec<wgpu::BindGroupEntry> = entries
-                    .iter()
-                    .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                        binding: *binding,
-                        resource: buffer.as_entire_binding(),
-                    })
-                    .collect();
-                gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &layout,
-                    entries: &entries,
-                })
-            })
+            .map(|entries| gpu.bind_group("training op", &layout, entries))
             .collect();
         Action::Op {
             pipeline: pipeline.clone(),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::gpu::Gpu;
-use crate::gpu::timing::Timer;
-use crate::kernels::{GemmBinding, GemmPipeline, Layout, Precision, Shape};
+use crate::kernels::{GemmBinding, GemmPipeline};
+use crate::types::{Layout, Precision, Shape};
 use crate::verify::{self, Check, GemmInputs, ReferenceSample};
 
 pub struct Problem {
@@ -82,13 +82,12 @@ impl Problem {
         tolerance: f64,
         timeout: Duration,
     ) -> Result<(Check, Duration)> {
-        let poison = crate::host::try_filled(self.shape.c_len() as usize, f32::NAN)?;
+        let poison = crate::util::mem::try_filled(self.shape.c_len() as usize, f32::NAN)?;
         gpu.queue
             .write_buffer(&self.c, 0, bytemuck::cast_slice(&poison));
         drop(poison);
         let encode = |pass: &mut wgpu::ComputePass<'_>| pipeline.encode(pass, binding);
-        let took = Timer::host()
-            .run_once(gpu, &encode, timeout)
+        let took = crate::measure::gpu::run_untimed(gpu, &encode, timeout)
             .context("running the kernel")?;
         let out = gpu
             .read_buffer(&self.c, timeout)

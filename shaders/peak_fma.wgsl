@@ -1,8 +1,17 @@
-// Arithmetic peak, f16 (needs SHADER_F16): peak_fma_f32.wgsl with vec4<f16> chains (read
-// that for the method). Multiplier and addend arrive as f32 and are rounded once.
+// Arithmetic peak (vkpeak's method): every invocation runs CHAINS independent vec4 FMA
+// chains, UNROLL steps per loop iteration, with no memory traffic at all. The chains
+// start from values derived from the invocation id and step by multiplier and addend
+// from the uniform block, so nothing can be folded at compile time; the final sum is
+// written only when it equals a runtime sentinel (never, in practice), so the compiler
+// cannot delete the chains either.
 // FLOP per dispatch = invocations · iters · UNROLL · CHAINS · 4 lanes · 2.
+//
+// Written for f32; the host makes the f16 variant (`enable f16;`, the aliases below set
+// to f16) as it does for the GEMM kernels. Multiplier and addend arrive as f32 and are
+// rounded once.
 
-enable f16;
+alias T = f32;
+alias T4 = vec4<f32>;
 
 override WG: u32 = 256u;
 override CHAINS: u32 = 16u; // ≤ 16
@@ -10,6 +19,7 @@ override UNROLL: u32 = 8u;
 
 struct Params {
     iters: u32,
+    // Invocations per row of the 2-D dispatch.
     row: u32,
     mul: f32,
     add: f32,
@@ -25,13 +35,13 @@ struct Params {
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let id = gid.y * p.row + gid.x;
-    let seed = f16(f32(id & 1023u) * 1e-4);
-    var x: array<vec4<f16>, 16>;
+    let seed = T(f32(id & 1023u) * 1e-4);
+    var x: array<T4, 16>;
     for (var c = 0u; c < CHAINS; c++) {
-        x[c] = vec4<f16>(seed) + vec4<f16>(0.0h, 0.25h, 0.5h, 0.75h) * f16(c + 1u);
+        x[c] = T4(seed) + T4(0.0, 0.25, 0.5, 0.75) * T(c + 1u);
     }
-    let m = vec4<f16>(f16(p.mul));
-    let a = vec4<f16>(f16(p.add));
+    let m = T4(T(p.mul));
+    let a = T4(T(p.add));
     for (var i = 0u; i < p.iters; i++) {
         for (var u = 0u; u < UNROLL; u++) {
             for (var c = 0u; c < CHAINS; c++) {

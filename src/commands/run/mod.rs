@@ -1,0 +1,211 @@
+//! `flopcost run` (and `flopcost train`): choose the adapter, check the plan against its
+//! limits, open the device, run the suite, save the result file after every record,
+//! print the summary.
+
+mod checks;
+mod ui;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+
+use super::startup::Startup;
+use crate::cli::RunPlan;
+use crate::report::{self, progress::Progress};
+use crate::result::{ResultFile, ResultWriter};
+use crate::types::{Layout, Precision, Shape};
+use crate::util::fmt_sig;
+use crate::workloads::peaks::{self, PeakSettings};
+use crate::workloads::runner::{Observer, Runner};
+use crate::workloads::{Case, Step};
+use ui::RunUi;
+
+pub fn run(plan: RunPlan) -> Result<ExitCode> {
+    let startup = Startup::new(&plan.adapter, plan.backend, &plan.precisions, plan.f16_path)?;
+    let (limits, info) = (startup.limits(), startup.info().clone());
+    // Everything that makes the input bad is found here, before a file or a device exists.
+    checks::check(&plan, &limits, &startup.choice.entry.adapter, &info)?;
+    let created = chrono::Utc::now();
+    let path = plan
+        .out
+        .clone()
+        .unwrap_or_else(|| default_path(&info.name, created));
+    let writer = ResultWriter::prepare(path, plan.force, plan.out.is_none())?;
+    let adapter = startup.adapter_record();
+    crate::cost::price::resolve(
+        &plan.price,
+        &adapter,
+        crate::cost::catalog::builtin().find(&adapter),
+        None,
+    )?;
+    let mut progress = Progress::new(plan.quiet);
+    let session = startup.open(&mut |m| progress.message(m))?;
+    let gpu = &session.gpu;
+    let mut runner = Runner::new(gpu, plan.kernels.clone(), plan.settings.clone())?;
+    runner.set_precisions(&plan.precisions, session.f16);
+    if let Some(b) = plan.tune_budget {
+        runner.set_tune_budget(b);
+    }
+    let mut warnings = session.warnings.clone();
+    let peaks = if plan.peaks {
+        progress.message("measuring the FMA peaks and copy bandwidth");
+        match peaks::measure(runner.meter(), &PeakSettings::default()) {
+            Ok(p) => {
+                runner.set_peaks(&p);
+                progress.info(&report::peaks::line(&p));
+                Some(p)
+            }
+            Err(e) => {
+                warnings.push(format!(
+                    "measuring the peaks failed ({e:#}); records have no efficiency; \
+                     `flopcost peak` shows the error alone, --no-peaks skips the measurement"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if plan.settings.timestamps && !gpu.has_timestamps() {
+        warnings.push(
+            "the adapter has no timestamp queries: timing with the host clock around submit and \
+             wait, which includes launch overhead and understates short kernels"
+                .into(),
+        );
+    }
+    eprintln!(
+        "suite {}: {} kernel(s), {} s per benchmark, {} s in all; timing: {}; max binding {}",
+        plan.suite.name,
+        plan.kernels.len(),
+        fmt_sig(plan.settings.time_budget.as_secs_f64(), 3),
+        fmt_sig(plan.settings.total_budget.as_secs_f64(), 3),
+        runner.timing_method(),
+        crate::util::fmt_bytes(limits.max_storage_buffer_binding_size),
+    );
+    let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
+    file.peaks = peaks;
+    let mut ui = RunUi {
+        file,
+        writer,
+        progress: &mut progress,
+    };
+    for w in warnings {
+        ui.warn(w);
+    }
+    ui.save()?;
+
+    let outcome = measure(&mut runner, &plan, &mut ui);
+    ui.progress.finish();
+    if let Err(e) = outcome {
+        ui.file.incomplete_reason = Some(format!("{e:#}"));
+        let saved = ui.save();
+        let kept = ui.file.records.len();
+        let e = e.context(format!(
+            "the run stopped; {kept} finished record(s) are saved in {}",
+            ui.writer.path.display()
+        ));
+        return Err(match saved {
+            Ok(()) => e,
+            Err(s) => e.context(format!("and saving them failed too: {s:#}")),
+        });
+    }
+    if let Some(why) = &runner.training_failure {
+        // Printed once, as the error below; kept in the file too.
+        ui.file.warnings.push(format!("training failed: {why}"));
+    }
+    ui.file.complete = true;
+    ui.file.incomplete_reason = None;
+    let cost = crate::cost::price_file(&ui.file, &plan.price)?;
+    ui.file.cost = Some(cost);
+    ui.save()?;
+    println!("{}", report::run_summary(&ui.file, runner.timing_method()));
+    println!("result file: {}", ui.writer.path.display());
+    if !runner.failures.is_empty() {
+        return Err(anyhow!(
+            "verification failed for {} record(s): {}; they were not timed. This is a bug in \
+             the kernel or the driver: please report it with the result file",
+            runner.failures.len(),
+            runner.failures.join(", ")
+        ));
+    }
+    if let Some(why) = &runner.training_failure {
+        return Err(anyhow!("training failed: {why}"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The suite, then its repeats (`--repeat`), then the sustained run (`--sustain`).
+fn measure(runner: &mut Runner<'_>, plan: &RunPlan, ui: &mut RunUi<'_>) -> Result<()> {
+    runner.run_suite(&plan.suite, ui)?;
+    if let Some(repeats) = plan.repeats {
+        let first = ui.file.records.clone();
+        let r = runner.repeat(&plan.suite, &first, repeats, ui)?;
+        ui.file.repeatability = Some(r);
+        ui.save()?;
+    }
+    if let Some(length) = plan.sustain {
+        let (case, spec, precision) = sustain_target(plan, &ui.file)?;
+        let s = runner.sustain(&case, &spec, precision, length, ui)?;
+        if s.throttled {
+            ui.warn(format!(
+                "sustained {} {}x{}x{}: throughput fell to {:.0}% of the first second; the \
+                 device slows down under sustained load (heat, power limit or other work)",
+                s.layout,
+                s.m,
+                s.n,
+                s.k,
+                100.0 * s.min_vs_first
+            ));
+        }
+        ui.file.sustain = Some(s);
+        ui.save()?;
+    }
+    Ok(())
+}
+
+/// The GEMM `--sustain` runs: the first `--shape` in the first layout with the first
+/// kernel, else the run's fastest verified record.
+fn sustain_target(
+    plan: &RunPlan,
+    file: &ResultFile,
+) -> Result<(Case, crate::kernels::KernelSpec, Precision)> {
+    if let (Some(shape), Some(spec)) = (plan.explicit_shapes.first(), plan.kernels.first()) {
+        let layout = match plan.suite.steps.first() {
+            Some(Step::Cases(cases)) => cases.first().map_or(Layout::Nn, |c| c.layout),
+            _ => Layout::Nn,
+        };
+        let precision = plan.precisions.first().copied().unwrap_or_default();
+        return Ok((Case::new(layout, *shape), spec.clone(), precision));
+    }
+    let best = crate::result::best_record(&file.records)
+        .ok_or_else(|| anyhow!("--sustain: no verified record to sustain"))?;
+    let spec = plan
+        .kernels
+        .iter()
+        .find(|k| k.name == best.kernel.name)
+        .cloned()
+        .ok_or_else(|| anyhow!("--sustain: kernel '{}' is not known", best.kernel.name))?;
+    Ok((
+        Case::new(best.layout, Shape::new(best.m, best.n, best.k)),
+        spec,
+        best.precision,
+    ))
+}
+
+/// `results/local/<adapter-slug>-<UTC time>.json`, not clobbering an existing file.
+fn default_path(adapter: &str, t: chrono::DateTime<chrono::Utc>) -> PathBuf {
+    let base = format!(
+        "{}-{}",
+        crate::util::slug(adapter),
+        t.format("%Y%m%dT%H%M%SZ")
+    );
+    let dir = PathBuf::from("results").join("local");
+    let mut p = dir.join(format!("{base}.json"));
+    let mut n = 2;
+    while p.exists() {
+        p = dir.join(format!("{base}-{n}.json"));
+        n += 1;
+    }
+    p
+}

@@ -1,0 +1,67 @@
+//! Numbers and durations as people read them.
+
+/// `v` with `sig` significant digits, without scientific notation for everyday values.
+pub fn fmt_sig(v: f64, sig: usize) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    let decimals = (sig as i32 - 1 - mag).clamp(0, 12) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// A duration in ns with a readable unit.
+pub fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{} s", fmt_sig(ns / 1e9, 3))
+    } else if ns >= 1e6 {
+        format!("{} ms", fmt_sig(ns / 1e6, 3))
+    } else if ns >= 1e3 {
+        format!("{} µs", fmt_sig(ns / 1e3, 3))
+    } else {
+        format!("{} ns", fmt_sig(ns, 3))
+    }
+}
+
+/// A relative error in scientific notation, or `NaN` when it was not finite.
+pub fn fmt_err(e: Option<f64>) -> String {
+    match e {
+        Some(e) => format!("{e:.1e}"),
+        None => "NaN".into(),
+    }
+}
+
+/// A byte count with a binary unit.
+pub fn fmt_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_readably() {
+        assert_eq!(fmt_sig(0.002134, 3), "0.00213");
+        assert_eq!(fmt_sig(45.678, 3), "45.7");
+        assert_eq!(fmt_sig(1234.6, 3), "1235");
+        assert_eq!(fmt_ns(1.5e6), "1.50 ms");
+        assert_eq!(fmt_ns(2.5e9), "2.50 s");
+        assert_eq!(fmt_ns(750.0), "750 ns");
+        assert_eq!(fmt_err(Some(3.14e-7)), "3.1e-7");
+        assert_eq!(fmt_err(None), "NaN");
+        assert_eq!(fmt_bytes(512), "512 B");
+        assert_eq!(fmt_bytes(3 << 20), "3.0 MiB");
+    }
+}
