@@ -60,47 +60,15 @@ override B_ROW: u32 = BN / 4u + 1u;
 override A_BUF: u32 = BK * A_ROW;
 override B_BUF: u32 = BK * B_ROW;
 
-// The operand types, the uniform block and the bindings are in gemm_block_common.wgsl,
-// appended by the host.
+// The operand types, the uniform block, the bindings and the global loads are in
+// gemm_operands.wgsl, B's staging in gemm_block_common.wgsl; the host appends both.
 
 var<workgroup> As: array<vec4<f32>, 2u * A_BUF>; // As[buf][k][m / 4]
 var<workgroup> Bs: array<vec4<f32>, 2u * B_BUF>; // Bs[buf][k][n / 4]
 
-// The e-th vec4 of A's slice starting at k = kt (zero past the edges and past kend).
+// The e-th vec4 of A's slice in f32 (see fetch_a in gemm_operands.wgsl).
 fn load_a(e: u32, row0: u32, kt: u32, kend: u32) -> vec4<f32> {
-    var v = vec4<f32>(0.0);
-    if (TRANS_A) {
-        // Stored K×M: a k-row of BM values, vec4 along m.
-        let gm = row0 + (e % (BM / 4u)) * 4u;
-        let gk = kt + e / (BM / 4u);
-        if (gk >= kend) {
-            return v;
-        }
-        if (p.aligned_a == 1u && gm < p.m) {
-            return vec4<f32>(a4[(gk * p.m + gm) / 4u]);
-        }
-        for (var q = 0u; q < 4u; q++) {
-            if (gm + q < p.m) {
-                v[q] = f32(a[gk * p.m + gm + q]);
-            }
-        }
-    } else {
-        // Stored M×K: a row of BK values, vec4 along k.
-        let gk = kt + (e % (BK / 4u)) * 4u;
-        let gi = row0 + e / (BK / 4u);
-        if (gi >= p.m) {
-            return v;
-        }
-        if (p.aligned_a == 1u && gk + 3u < kend) {
-            return vec4<f32>(a4[(gi * p.k + gk) / 4u]);
-        }
-        for (var q = 0u; q < 4u; q++) {
-            if (gk + q < kend) {
-                v[q] = f32(a[gi * p.k + gk + q]);
-            }
-        }
-    }
-    return v;
+    return vec4<f32>(fetch_a(e, row0, kt, kend));
 }
 
 fn store_a(e: u32, buf: u32, v: vec4<f32>) {

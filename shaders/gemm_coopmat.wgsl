@@ -55,7 +55,6 @@
 // LANES; LOADS_A = ceil(BM·BK / 4 / WG) ≤ 8, LOADS_B likewise; A_STRIDE, A_BUF, B_STRIDE,
 // B_BUF as above (A_BUF = rows · A_STRIDE of one staged slice).
 
-enable f16;
 enable wgpu_cooperative_matrix;
 
 override BM: u32 = 64u;
@@ -78,68 +77,13 @@ override B_BUF: u32 = 2304u;
 override SG_N: u32 = BN / (16u * TN);
 override SUBGROUPS: u32 = (BM / (16u * TM)) * SG_N;
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    // K range of one split (a multiple of BK); K itself without split-K.
-    k_split: u32,
-    // 1 when the row stride of the vec4 path is a multiple of 4, per operand.
-    aligned_a: u32,
-    aligned_b: u32,
-    aligned_c: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<f16>;
-@group(0) @binding(1) var<storage, read> b: array<f16>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<storage, read> a4: array<vec4<f16>>;
-@group(0) @binding(5) var<storage, read> b4: array<vec4<f16>>;
+// The operand type (f16: the host makes this kernel's f16 variant), the uniform block,
+// the bindings and the global loads are in gemm_operands.wgsl, appended by the host.
 
 var<workgroup> As: array<f16, 2u * A_BUF>;
 var<workgroup> Bs: array<f16, 2u * B_BUF>;
 // One 16×16 f32 tile per subgroup, for the edge blocks' epilogue.
 var<workgroup> Cs: array<f32, SUBGROUPS * 256u>;
-
-// The e-th vec4 of A's slice starting at k = kt (zero past the edges and past kend),
-// and where it goes in the staged slice (element offset of its first entry).
-fn load_a(e: u32, row0: u32, kt: u32, kend: u32) -> vec4<f16> {
-    var v = vec4<f16>(0.0h);
-    if (TRANS_A) {
-        // Stored K×M: a k-row of BM values, vec4 along m.
-        let gm = row0 + (e % (BM / 4u)) * 4u;
-        let gk = kt + e / (BM / 4u);
-        if (gk >= kend) {
-            return v;
-        }
-        if (p.aligned_a == 1u && gm < p.m) {
-            return a4[(gk * p.m + gm) / 4u];
-        }
-        for (var q = 0u; q < 4u; q++) {
-            if (gm + q < p.m) {
-                v[q] = a[gk * p.m + gm + q];
-            }
-        }
-    } else {
-        // Stored M×K: a row of BK values, vec4 along k.
-        let gk = kt + (e % (BK / 4u)) * 4u;
-        let gi = row0 + e / (BK / 4u);
-        if (gi >= p.m) {
-            return v;
-        }
-        if (p.aligned_a == 1u && gk + 3u < kend) {
-            return a4[(gi * p.k + gk) / 4u];
-        }
-        for (var q = 0u; q < 4u; q++) {
-            if (gk + q < kend) {
-                v[q] = a[gi * p.k + gk + q];
-            }
-        }
-    }
-    return v;
-}
 
 fn store_a(e: u32, buf: u32, v: vec4<f16>) {
     var o: u32;
@@ -153,43 +97,6 @@ fn store_a(e: u32, buf: u32, v: vec4<f16>) {
     As[base + 1u] = v.y;
     As[base + 2u] = v.z;
     As[base + 3u] = v.w;
-}
-
-// The e-th vec4 of B's slice starting at k = kt.
-fn load_b(e: u32, col0: u32, kt: u32, kend: u32) -> vec4<f16> {
-    var v = vec4<f16>(0.0h);
-    if (TRANS_B) {
-        // Stored N×K: a row of BK values, vec4 along k.
-        let gk = kt + (e % (BK / 4u)) * 4u;
-        let gj = col0 + e / (BK / 4u);
-        if (gj >= p.n) {
-            return v;
-        }
-        if (p.aligned_b == 1u && gk + 3u < kend) {
-            return b4[(gj * p.k + gk) / 4u];
-        }
-        for (var q = 0u; q < 4u; q++) {
-            if (gk + q < kend) {
-                v[q] = b[gj * p.k + gk + q];
-            }
-        }
-    } else {
-        // Stored K×N: a k-row of BN values, vec4 along n.
-        let gj = col0 + (e % (BN / 4u)) * 4u;
-        let gk = kt + e / (BN / 4u);
-        if (gk >= kend) {
-            return v;
-        }
-        if (p.aligned_b == 1u && gj < p.n) {
-            return b4[(gk * p.n + gj) / 4u];
-        }
-        for (var q = 0u; q < 4u; q++) {
-            if (gj + q < p.n) {
-                v[q] = b[gk * p.n + gj + q];
-            }
-        }
-    }
-    return v;
 }
 
 fn store_b(e: u32, buf: u32, v: vec4<f16>) {
@@ -236,13 +143,13 @@ fn main(
         for (var l = 0u; l < LOADS_A; l++) {
             let e = tid + l * WG;
             if (e < BM * BK / 4u) {
-                store_a(e, 0u, load_a(e, row0, kbeg, kend));
+                store_a(e, 0u, fetch_a(e, row0, kbeg, kend));
             }
         }
         for (var l = 0u; l < LOADS_B; l++) {
             let e = tid + l * WG;
             if (e < BK * BN / 4u) {
-                store_b(e, 0u, load_b(e, col0, kbeg, kend));
+                store_b(e, 0u, fetch_b(e, col0, kbeg, kend));
             }
         }
     }
@@ -256,13 +163,13 @@ fn main(
             for (var l = 0u; l < LOADS_A; l++) {
                 let e = tid + l * WG;
                 if (e < BM * BK / 4u) {
-                    sa[l] = load_a(e, row0, kt, kend);
+                    sa[l] = fetch_a(e, row0, kt, kend);
                 }
             }
             for (var l = 0u; l < LOADS_B; l++) {
                 let e = tid + l * WG;
                 if (e < BK * BN / 4u) {
-                    sb[l] = load_b(e, col0, kt, kend);
+                    sb[l] = fetch_b(e, col0, kt, kend);
                 }
             }
         }

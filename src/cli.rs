@@ -15,6 +15,7 @@ use crate::gpu::{AdapterSelector, BackendFilter};
 use crate::kernels::{self, Family, KernelSpec};
 use crate::report::export::Format;
 use crate::result::Settings;
+use crate::result::{CostField, Fields};
 use crate::types::PathChoice;
 use crate::types::{Layout, Precision, Shape};
 use crate::workloads::runner::{Repeats, RunSettings};
@@ -778,64 +779,84 @@ Examples:
 Records are matched by (kind, precision, layout, m, n, k); with several kernels for one
 shape, each file's best verified kernel is compared (--kernel NAME compares one kernel).";
 
+/// Flags for cost-model inputs, generated from [`CostField`] (its names, help texts and
+/// ranges): every field with `ALL`, the reference training run's size alone without.
+#[derive(Clone, Debug, Default)]
+pub struct CostFlags<const ALL: bool> {
+    pub values: Fields<f64>,
+}
+
+impl<const ALL: bool> CostFlags<ALL> {
+    fn fields() -> &'static [CostField] {
+        if ALL {
+            &CostField::ALL
+        } else {
+            &CostField::REFERENCE
+        }
+    }
+}
+
+impl<const ALL: bool> clap::FromArgMatches for CostFlags<ALL> {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut values = Fields::default();
+        for &f in Self::fields() {
+            if let Some(v) = m.get_one::<f64>(f.name()) {
+                values.set(f, *v);
+            }
+        }
+        Ok(CostFlags { values })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl<const ALL: bool> Args for CostFlags<ALL> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Self::fields().iter().fold(cmd, |cmd, &f| {
+            cmd.arg(
+                clap::Arg::new(f.name())
+                    .long(f.flag())
+                    .value_name(f.value_name())
+                    .help(f.help())
+                    .value_parser(clap::value_parser!(f64))
+                    .help_heading("Price inputs"),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 /// Price inputs, shared by `run` and `cost`.
 #[derive(Args, Debug, Default, Clone)]
 #[command(next_help_heading = "Price inputs")]
 pub struct PriceArgs {
-    /// Rental price of one accelerator-hour, USD; takes precedence over everything else.
-    #[arg(long, value_name = "USD")]
-    pub usd_per_hour: Option<f64>,
-    /// Purchase price, USD: prices by ownership, with the flags below and --watts.
-    #[arg(long, value_name = "USD")]
-    pub capex_usd: Option<f64>,
-    /// Years the purchase is written off over [default: 4].
-    #[arg(long, value_name = "YEARS")]
-    pub lifetime_years: Option<f64>,
-    /// Fraction of all hours doing paid work, in (0, 1] [default: 0.8].
-    #[arg(long, value_name = "FRACTION")]
-    pub utilization: Option<f64>,
-    /// Board power while working, W (also gives joules per PFLOP) [default: the catalog's].
-    #[arg(long, value_name = "W")]
-    pub watts: Option<f64>,
-    /// Electricity price, USD per kWh [default: 0.12].
-    #[arg(long, value_name = "USD")]
-    pub usd_per_kwh: Option<f64>,
-    /// Power usage effectiveness of the facility, at least 1 [default: 1.3].
-    #[arg(long, value_name = "RATIO")]
-    pub pue: Option<f64>,
+    #[command(flatten)]
+    pub fields: CostFlags<true>,
     /// Prices of several machines keyed by adapter name (TOML or JSON).
     #[arg(long, value_name = "FILE")]
     pub price_file: Option<PathBuf>,
-    /// Parameters N of the reference training run of 6·N·D FLOPs [default: 7e9].
-    #[arg(long, value_name = "N")]
-    pub ref_params: Option<f64>,
-    /// Tokens D of the reference training run [default: 2e12].
-    #[arg(long, value_name = "D")]
-    pub ref_tokens: Option<f64>,
 }
 
 impl PriceArgs {
     /// Checks the ranges and reads the price file.
     pub fn spec(&self) -> Result<PriceSpec> {
-        let spec = PriceSpec {
-            usd_per_hour: self.usd_per_hour,
-            capex_usd: self.capex_usd,
-            lifetime_years: self.lifetime_years,
-            utilization: self.utilization,
-            watts: self.watts,
-            usd_per_kwh: self.usd_per_kwh,
-            pue: self.pue,
-            price_file: self
-                .price_file
-                .as_deref()
-                .map(PriceFile::read)
-                .transpose()?,
-            ref_params: self.ref_params,
-            ref_tokens: self.ref_tokens,
-        };
-        spec.validate()?;
-        Ok(spec)
+        price_spec(&self.fields.values, self.price_file.as_deref())
     }
+}
+
+fn price_spec(flags: &Fields<f64>, price_file: Option<&std::path::Path>) -> Result<PriceSpec> {
+    let spec = PriceSpec {
+        flags: flags.clone(),
+        price_file: price_file.map(PriceFile::read).transpose()?,
+    };
+    spec.validate()?;
+    Ok(spec)
 }
 
 #[derive(Args, Debug)]
@@ -903,24 +924,14 @@ pub struct CompareArgs {
     /// recorded prices, else the catalog's.
     #[arg(long, value_name = "FILE")]
     pub price_file: Option<PathBuf>,
-    /// Parameters N of the reference training run [default: 7e9].
-    #[arg(long, value_name = "N")]
-    pub ref_params: Option<f64>,
-    /// Tokens D of the reference training run [default: 2e12].
-    #[arg(long, value_name = "D")]
-    pub ref_tokens: Option<f64>,
+    #[command(flatten)]
+    pub reference: CostFlags<false>,
 }
 
 impl CompareArgs {
     /// The price inputs compare accepts.
     pub fn price_spec(&self) -> Result<PriceSpec> {
-        PriceArgs {
-            price_file: self.price_file.clone(),
-            ref_params: self.ref_params,
-            ref_tokens: self.ref_tokens,
-            ..PriceArgs::default()
-        }
-        .spec()
+        price_spec(&self.reference.values, self.price_file.as_deref())
     }
 
     /// The baseline's index (from 0) among `files`.

@@ -8,9 +8,20 @@ use std::path::{Path, PathBuf};
 
 use common::flopcost;
 use flopcost::cost::{self, PriceSpec, model};
-use flopcost::result::{self, ResultFile};
+use flopcost::result::{self, CostField, Fields, ResultFile};
 use predicates::prelude::*;
 use proptest::prelude::*;
+
+/// Price flags from (field, value) pairs, skipping the absent ones.
+fn flags(pairs: &[(CostField, Option<f64>)]) -> Fields<f64> {
+    let mut f = Fields::default();
+    for &(field, v) in pairs {
+        if let Some(v) = v {
+            f.set(field, v);
+        }
+    }
+    f
+}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -73,11 +84,13 @@ proptest! {
     ) {
         let mut file = gl_file();
         let spec = PriceSpec {
-            usd_per_hour: usd,
-            capex_usd: usd.is_none().then_some(capex),
-            watts: watts.or(usd.is_none().then_some(250.0)),
-            ref_params: Some(params),
-            ref_tokens: Some(tokens),
+            flags: flags(&[
+                (CostField::UsdPerHour, usd),
+                (CostField::CapexUsd, usd.is_none().then_some(capex)),
+                (CostField::Watts, watts.or(usd.is_none().then_some(250.0))),
+                (CostField::RefParams, Some(params)),
+                (CostField::RefTokens, Some(tokens)),
+            ]),
             ..PriceSpec::default()
         };
         let first = cost::price_file(&file, &spec).unwrap();
@@ -114,41 +127,40 @@ fn precedence_flag_then_price_file_then_recorded_then_catalog() {
     )
     .unwrap();
     assert_eq!(from_file.usd_per_hour, Some(0.25));
-    let src = &from_file.inputs.usd_per_hour.as_ref().unwrap().source;
+    let src = &from_file.inputs.get(CostField::UsdPerHour).unwrap().source;
     assert!(
         src.starts_with("price file ") && src.contains("test fixture"),
         "{src}"
     );
-    assert_eq!(from_file.inputs.watts.as_ref().unwrap().value, 65.0);
+    assert_eq!(from_file.inputs.get(CostField::Watts).unwrap().value, 65.0);
     file.cost = Some(from_file);
     // A flag beats the price file and the recorded price.
     let flagged = cost::price_file(
         &file,
         &PriceSpec {
-            usd_per_hour: Some(3.0),
+            flags: flags(&[(CostField::UsdPerHour, Some(3.0))]),
             price_file: Some(prices),
-            ..Default::default()
         },
     )
     .unwrap();
     assert_eq!(flagged.usd_per_hour, Some(3.0));
     assert_eq!(
-        flagged.inputs.usd_per_hour.unwrap().source,
+        flagged.inputs.get(CostField::UsdPerHour).unwrap().source,
         "flag --usd-per-hour"
     );
     // Ownership with stated defaults: capex / (4 · 8766 · 0.8) + W/1000 · 1.3 · 0.12.
     let owned = cost::price_file(
         &file,
         &PriceSpec {
-            capex_usd: Some(1000.0),
+            flags: flags(&[(CostField::CapexUsd, Some(1000.0))]),
             ..Default::default()
         },
     )
     .unwrap();
     let want = 1000.0 / (4.0 * 8766.0 * 0.8) + 65.0 / 1000.0 * 1.3 * 0.12;
     assert!(rel_close(owned.usd_per_hour.unwrap(), want));
-    assert_eq!(owned.pricing.as_deref(), Some("ownership"));
-    assert_eq!(owned.inputs.pue.unwrap().source, "default");
+    assert_eq!(owned.pricing.map(|p| p.as_str()), Some("ownership"));
+    assert_eq!(owned.inputs.get(CostField::Pue).unwrap().source, "default");
 }
 
 #[test]
@@ -156,7 +168,7 @@ fn ownership_without_power_is_bad_input() {
     let err = cost::price_file(
         &gl_file(),
         &PriceSpec {
-            capex_usd: Some(1000.0),
+            flags: flags(&[(CostField::CapexUsd, Some(1000.0))]),
             ..Default::default()
         },
     )
@@ -270,12 +282,12 @@ fn bad_price_input_exits_2_with_one_line() {
     let mut c = cost::price_file(
         &tampered,
         &PriceSpec {
-            usd_per_hour: Some(1.0),
+            flags: flags(&[(CostField::UsdPerHour, Some(1.0))]),
             ..Default::default()
         },
     )
     .unwrap();
-    c.inputs.usd_per_hour.as_mut().unwrap().value = -1.0;
+    c.inputs.get_mut(CostField::UsdPerHour).unwrap().value = -1.0;
     tampered.cost = Some(c);
     let t = write("tampered.json", &serde_json::to_vec(&tampered).unwrap());
     let assert = flopcost().arg("cost").arg(&t).assert().code(2);
@@ -317,10 +329,10 @@ fn run_prices_its_result_and_rejects_bad_prices_before_measuring() {
     let file = result::read(&out).unwrap();
     let c = file.cost.as_ref().unwrap();
     assert_eq!(
-        c.inputs.usd_per_hour.as_ref().unwrap().source,
+        c.inputs.get(CostField::UsdPerHour).unwrap().source,
         "flag --usd-per-hour"
     );
-    assert_eq!(c.inputs.watts.as_ref().unwrap().value, 100.0);
+    assert_eq!(c.inputs.get(CostField::Watts).unwrap().value, 100.0);
     let gemm = c.throughput.gemm_tflops.unwrap();
     assert!(rel_close(c.usd_per_pflop.unwrap(), 1.5 / (3.6 * gemm)));
     assert!(rel_close(

@@ -12,7 +12,7 @@ pub mod throughput;
 use anyhow::Result;
 
 pub use price::{PriceFile, PriceSpec};
-pub use throughput::{Throughputs, WorkBasis};
+pub use throughput::Throughputs;
 
 use crate::result::{Cost, CostThroughput, Efficiency, PrecisionCost, ReferenceRun, ResultFile};
 
@@ -70,7 +70,7 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
     let hours = work.map(|(tf, _)| model::hours(flops, tf));
     Cost {
         catalog_entry: entry.map(|e| e.id.clone()),
-        pricing: r.pricing.map(|p| p.as_str().to_string()),
+        pricing: r.pricing,
         usd_per_hour: usd,
         throughput: CostThroughput {
             gemm_tflops: t.gemm_tflops,
@@ -105,7 +105,7 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
             params: r.ref_params,
             tokens: r.ref_tokens,
             flops,
-            basis: work.map(|(_, b)| b.as_str().to_string()),
+            basis: work.map(|(_, b)| b),
             tflops: work.map(|(tf, _)| tf),
             hours,
             usd: hours.and_then(|h| Some(h * usd?)),

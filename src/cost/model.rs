@@ -1,5 +1,6 @@
-//! The cost formulas of DESIGN.md, as pure functions: numbers in, numbers out, so they can
-//! be checked by property tests (units, monotonicity) apart from any file or flag.
+//! The cost formulas (the README's "What the work costs"), as pure functions: numbers
+//! in, numbers out, so they can be checked by property tests (units, monotonicity) apart
+//! from any file or flag.
 //!
 //! Units: prices in USD, power in W, throughput in TFLOP/s (10¹² FLOP/s), work in PFLOP
 //! (10¹⁵ FLOP). One hour at R TFLOP/s does 3600 · R · 10¹² FLOP = 3.6 · R PFLOP.

@@ -14,149 +14,94 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use serde::Deserialize;
 
 use super::catalog::{Entry, words};
 use super::model::{self, defaults};
 use crate::error::input_error;
-use crate::result::{AdapterRecord, Cost, CostInput, CostInputs};
+use crate::result::{AdapterRecord, Cost, CostField, CostInput, CostInputs, Fields, Pricing};
 
 /// Price inputs given on the command line (already checked to be in range).
 #[derive(Clone, Debug, Default)]
 pub struct PriceSpec {
-    pub usd_per_hour: Option<f64>,
-    pub capex_usd: Option<f64>,
-    pub lifetime_years: Option<f64>,
-    pub utilization: Option<f64>,
-    pub watts: Option<f64>,
-    pub usd_per_kwh: Option<f64>,
-    pub pue: Option<f64>,
+    /// The flags given, by field.
+    pub flags: Fields<f64>,
     pub price_file: Option<PriceFile>,
-    pub ref_params: Option<f64>,
-    pub ref_tokens: Option<f64>,
 }
-
-/// The range an input must lie in.
-#[derive(Clone, Copy, Debug)]
-enum Range {
-    /// ≥ 0 (prices).
-    NonNegative,
-    /// > 0.
-    Positive,
-    /// (0, 1].
-    Fraction,
-    /// ≥ 1.
-    AtLeastOne,
-}
-
-fn check(value: f64, range: Range) -> Result<(), &'static str> {
-    let ok = value.is_finite()
-        && match range {
-            Range::NonNegative => value >= 0.0,
-            Range::Positive => value > 0.0,
-            Range::Fraction => value > 0.0 && value <= 1.0,
-            Range::AtLeastOne => value >= 1.0,
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(match range {
-            Range::NonNegative => "must be a number ≥ 0",
-            Range::Positive => "must be a number > 0",
-            Range::Fraction => "must be a fraction in (0, 1]",
-            Range::AtLeastOne => "must be a number ≥ 1",
-        })
-    }
-}
-
-/// Each field's name, range and accessor, shared by the flags and the price file.
-const FIELDS: [(&str, Range); 7] = [
-    ("usd_per_hour", Range::NonNegative),
-    ("capex_usd", Range::NonNegative),
-    ("lifetime_years", Range::Positive),
-    ("utilization", Range::Fraction),
-    ("watts", Range::Positive),
-    ("usd_per_kwh", Range::NonNegative),
-    ("pue", Range::AtLeastOne),
-];
 
 impl PriceSpec {
     /// Checks every flag's range; `Err` is bad input naming the flag.
     pub fn validate(&self) -> Result<()> {
-        let values = [
-            self.usd_per_hour,
-            self.capex_usd,
-            self.lifetime_years,
-            self.utilization,
-            self.watts,
-            self.usd_per_kwh,
-            self.pue,
-        ];
-        for ((name, range), v) in FIELDS.iter().zip(values) {
-            if let Some(v) = v {
-                check(v, *range).map_err(|why| {
-                    input_error(format!("--{} {v}: {why}", name.replace('_', "-")))
-                })?;
-            }
-        }
-        for (flag, v) in [
-            ("--ref-params", self.ref_params),
-            ("--ref-tokens", self.ref_tokens),
-        ] {
-            if let Some(v) = v {
-                check(v, Range::Positive)
-                    .map_err(|why| input_error(format!("{flag} {v}: {why}")))?;
-            }
+        for (field, &v) in self.flags.iter() {
+            field
+                .check(v)
+                .map_err(|why| input_error(format!("--{} {v}: {why}", field.flag())))?;
         }
         Ok(())
     }
 
     fn ownership_flags(&self) -> bool {
-        self.capex_usd.is_some()
-            || self.lifetime_years.is_some()
-            || self.utilization.is_some()
-            || self.usd_per_kwh.is_some()
-            || self.pue.is_some()
+        [
+            CostField::CapexUsd,
+            CostField::LifetimeYears,
+            CostField::Utilization,
+            CostField::UsdPerKwh,
+            CostField::Pue,
+        ]
+        .iter()
+        .any(|&f| self.flags.get(f).is_some())
     }
 
     /// True when no price input at all was given.
     pub fn is_empty(&self) -> bool {
-        self.usd_per_hour.is_none()
-            && !self.ownership_flags()
-            && self.watts.is_none()
-            && self.price_file.is_none()
-            && self.ref_params.is_none()
-            && self.ref_tokens.is_none()
+        self.flags.is_empty() && self.price_file.is_none()
     }
 }
 
-/// One machine in a price file.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// One machine in a price file: values of the price fields, and where they come from.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PriceEntry {
-    pub usd_per_hour: Option<f64>,
-    pub capex_usd: Option<f64>,
-    pub lifetime_years: Option<f64>,
-    pub utilization: Option<f64>,
-    pub watts: Option<f64>,
-    pub usd_per_kwh: Option<f64>,
-    pub pue: Option<f64>,
+    pub values: Fields<f64>,
     /// Where the prices come from (a quote, an invoice, a provider's price list).
     pub source: Option<String>,
 }
 
 impl PriceEntry {
-    fn values(&self) -> [Option<f64>; 7] {
-        [
-            self.usd_per_hour,
-            self.capex_usd,
-            self.lifetime_years,
-            self.utilization,
-            self.watts,
-            self.usd_per_kwh,
-            self.pue,
-        ]
+    /// An entry from its table in the file: each key a price field (a number) or
+    /// `source` (text); anything else says what is expected.
+    fn from_table<'a>(
+        items: impl Iterator<Item = (&'a str, Value<'a>)>,
+    ) -> Result<PriceEntry, String> {
+        let mut e = PriceEntry::default();
+        for (key, value) in items {
+            if key == "source" {
+                match value {
+                    Value::Text(t) => e.source = Some(t.to_string()),
+                    _ => return Err("source must be text".into()),
+                }
+                continue;
+            }
+            let field = CostField::from_name(key)
+                .filter(|f| CostField::PRICES.contains(f))
+                .ok_or_else(|| {
+                    format!(
+                        "unknown field `{key}`; expected one of {}, source",
+                        CostField::PRICES.map(CostField::name).join(", ")
+                    )
+                })?;
+            match value {
+                Value::Number(v) => e.values.set(field, v),
+                _ => return Err(format!("{key} must be a number")),
+            }
+        }
+        Ok(e)
     }
+}
+
+/// A value in a price file's table.
+enum Value<'a> {
+    Number(f64),
+    Text(&'a str),
+    Other,
 }
 
 /// A price file: machines keyed by adapter name, in TOML or JSON.
@@ -214,13 +159,30 @@ impl PriceFile {
                 "empty file; expected TOML or JSON prices keyed by adapter name".into(),
             ));
         }
-        let machines: BTreeMap<String, PriceEntry> = if json || text.trim_start().starts_with('{') {
+        let mut machines: BTreeMap<String, PriceEntry> = BTreeMap::new();
+        if json || text.trim_start().starts_with('{') {
             // serde_json stops at 128 levels of nesting: deep input is an error, not a crash.
-            serde_json::from_str(text)
-                .map_err(|e| bad(format!("not a valid JSON price file: {e}")))?
+            let tables: BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+                serde_json::from_str(text)
+                    .map_err(|e| bad(format!("not a valid JSON price file: {e}")))?;
+            for (key, table) in &tables {
+                let items = table.iter().map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::Number(n) => {
+                            n.as_f64().map_or(Value::Other, Value::Number)
+                        }
+                        serde_json::Value::String(t) => Value::Text(t),
+                        _ => Value::Other,
+                    };
+                    (k.as_str(), v)
+                });
+                let entry =
+                    PriceEntry::from_table(items).map_err(|why| bad(format!("[{key:?}] {why}")))?;
+                machines.insert(key.clone(), entry);
+            }
         } else {
             // The TOML parser also limits nesting depth.
-            toml::from_str(text).map_err(|e| {
+            let tables: BTreeMap<String, toml::Table> = toml::from_str(text).map_err(|e| {
                 let line = e
                     .span()
                     .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
@@ -229,8 +191,22 @@ impl PriceFile {
                     "not a valid TOML price file{at}: {}",
                     e.message().split_whitespace().collect::<Vec<_>>().join(" ")
                 ))
-            })?
-        };
+            })?;
+            for (key, table) in &tables {
+                let items = table.iter().map(|(k, v)| {
+                    let v = match v {
+                        toml::Value::Float(f) => Value::Number(*f),
+                        toml::Value::Integer(i) => Value::Number(*i as f64),
+                        toml::Value::String(t) => Value::Text(t),
+                        _ => Value::Other,
+                    };
+                    (k.as_str(), v)
+                });
+                let entry =
+                    PriceEntry::from_table(items).map_err(|why| bad(format!("[{key:?}] {why}")))?;
+                machines.insert(key.clone(), entry);
+            }
+        }
         if machines.is_empty() {
             return Err(bad(
                 "lists no machines; expected a table per adapter name, e.g. \
@@ -239,17 +215,16 @@ impl PriceFile {
             ));
         }
         for (key, entry) in &machines {
-            if entry.values().iter().all(Option::is_none) {
+            if entry.values.is_empty() {
                 return Err(bad(format!(
                     "[{key:?}] gives no price: set usd_per_hour, or capex_usd (with watts), \
                      or watts"
                 )));
             }
-            for ((field, range), v) in FIELDS.iter().zip(entry.values()) {
-                if let Some(v) = v {
-                    check(v, *range)
-                        .map_err(|why| bad(format!("[{key:?}] {field} = {v}: {why}")))?;
-                }
+            for (field, &v) in entry.values.iter() {
+                field
+                    .check(v)
+                    .map_err(|why| bad(format!("[{key:?}] {} = {v}: {why}", field.name())))?;
             }
         }
         Ok(PriceFile {
@@ -280,22 +255,6 @@ impl PriceFile {
     }
 }
 
-/// How the price per hour was made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pricing {
-    Rental,
-    Ownership,
-}
-
-impl Pricing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pricing::Rental => "rental",
-            Pricing::Ownership => "ownership",
-        }
-    }
-}
-
 /// The inputs chosen for one result file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolved {
@@ -314,22 +273,6 @@ fn input(value: f64, source: impl Into<String>) -> CostInput {
     }
 }
 
-/// The fields of [`CostInputs`] by name.
-fn recorded_field<'a>(inputs: &'a CostInputs, field: &str) -> Option<&'a CostInput> {
-    match field {
-        "usd_per_hour" => inputs.usd_per_hour.as_ref(),
-        "capex_usd" => inputs.capex_usd.as_ref(),
-        "lifetime_years" => inputs.lifetime_years.as_ref(),
-        "utilization" => inputs.utilization.as_ref(),
-        "watts" => inputs.watts.as_ref(),
-        "usd_per_kwh" => inputs.usd_per_kwh.as_ref(),
-        "pue" => inputs.pue.as_ref(),
-        "ref_params" => inputs.ref_params.as_ref(),
-        "ref_tokens" => inputs.ref_tokens.as_ref(),
-        _ => None,
-    }
-}
-
 struct Sources<'a> {
     spec: &'a PriceSpec,
     file: Option<(&'a PriceFile, &'a str, &'a PriceEntry)>,
@@ -338,34 +281,9 @@ struct Sources<'a> {
 }
 
 impl Sources<'_> {
-    fn flag(&self, field: &str) -> Option<f64> {
-        let s = self.spec;
-        match field {
-            "usd_per_hour" => s.usd_per_hour,
-            "capex_usd" => s.capex_usd,
-            "lifetime_years" => s.lifetime_years,
-            "utilization" => s.utilization,
-            "watts" => s.watts,
-            "usd_per_kwh" => s.usd_per_kwh,
-            "pue" => s.pue,
-            "ref_params" => s.ref_params,
-            "ref_tokens" => s.ref_tokens,
-            _ => None,
-        }
-    }
-
-    fn price_file_input(&self, field: &str) -> Option<CostInput> {
+    fn price_file_input(&self, field: CostField) -> Option<CostInput> {
         let (file, key, e) = self.file?;
-        let v = match field {
-            "usd_per_hour" => e.usd_per_hour,
-            "capex_usd" => e.capex_usd,
-            "lifetime_years" => e.lifetime_years,
-            "utilization" => e.utilization,
-            "watts" => e.watts,
-            "usd_per_kwh" => e.usd_per_kwh,
-            "pue" => e.pue,
-            _ => None,
-        }?;
+        let v = *e.values.get(field)?;
         let mut source = format!("price file {} [{key:?}]", file.path);
         if let Some(s) = &e.source {
             source.push_str(&format!(": {s}"));
@@ -373,33 +291,29 @@ impl Sources<'_> {
         Some(input(v, source))
     }
 
-    fn catalog_input(&self, field: &str) -> Option<CostInput> {
+    fn catalog_input(&self, field: CostField) -> Option<CostInput> {
         let e = self.entry?;
         let f = match field {
-            "usd_per_hour" => e.rental_usd_per_hour.as_ref(),
-            "capex_usd" => e.launch_usd.as_ref(),
-            "watts" => e.board_power_w.as_ref(),
+            CostField::UsdPerHour => e.rental_usd_per_hour.as_ref(),
+            CostField::CapexUsd => e.launch_usd.as_ref(),
+            CostField::Watts => e.board_power_w.as_ref(),
             _ => None,
         }?;
         Some(input(f.value, format!("catalog {}: {}", e.id, f.cite())))
     }
 
     /// The first of flag, price file, recorded, catalog for one field.
-    fn chain(&self, field: &str) -> Option<CostInput> {
-        if let Some(v) = self.flag(field) {
-            return Some(input(v, format!("flag --{}", field.replace('_', "-"))));
+    fn chain(&self, field: CostField) -> Option<CostInput> {
+        if let Some(&v) = self.spec.flags.get(field) {
+            return Some(input(v, format!("flag --{}", field.flag())));
         }
         self.price_file_input(field)
-            .or_else(|| {
-                self.recorded
-                    .and_then(|c| recorded_field(&c.inputs, field))
-                    .cloned()
-            })
+            .or_else(|| self.recorded.and_then(|c| c.inputs.get(field)).cloned())
             .or_else(|| self.catalog_input(field))
     }
 
-    fn recorded_pricing(&self) -> Option<&str> {
-        self.recorded.and_then(|c| c.pricing.as_deref())
+    fn recorded_pricing(&self) -> Option<Pricing> {
+        self.recorded.and_then(|c| c.pricing)
     }
 }
 
@@ -424,35 +338,37 @@ pub fn resolve(
         recorded,
         entry,
     };
-    let mut inputs = CostInputs {
-        watts: src.chain("watts"),
-        ref_params: Some(
-            src.chain("ref_params")
-                .unwrap_or_else(|| input(defaults::REF_PARAMS, "default")),
-        ),
-        ref_tokens: Some(
-            src.chain("ref_tokens")
-                .unwrap_or_else(|| input(defaults::REF_TOKENS, "default")),
-        ),
-        ..CostInputs::default()
-    };
+    let mut inputs = CostInputs::default();
+    if let Some(w) = src.chain(CostField::Watts) {
+        inputs.set(CostField::Watts, w);
+    }
+    for (field, d) in [
+        (CostField::RefParams, defaults::REF_PARAMS),
+        (CostField::RefTokens, defaults::REF_TOKENS),
+    ] {
+        inputs.set(
+            field,
+            src.chain(field).unwrap_or_else(|| input(d, "default")),
+        );
+    }
     let file_entry = file.map(|(_, _, e)| e);
     let rental = |i: CostInput| (Pricing::Rental, i);
-    let choice = if spec.usd_per_hour.is_some() {
+    let in_file = |f| file_entry.is_some_and(|e| e.values.get(f).is_some());
+    let choice = if spec.flags.get(CostField::UsdPerHour).is_some() {
         Some(Pricing::Rental)
     } else if spec.ownership_flags() {
         Some(Pricing::Ownership)
-    } else if file_entry.is_some_and(|e| e.usd_per_hour.is_some()) {
+    } else if in_file(CostField::UsdPerHour) {
         Some(Pricing::Rental)
-    } else if file_entry.is_some_and(|e| e.capex_usd.is_some()) {
+    } else if in_file(CostField::CapexUsd) {
         Some(Pricing::Ownership)
-    } else if src.recorded_pricing() == Some("rental") {
-        Some(Pricing::Rental)
-    } else if src.recorded_pricing() == Some("ownership") {
-        Some(Pricing::Ownership)
+    } else if let Some(p) = src.recorded_pricing() {
+        Some(p)
     } else if entry.is_some_and(|e| e.rental_usd_per_hour.is_some()) {
         Some(Pricing::Rental)
-    } else if entry.is_some_and(|e| e.launch_usd.is_some()) && inputs.watts.is_some() {
+    } else if entry.is_some_and(|e| e.launch_usd.is_some())
+        && inputs.get(CostField::Watts).is_some()
+    {
         Some(Pricing::Ownership)
     } else {
         None
@@ -460,20 +376,20 @@ pub fn resolve(
     let mut usd_per_hour = None;
     match choice {
         Some(Pricing::Rental) => {
-            if let Some((_, i)) = src.chain("usd_per_hour").map(rental) {
+            if let Some((_, i)) = src.chain(CostField::UsdPerHour).map(rental) {
                 usd_per_hour = Some(i.value);
-                inputs.usd_per_hour = Some(i);
+                inputs.set(CostField::UsdPerHour, i);
             }
         }
         Some(Pricing::Ownership) => {
-            let capex = src.chain("capex_usd").ok_or_else(|| {
+            let capex = src.chain(CostField::CapexUsd).ok_or_else(|| {
                 input_error(format!(
                     "ownership pricing for '{}' needs a purchase price: give --capex-usd \
                      (the catalog has no launch price for it)",
                     adapter.name
                 ))
             })?;
-            let watts = inputs.watts.clone().ok_or_else(|| {
+            let watts = inputs.get(CostField::Watts).cloned().ok_or_else(|| {
                 input_error(format!(
                     "ownership pricing for '{}' needs the board power: give --watts \
                      (the catalog has no power figure for it)",
@@ -481,11 +397,11 @@ pub fn resolve(
                 ))
             })?;
             let or_default =
-                |field: &str, d: f64| src.chain(field).unwrap_or_else(|| input(d, "default"));
-            let lifetime = or_default("lifetime_years", defaults::LIFETIME_YEARS);
-            let utilization = or_default("utilization", defaults::UTILIZATION);
-            let kwh = or_default("usd_per_kwh", defaults::USD_PER_KWH);
-            let pue = or_default("pue", defaults::PUE);
+                |field, d: f64| src.chain(field).unwrap_or_else(|| input(d, "default"));
+            let lifetime = or_default(CostField::LifetimeYears, defaults::LIFETIME_YEARS);
+            let utilization = or_default(CostField::Utilization, defaults::UTILIZATION);
+            let kwh = or_default(CostField::UsdPerKwh, defaults::USD_PER_KWH);
+            let pue = or_default(CostField::Pue, defaults::PUE);
             usd_per_hour = Some(model::ownership_usd_per_hour(
                 capex.value,
                 lifetime.value,
@@ -494,25 +410,23 @@ pub fn resolve(
                 pue.value,
                 kwh.value,
             ));
-            inputs.capex_usd = Some(capex);
-            inputs.lifetime_years = Some(lifetime);
-            inputs.utilization = Some(utilization);
-            inputs.usd_per_kwh = Some(kwh);
-            inputs.pue = Some(pue);
+            inputs.set(CostField::CapexUsd, capex);
+            inputs.set(CostField::LifetimeYears, lifetime);
+            inputs.set(CostField::Utilization, utilization);
+            inputs.set(CostField::UsdPerKwh, kwh);
+            inputs.set(CostField::Pue, pue);
         }
         None => {}
     }
     Ok(Resolved {
         pricing: usd_per_hour.and(choice),
         usd_per_hour,
-        watts: inputs.watts.as_ref().map(|w| w.value),
+        watts: inputs.get(CostField::Watts).map(|w| w.value),
         ref_params: inputs
-            .ref_params
-            .as_ref()
+            .get(CostField::RefParams)
             .map_or(defaults::REF_PARAMS, |i| i.value),
         ref_tokens: inputs
-            .ref_tokens
-            .as_ref()
+            .get(CostField::RefTokens)
             .map_or(defaults::REF_TOKENS, |i| i.value),
         inputs,
     })
@@ -521,21 +435,16 @@ pub fn resolve(
 /// Checks the inputs recorded in a file's cost section, which re-pricing reuses: a
 /// hand-edited negative or out-of-range value is bad input, not a price.
 fn check_recorded(inputs: &CostInputs) -> Result<()> {
-    let ranges = FIELDS.iter().copied().chain([
-        ("ref_params", Range::Positive),
-        ("ref_tokens", Range::Positive),
-    ]);
-    for (field, range) in ranges {
-        if let Some(i) = recorded_field(inputs, field) {
-            check(i.value, range).map_err(|why| {
-                input_error(format!(
-                    "the recorded cost input {field} = {} {why}; re-price the file with \
-                     `flopcost cost FILE --{} X --out FILE --force`",
-                    i.value,
-                    field.replace('_', "-")
-                ))
-            })?;
-        }
+    for (field, i) in inputs.iter() {
+        field.check(i.value).map_err(|why| {
+            input_error(format!(
+                "the recorded cost input {} = {} {why}; re-price the file with \
+                 `flopcost cost FILE --{} X --out FILE --force`",
+                field.name(),
+                i.value,
+                field.flag()
+            ))
+        })?;
     }
     Ok(())
 }
@@ -578,9 +487,17 @@ watts = 700
 "#;
         let f = PriceFile::parse(toml, "p.toml", false).unwrap();
         let (k, e) = f.lookup("llvmpipe (LLVM 15.0.6, 256 bits)").unwrap();
-        assert_eq!((k, e.usd_per_hour), ("llvmpipe", Some(0.1)));
         assert_eq!(
-            f.lookup("nvidia h100 80gb hbm3").unwrap().1.watts,
+            (k, e.values.get(CostField::UsdPerHour).copied()),
+            ("llvmpipe", Some(0.1))
+        );
+        assert_eq!(
+            f.lookup("nvidia h100 80gb hbm3")
+                .unwrap()
+                .1
+                .values
+                .get(CostField::Watts)
+                .copied(),
             Some(700.0)
         );
         assert!(f.lookup("NVIDIA H100 PCIe").is_none());
@@ -622,25 +539,20 @@ watts = 700
 
     #[test]
     fn flags_out_of_range_are_rejected() {
-        for spec in [
-            PriceSpec {
-                usd_per_hour: Some(-1.0),
-                ..Default::default()
-            },
-            PriceSpec {
-                utilization: Some(0.0),
-                ..Default::default()
-            },
-            PriceSpec {
-                watts: Some(f64::NAN),
-                ..Default::default()
-            },
-            PriceSpec {
-                ref_tokens: Some(0.0),
-                ..Default::default()
-            },
+        for (field, v) in [
+            (CostField::UsdPerHour, -1.0),
+            (CostField::Utilization, 0.0),
+            (CostField::Watts, f64::NAN),
+            (CostField::RefTokens, 0.0),
+            (CostField::UsdPerHour, 1e308),
+            (CostField::RefParams, f64::INFINITY),
         ] {
-            assert!(spec.validate().is_err(), "{spec:?}");
+            let spec = PriceSpec {
+                flags: Fields::default().with(field, v),
+                ..Default::default()
+            };
+            let e = format!("{:#}", spec.validate().unwrap_err());
+            assert!(e.starts_with(&format!("--{} ", field.flag())), "{e}");
         }
         assert!(PriceSpec::default().validate().is_ok());
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::result::{Record, ResultFile};
+use crate::result::{Record, ResultFile, WorkBasis};
 use crate::types::{Layout, Precision};
 
 /// Throughputs in 10¹² FLOP/s.
@@ -21,24 +21,6 @@ pub struct Throughputs {
     pub triplets_tflops: Option<f64>,
     /// Per triplet suite.
     pub suites: BTreeMap<String, f64>,
-}
-
-/// Where the training-work throughput comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkBasis {
-    /// The training run (forward, backward, optimizer step).
-    Training,
-    /// The training-layer GEMMs (forward, input gradient, weight gradient of each layer).
-    Triplets,
-}
-
-impl WorkBasis {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkBasis::Training => "training",
-            WorkBasis::Triplets => "triplets",
-        }
-    }
 }
 
 impl Throughputs {

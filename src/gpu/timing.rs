@@ -5,7 +5,7 @@
 //! #6406: Vulkan timestamps can read zero when the copy shares the resolving encoder).
 //!
 //! This module only records and reads the raw ticks; whether they can be trusted is
-//! decided by [`crate::measure`].
+//! decided by the measurement contract (the `measure` module).
 
 use std::time::Duration;
 

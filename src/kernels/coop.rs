@@ -469,8 +469,6 @@ mod shader_tests {
     use super::*;
     use crate::types::Layout;
 
-    const SOURCE: &str = include_str!("../../shaders/gemm_coopmat.wgsl");
-
     fn features() -> wgpu::Features {
         crate::gpu::wanted_features() | wgpu::Features::SHADER_F64
     }
@@ -486,10 +484,13 @@ mod shader_tests {
     /// SPIR-V for one configuration and layout, as wgpu's Vulkan back end would produce it
     /// for a shader created without runtime checks.
     fn spirv(config: BlockConfig, layout: Layout) -> Result<Vec<u32>, String> {
-        let module = naga::front::wgsl::parse_str(SOURCE).map_err(|e| e.emit_to_string(SOURCE))?;
+        let source = crate::kernels::precision::f16_variant(crate::kernels::gemm::COOPMAT_WGSL)
+            .map_err(|e| e.to_string())?;
+        let source = source.as_str();
+        let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
         let info = validator()
             .validate(&module)
-            .map_err(|e| e.emit_to_string(SOURCE))?;
+            .map_err(|e| e.emit_to_string(source))?;
         let constants: naga::back::PipelineConstants =
             constants(config, layout.trans_a(), layout.trans_b())
                 .into_iter()
@@ -504,7 +505,7 @@ mod shader_tests {
         .map_err(|e| format!("overrides: {e:?}"))?;
         let info = validator()
             .validate(&module)
-            .map_err(|e| e.emit_to_string(SOURCE))
+            .map_err(|e| e.emit_to_string(source))
             .map(|_| info)?;
         let options = naga::back::spv::Options {
             lang_version: (1, 6),

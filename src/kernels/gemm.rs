@@ -19,17 +19,25 @@ use crate::types::{Layout, Precision, Shape};
 
 const NAIVE_WGSL: &str = include_str!("../../shaders/gemm_naive.wgsl");
 const TILED_WGSL: &str = include_str!("../../shaders/gemm_tiled.wgsl");
-// The block and subgroup kernels share their declarations and B's staging.
+// The block, subgroup and cooperative-matrix kernels share their operands' declarations
+// and global loads; the block and subgroup kernels also share B's staging.
 const BLOCK_WGSL: &str = concat!(
     include_str!("../../shaders/gemm_block.wgsl"),
-    include_str!("../../shaders/gemm_block_common.wgsl")
+    include_str!("../../shaders/gemm_block_common.wgsl"),
+    include_str!("../../shaders/gemm_operands.wgsl")
 );
 const SUBGROUP_WGSL: &str = concat!(
     include_str!("../../shaders/gemm_subgroup.wgsl"),
-    include_str!("../../shaders/gemm_block_common.wgsl")
+    include_str!("../../shaders/gemm_block_common.wgsl"),
+    include_str!("../../shaders/gemm_operands.wgsl")
+);
+/// The cooperative-matrix kernel, written with f32 operand aliases like the others; it
+/// runs only as its f16 variant.
+pub(crate) const COOPMAT_WGSL: &str = concat!(
+    include_str!("../../shaders/gemm_coopmat.wgsl"),
+    include_str!("../../shaders/gemm_operands.wgsl")
 );
 const REDUCE_WGSL: &str = include_str!("../../shaders/gemm_splitk_reduce.wgsl");
-const COOPMAT_WGSL: &str = include_str!("../../shaders/gemm_coopmat.wgsl");
 
 /// Invocations per workgroup of the split-K reduction.
 const REDUCE_WG: u32 = 256;
@@ -249,7 +257,7 @@ impl BlockPipeline {
             });
         let source = if config.coopmat {
             constants = coop::constants(config, layout.trans_a(), layout.trans_b());
-            std::borrow::Cow::Borrowed(COOPMAT_WGSL)
+            shader_source(COOPMAT_WGSL, Precision::F16)?
         } else if config.subgroup {
             shader_source(SUBGROUP_WGSL, config.precision)?
         } else {

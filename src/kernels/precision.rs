@@ -1,4 +1,5 @@
-//! Precisions and execution paths of the GEMM kernels.
+//! Execution paths of the GEMM kernels per operand precision ([`Variant`]), the f16 plan
+//! for an adapter, and the f16 variants of the shaders.
 //!
 //! Every kernel reads its operands A and B in the run's precision and accumulates and
 //! writes C in f32. f16 operands run either on the shader cores (`simt`: the same

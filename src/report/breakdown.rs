@@ -2,7 +2,7 @@
 //! every input with its source, the formula with the numbers put in, and the results.
 
 use crate::report::export::{NONE, fmt_hours, fmt_usd};
-use crate::result::{Cost, CostInput, ResultFile};
+use crate::result::{Cost, CostField, CostInput, Pricing, ResultFile};
 use crate::util::fmt_sig;
 
 fn num(v: f64) -> String {
@@ -26,36 +26,28 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
             .unwrap_or("none matches this adapter")
     ));
     let i = &c.inputs;
-    let inputs: [(&str, &Option<CostInput>); 9] = [
-        ("usd_per_hour", &i.usd_per_hour),
-        ("capex_usd", &i.capex_usd),
-        ("lifetime_years", &i.lifetime_years),
-        ("utilization", &i.utilization),
-        ("watts", &i.watts),
-        ("usd_per_kwh", &i.usd_per_kwh),
-        ("pue", &i.pue),
-        ("ref_params", &i.ref_params),
-        ("ref_tokens", &i.ref_tokens),
-    ];
-    for (name, v) in inputs {
-        if let Some(v) = v {
-            out.push_str(&format!("  {name:<16} {:<10} {}\n", num(v.value), v.source));
-        }
+    for (field, v) in i.iter() {
+        out.push_str(&format!(
+            "  {:<16} {:<10} {}\n",
+            field.name(),
+            num(v.value),
+            v.source
+        ));
     }
     out.push('\n');
-    match (c.pricing.as_deref(), c.usd_per_hour) {
-        (Some("ownership"), Some(u)) => {
-            let g = |x: &Option<CostInput>| x.as_ref().map_or(f64::NAN, |x| x.value);
+    match (c.pricing, c.usd_per_hour) {
+        (Some(Pricing::Ownership), Some(u)) => {
+            let g = |f| i.get(f).map_or(f64::NAN, |x: &CostInput| x.value);
             out.push_str(&format!(
                 "price per hour   {} (ownership: ${} / ({} years × 8766 h × {}) + {} W / 1000 × \
                  PUE {} × ${}/kWh)\n",
                 fmt_usd(u),
-                num(g(&i.capex_usd)),
-                num(g(&i.lifetime_years)),
-                num(g(&i.utilization)),
-                num(g(&i.watts)),
-                num(g(&i.pue)),
-                num(g(&i.usd_per_kwh)),
+                num(g(CostField::CapexUsd)),
+                num(g(CostField::LifetimeYears)),
+                num(g(CostField::Utilization)),
+                num(g(CostField::Watts)),
+                num(g(CostField::Pue)),
+                num(g(CostField::UsdPerKwh)),
             ));
         }
         (Some(p), Some(u)) => out.push_str(&format!("price per hour   {} ({p})\n", fmt_usd(u))),
@@ -150,7 +142,7 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
         (Some(t), Some(h)) => out.push_str(&format!(
             " at {} TFLOP/s ({}): {} on one accelerator, {}\n",
             fmt_sig(t, 3),
-            r.basis.as_deref().unwrap_or_default(),
+            r.basis.map_or("", |b| b.as_str()),
             fmt_hours(h),
             r.usd.map_or_else(|| format!("cost {NONE}"), fmt_usd)
         )),

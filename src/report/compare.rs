@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cost::{self, PriceSpec, Throughputs, WorkBasis};
+use crate::cost::{self, PriceSpec, Throughputs};
 use crate::error::input_error;
+use crate::result::{CostField, WorkBasis};
 use crate::result::{Record, ReferenceRun, ResultFile, validate};
 use crate::stats::{self, bootstrap};
 
@@ -308,13 +309,11 @@ pub fn build(
         let work = t.training_work();
         let price_source = c
             .inputs
-            .usd_per_hour
-            .as_ref()
+            .get(CostField::UsdPerHour)
             .map(|u| u.source.clone())
             .or_else(|| {
                 c.inputs
-                    .capex_usd
-                    .as_ref()
+                    .get(CostField::CapexUsd)
                     .map(|u| format!("ownership: capex {}", u.source))
             });
         machines.push(Machine {
@@ -331,7 +330,7 @@ pub fn build(
             created_at: i.file.created_at.clone(),
             tool_version: format!("{} {}", i.file.tool.version, i.file.tool.git_commit),
             catalog_entry: c.catalog_entry.clone(),
-            pricing: c.pricing.clone(),
+            pricing: c.pricing.map(|p| p.as_str().to_string()),
             usd_per_hour: c.usd_per_hour,
             price_source,
             best_gemm_tflops: t.gemm_tflops,

@@ -84,7 +84,7 @@ pub fn render(dir: &Path) -> Result<String> {
         // The page is published next to the price file: name it by file name, not by path.
         let local = format!("price file {}", prices.display());
         let from = |s: &String| s.replace(&local, &format!("price file {PRICES}"));
-        if let Some(u) = c.inputs.usd_per_hour.as_mut() {
+        if let Some(u) = c.inputs.get_mut(crate::result::CostField::UsdPerHour) {
             u.source = from(&u.source);
         }
         let t = Throughputs::from_result(&file);
@@ -93,8 +93,8 @@ pub fn render(dir: &Path) -> Result<String> {
             (
                 v,
                 match b {
-                    cost::WorkBasis::Training => "training run",
-                    cost::WorkBasis::Triplets => "layer GEMMs",
+                    crate::result::WorkBasis::Training => "training run",
+                    crate::result::WorkBasis::Triplets => "layer GEMMs",
                 },
             )
         });
@@ -113,8 +113,7 @@ pub fn render(dir: &Path) -> Result<String> {
             usd_per_hour: c.usd_per_hour,
             price_source: c
                 .inputs
-                .usd_per_hour
-                .as_ref()
+                .get(crate::result::CostField::UsdPerHour)
                 .map(|u| u.source.clone())
                 .or_else(|| {
                     c.pricing

@@ -92,7 +92,7 @@ pub fn cost_line(c: &crate::result::Cost) -> String {
                 "cost: {} per PFLOP at the best GEMM ({} per hour, {})",
                 export::fmt_usd(p),
                 export::fmt_usd(u),
-                c.pricing.as_deref().unwrap_or_default()
+                c.pricing.map_or("", |p| p.as_str())
             );
             if let (Some(tf), Some(b)) = (c.reference_run.tflops, &c.reference_run.basis) {
                 s.push_str(&format!(

@@ -22,7 +22,7 @@ pub struct Cost {
     /// `rental` (a price per hour) or `ownership` (purchase price spread over the
     /// lifetime, plus energy); null when no price was given or known.
     #[serde(default)]
-    pub pricing: Option<String>,
+    pub pricing: Option<Pricing>,
     /// Price of one hour of the accelerator, USD.
     #[serde(default)]
     pub usd_per_hour: Option<f64>,
@@ -92,37 +92,256 @@ pub struct CostInput {
     pub source: String,
 }
 
-/// Every input of the cost model; absent ones were neither given nor known.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct CostInputs {
+/// Every input of the cost model, by name: the one definition the command-line flags,
+/// the price file, their validation and the file's cost section all use.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CostField {
     /// Rental price of one accelerator-hour, USD (rental pricing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usd_per_hour: Option<CostInput>,
+    UsdPerHour,
     /// Purchase price of the accelerator, USD (ownership pricing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capex_usd: Option<CostInput>,
+    CapexUsd,
     /// Years over which the purchase price is spread (ownership pricing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifetime_years: Option<CostInput>,
+    LifetimeYears,
     /// Fraction of all hours the accelerator does paid work, in (0, 1] (ownership pricing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub utilization: Option<CostInput>,
+    Utilization,
     /// Board power while working, W.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watts: Option<CostInput>,
+    Watts,
     /// Electricity price, USD per kWh (ownership pricing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usd_per_kwh: Option<CostInput>,
+    UsdPerKwh,
     /// Power usage effectiveness of the facility, ≥ 1 (ownership pricing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pue: Option<CostInput>,
+    Pue,
     /// Parameters N of the reference training run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_params: Option<CostInput>,
+    RefParams,
     /// Tokens D of the reference training run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ref_tokens: Option<CostInput>,
+    RefTokens,
 }
+
+impl CostField {
+    pub const ALL: [CostField; 9] = [
+        CostField::UsdPerHour,
+        CostField::CapexUsd,
+        CostField::LifetimeYears,
+        CostField::Utilization,
+        CostField::Watts,
+        CostField::UsdPerKwh,
+        CostField::Pue,
+        CostField::RefParams,
+        CostField::RefTokens,
+    ];
+
+    /// The fields that make a price (what a price file may give).
+    pub const PRICES: [CostField; 7] = [
+        CostField::UsdPerHour,
+        CostField::CapexUsd,
+        CostField::LifetimeYears,
+        CostField::Utilization,
+        CostField::Watts,
+        CostField::UsdPerKwh,
+        CostField::Pue,
+    ];
+
+    /// The reference training run's size.
+    pub const REFERENCE: [CostField; 2] = [CostField::RefParams, CostField::RefTokens];
+
+    /// The field's name in files: `usd_per_hour`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CostField::UsdPerHour => "usd_per_hour",
+            CostField::CapexUsd => "capex_usd",
+            CostField::LifetimeYears => "lifetime_years",
+            CostField::Utilization => "utilization",
+            CostField::Watts => "watts",
+            CostField::UsdPerKwh => "usd_per_kwh",
+            CostField::Pue => "pue",
+            CostField::RefParams => "ref_params",
+            CostField::RefTokens => "ref_tokens",
+        }
+    }
+
+    /// The field named `name` in a file.
+    pub fn from_name(name: &str) -> Option<CostField> {
+        CostField::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Its command-line flag without the dashes: `usd-per-hour`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            CostField::UsdPerHour => "usd-per-hour",
+            CostField::CapexUsd => "capex-usd",
+            CostField::LifetimeYears => "lifetime-years",
+            CostField::Utilization => "utilization",
+            CostField::Watts => "watts",
+            CostField::UsdPerKwh => "usd-per-kwh",
+            CostField::Pue => "pue",
+            CostField::RefParams => "ref-params",
+            CostField::RefTokens => "ref-tokens",
+        }
+    }
+
+    /// The flag's help text.
+    pub fn help(self) -> &'static str {
+        match self {
+            CostField::UsdPerHour => {
+                "Rental price of one accelerator-hour, USD; takes precedence over everything else"
+            }
+            CostField::CapexUsd => {
+                "Purchase price, USD: prices by ownership, with the flags below and --watts"
+            }
+            CostField::LifetimeYears => "Years the purchase is written off over [default: 4]",
+            CostField::Utilization => {
+                "Fraction of all hours doing paid work, in (0, 1] [default: 0.8]"
+            }
+            CostField::Watts => {
+                "Board power while working, W (also gives joules per PFLOP) [default: the catalog's]"
+            }
+            CostField::UsdPerKwh => "Electricity price, USD per kWh [default: 0.12]",
+            CostField::Pue => {
+                "Power usage effectiveness of the facility, at least 1 [default: 1.3]"
+            }
+            CostField::RefParams => {
+                "Parameters N of the reference training run of 6·N·D FLOPs [default: 7e9]"
+            }
+            CostField::RefTokens => "Tokens D of the reference training run [default: 2e12]",
+        }
+    }
+
+    /// The flag's value name in `--help`.
+    pub fn value_name(self) -> &'static str {
+        match self {
+            CostField::UsdPerHour | CostField::CapexUsd | CostField::UsdPerKwh => "USD",
+            CostField::LifetimeYears => "YEARS",
+            CostField::Utilization => "FRACTION",
+            CostField::Watts => "W",
+            CostField::Pue => "RATIO",
+            CostField::RefParams => "N",
+            CostField::RefTokens => "D",
+        }
+    }
+
+    /// Whether `value` is in the field's range; `Err` says what the range is. Every
+    /// range is bounded, so no figure derived from these inputs overflows.
+    pub fn check(self, value: f64) -> Result<(), String> {
+        let (lo, lo_open, hi) = match self {
+            CostField::UsdPerHour => (0.0, false, 1e6),
+            CostField::CapexUsd => (0.0, false, 1e10),
+            CostField::LifetimeYears => (0.0, true, 100.0),
+            CostField::Utilization => (0.0, true, 1.0),
+            CostField::Watts => (0.0, true, 1e7),
+            CostField::UsdPerKwh => (0.0, false, 1e3),
+            CostField::Pue => (1.0, false, 10.0),
+            CostField::RefParams => (0.0, true, 1e15),
+            CostField::RefTokens => (0.0, true, 1e16),
+        };
+        let ok = value.is_finite() && if lo_open { value > lo } else { value >= lo } && value <= hi;
+        if ok {
+            Ok(())
+        } else {
+            let low = if lo_open { "above" } else { "at least" };
+            Err(format!("must be a number {low} {lo} and at most {hi:e}"))
+        }
+    }
+}
+
+/// How the price per hour was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Pricing {
+    /// A price per hour.
+    Rental,
+    /// A purchase price spread over the lifetime, plus energy.
+    Ownership,
+}
+
+impl Pricing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pricing::Rental => "rental",
+            Pricing::Ownership => "ownership",
+        }
+    }
+}
+
+impl std::fmt::Display for Pricing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which measured work a training-work throughput comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkBasis {
+    /// The training run (forward, backward, optimizer step).
+    Training,
+    /// The training-layer GEMMs (forward, input gradient, weight gradient of each layer).
+    Triplets,
+}
+
+impl WorkBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkBasis::Training => "training",
+            WorkBasis::Triplets => "triplets",
+        }
+    }
+}
+
+impl std::fmt::Display for WorkBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One value per cost-model input, absent where none was given or known; written to
+/// files as an object keyed by [`CostField::name`], in the fields' order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Fields<T>(BTreeMap<CostField, T>);
+
+impl<T> Default for Fields<T> {
+    fn default() -> Fields<T> {
+        Fields(BTreeMap::new())
+    }
+}
+
+impl<T> Fields<T> {
+    /// The fields that have a value, in order.
+    pub fn fields(&self) -> impl Iterator<Item = CostField> + '_ {
+        self.0.keys().copied()
+    }
+
+    pub fn get(&self, field: CostField) -> Option<&T> {
+        self.0.get(&field)
+    }
+
+    pub fn get_mut(&mut self, field: CostField) -> Option<&mut T> {
+        self.0.get_mut(&field)
+    }
+
+    pub fn set(&mut self, field: CostField, value: T) {
+        self.0.insert(field, value);
+    }
+
+    /// `self` with `field` set (for building a value in one expression).
+    pub fn with(mut self, field: CostField, value: T) -> Fields<T> {
+        self.set(field, value);
+        self
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (CostField, &T)> {
+        self.0.iter().map(|(f, v)| (*f, v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Every input of the cost model that was used, with where it came from.
+pub type CostInputs = Fields<CostInput>;
 
 /// The measured throughputs the cost figures are taken at, in 10¹² FLOP/s.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -178,7 +397,7 @@ pub struct ReferenceRun {
     /// Which throughput: `training` (the training run) or `triplets` (the training-layer
     /// GEMMs); null when the file has neither.
     #[serde(default)]
-    pub basis: Option<String>,
+    pub basis: Option<WorkBasis>,
     /// That throughput, 10¹² FLOP/s.
     #[serde(default)]
     pub tflops: Option<f64>,

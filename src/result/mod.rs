@@ -72,6 +72,23 @@ pub struct ResultWriter {
 }
 
 impl ResultWriter {
+    /// `results/local/<adapter-slug>-<UTC time>.json`, not clobbering an existing file.
+    pub fn default_path(adapter: &str, t: chrono::DateTime<chrono::Utc>) -> PathBuf {
+        let base = format!(
+            "{}-{}",
+            crate::util::slug(adapter),
+            t.format("%Y%m%dT%H%M%SZ")
+        );
+        let dir = PathBuf::from("results").join("local");
+        let mut p = dir.join(format!("{base}.json"));
+        let mut n = 2;
+        while p.exists() {
+            p = dir.join(format!("{base}-{n}.json"));
+            n += 1;
+        }
+        p
+    }
+
     /// Checks that the file may be written: it does not exist (unless `force`), its
     /// directory exists (or is created, when `create_dir`) and is writable.
     pub fn prepare(path: PathBuf, force: bool, create_dir: bool) -> Result<ResultWriter> {

@@ -212,6 +212,18 @@ pub struct DenseLayer {
     pub d_out: u32,
 }
 
+impl DenseLayer {
+    /// The layers of a network whose layer l maps dims[l] to dims[l + 1].
+    pub fn chain(dims: &[u32]) -> Vec<DenseLayer> {
+        dims.windows(2)
+            .map(|w| DenseLayer {
+                d_in: w[0],
+                d_out: w[1],
+            })
+            .collect()
+    }
+}
+
 /// The optimizer.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Optimizer {

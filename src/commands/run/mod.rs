@@ -5,7 +5,6 @@
 mod checks;
 mod ui;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
@@ -30,7 +29,7 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     let path = plan
         .out
         .clone()
-        .unwrap_or_else(|| default_path(&info.name, created));
+        .unwrap_or_else(|| ResultWriter::default_path(&info.name, created));
     let writer = ResultWriter::prepare(path, plan.force, plan.out.is_none())?;
     let adapter = startup.adapter_record();
     crate::cost::price::resolve(
@@ -191,21 +190,4 @@ fn sustain_target(
         spec,
         best.precision,
     ))
-}
-
-/// `results/local/<adapter-slug>-<UTC time>.json`, not clobbering an existing file.
-fn default_path(adapter: &str, t: chrono::DateTime<chrono::Utc>) -> PathBuf {
-    let base = format!(
-        "{}-{}",
-        crate::util::slug(adapter),
-        t.format("%Y%m%dT%H%M%SZ")
-    );
-    let dir = PathBuf::from("results").join("local");
-    let mut p = dir.join(format!("{base}.json"));
-    let mut n = 2;
-    while p.exists() {
-        p = dir.join(format!("{base}-{n}.json"));
-        n += 1;
-    }
-    p
 }

@@ -175,13 +175,7 @@ pub fn gradient_check(
         .iter()
         .all(|e| e.is_finite() && *e <= tolerance);
     Ok(GradientCheck {
-        layers: dims
-            .windows(2)
-            .map(|w| DenseLayer {
-                d_in: w[0],
-                d_out: w[1],
-            })
-            .collect(),
+        layers: DenseLayer::chain(&dims),
         tokens: rows,
         learning_rate: opt.learning_rate,
         loss_rel_error,

@@ -661,13 +661,7 @@ pub fn train(
         kernel_path: Some(variant.path()),
         model: Model {
             kind: "mlp".into(),
-            layers: dims
-                .windows(2)
-                .map(|w| DenseLayer {
-                    d_in: w[0],
-                    d_out: w[1],
-                })
-                .collect(),
+            layers: DenseLayer::chain(dims),
             activation: "gelu_tanh".into(),
             loss: "mse".into(),
         },
