@@ -20,6 +20,7 @@ use crate::types::PathChoice;
 use crate::types::{Layout, Precision, Shape};
 use crate::workloads::runner::{Repeats, RunSettings};
 use crate::workloads::train::{OptimizerKind, TrainOptions};
+use crate::workloads::named::{self, Workload};
 use crate::workloads::{self, Step, Suite};
 
 const EXAMPLES: &str = "\
@@ -262,9 +263,13 @@ impl TargetArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Suite to run: quick, standard, full or llm. Ignored when --shape is given.
-    #[arg(long, default_value = "standard", value_name = "NAME")]
-    pub suite: String,
+    /// Named, fixed workload to run (see `flopcost workloads`). Default, without --suite
+    /// or --shape: decoder-8b on a GPU, small on a software adapter.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["suite", "shapes"])]
+    pub workload: Option<String>,
+    /// Exploratory suite instead of a workload: quick, standard, full or llm.
+    #[arg(long, value_name = "NAME", conflicts_with = "shapes")]
+    pub suite: Option<String>,
     /// Tokens per step (B) of the suite's training layers. Default: per block, the
     /// largest power of two that fits the device and the budget.
     #[arg(long, value_name = "B")]
@@ -284,9 +289,9 @@ pub struct RunArgs {
     /// Time for the whole run, in seconds; budgeted sizes that would not fit are skipped.
     #[arg(long, value_name = "SECONDS")]
     pub total_budget: Option<f64>,
-    /// Seed of the random inputs.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of the random inputs [default: 1; a workload fixes its own].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Most samples per benchmark.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_samples: u64,
@@ -311,9 +316,10 @@ pub struct RunArgs {
     /// Do not measure the FMA and copy peaks (records then have no efficiency).
     #[arg(long)]
     pub no_peaks: bool,
-    /// Run the suite N times and report the run-to-run spread of each record's median.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repeat: u32,
+    /// Independent repetitions, each with its own warm-up: the run-to-run spread of each
+    /// record's median [default: 3 for a workload, 1 for a suite].
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<u32>,
     /// With --repeat: flag records whose medians spread more than this fraction
     /// ((max − min) / median).
     #[arg(long, default_value_t = 0.05, value_name = "FRACTION")]
@@ -378,9 +384,25 @@ fn check_coopmat_kernels(path: PathChoice, kernels: &[KernelSpec]) -> Result<()>
     Ok(())
 }
 
+/// Which named workload a run does.
+#[derive(Clone, Debug)]
+pub enum WorkloadChoice {
+    /// The one `--workload` named.
+    Named(Workload),
+    /// Chosen for the adapter: decoder-8b on a GPU, small on a software adapter.
+    ForDevice,
+}
+
 /// A validated `run`.
 #[derive(Debug)]
 pub struct RunPlan {
+    /// The workload to run (its suite, kernels, seed and budget replace the plan's once
+    /// the adapter is known); `None` for a suite or explicit shapes.
+    pub workload: Option<WorkloadChoice>,
+    /// Repetitions of the workload.
+    pub repetitions: u32,
+    /// `--time-budget` was given (a workload keeps it instead of its own).
+    pub time_budget_given: bool,
     pub adapter: AdapterSelector,
     pub backend: BackendFilter,
     pub suite: Suite,
@@ -491,11 +513,45 @@ impl RunArgs {
             }
         }
         let layouts = Layout::parse_list(&self.layout)?;
+        let workload = match (&self.workload, &self.suite, shapes.is_empty()) {
+            (Some(name), _, _) => Some(WorkloadChoice::Named(named::by_name(name).ok_or_else(
+                || {
+                    input_error(format!(
+                        "unknown workload '{name}'; choose one of: {} (`flopcost workloads` \
+                         lists them)",
+                        named::all()
+                            .iter()
+                            .map(|w| w.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                },
+            )?)),
+            (None, None, true) => Some(WorkloadChoice::ForDevice),
+            _ => None,
+        };
+        if workload.is_some() {
+            for (given, flag) in [
+                (self.kernel.is_some(), "--kernel"),
+                (self.tokens.is_some(), "--tokens"),
+                (self.seed.is_some(), "--seed"),
+                (self.sustain.is_some(), "--sustain"),
+                (self.total_budget.is_some(), "--total-budget"),
+                (self.precision.precision != "f32", "--precision"),
+            ] {
+                if given {
+                    return Err(input_error(format!(
+                        "{flag} does not apply to a workload, whose work is fixed (see \
+                         `flopcost workloads`); use --suite or --shape to choose the work"
+                    )));
+                }
+            }
+        }
+        let suite_name = self.suite.clone().unwrap_or_else(|| "standard".into());
         let suite = if shapes.is_empty() {
-            workloads::by_name(&self.suite).ok_or_else(|| {
+            workloads::by_name(&suite_name).ok_or_else(|| {
                 input_error(format!(
-                    "unknown suite '{}'; choose one of: {}",
-                    self.suite,
+                    "unknown suite '{suite_name}'; choose one of: {}",
                     workloads::SUITE_NAMES.join(", ")
                 ))
             })?
@@ -535,7 +591,7 @@ impl RunArgs {
             )));
         }
         let settings = RunSettings {
-            seed: self.seed,
+            seed: self.seed.unwrap_or(1),
             time_budget: seconds("--time-budget", self.time_budget, suite.time_budget)?,
             total_budget: seconds("--total-budget", self.total_budget, suite.total_budget)?,
             max_samples: self.max_samples,
@@ -546,7 +602,18 @@ impl RunArgs {
                 v => Some(seconds("--dispatch-timeout", v, Duration::ZERO)?),
             },
         };
+        let runs = match self.repeat {
+            Some(0) => return Err(input_error("--repeat must be at least 1")),
+            Some(n) if n > 1000 => {
+                return Err(input_error(format!("--repeat {n}: at most 1000")));
+            }
+            Some(n) => n,
+            None if workload.is_some() => named::DEFAULT_REPETITIONS,
+            None => 1,
+        };
         Ok(RunPlan {
+            repetitions: runs,
+            time_budget_given: self.time_budget.is_some(),
             adapter: self.device.selector(),
             backend: self.device.backend(),
             suite,
@@ -572,13 +639,6 @@ impl RunArgs {
             },
             peaks: !self.no_peaks,
             repeats: {
-                let runs = match self.repeat {
-                    0 => return Err(input_error("--repeat must be at least 1")),
-                    n if n > 1000 => {
-                        return Err(input_error(format!("--repeat {n}: at most 1000")));
-                    }
-                    n => n,
-                };
                 let threshold = match self.repeat_threshold {
                     t if t.is_finite() && t > 0.0 => t,
                     t => {
@@ -587,8 +647,9 @@ impl RunArgs {
                         )));
                     }
                 };
-                (runs > 1).then_some(Repeats { runs, threshold })
+                (runs > 1 || workload.is_some()).then_some(Repeats { runs, threshold })
             },
+            workload,
             sustain: match self.sustain {
                 None => None,
                 v => Some(seconds("--sustain", v, Duration::ZERO)?),
@@ -738,6 +799,9 @@ impl TrainArgs {
             dispatch_timeout: None,
         };
         Ok(RunPlan {
+            workload: None,
+            repetitions: 1,
+            time_budget_given: self.time_budget.is_some(),
             adapter: self.device.selector(),
             backend: self.device.backend(),
             suite,

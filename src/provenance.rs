@@ -23,6 +23,7 @@ pub fn result_file(
         host: host(),
         adapter,
         settings,
+        workload: None,
         peaks: None,
         records: Vec::new(),
         warnings: Vec::new(),

@@ -4,8 +4,12 @@
 //! Inputs are uniform in [-1, 1), never zeros (zeros hide unwritten outputs and wrong
 //! indexing). The output buffer is filled with NaN before each verified run, so an
 //! element a kernel forgot to write shows up as NaN and fails the check. Small problems
-//! are checked in full; large ones on a sample that always includes the whole first and
-//! last rows and columns (where edge handling lives) plus seeded random entries.
+//! are checked in full. Large ones are checked on a sample that always includes the
+//! whole first and last rows and columns (where edge handling lives), one seeded entry in
+//! every [`CELL`]×[`CELL`] cell of C, and [`RANDOM_SAMPLES`] more seeded entries. Every
+//! flopcost kernel computes C in blocks whose sides are multiples of [`CELL`] starting
+//! at multiples of their sides, so every block holds a whole cell and is checked: a
+//! kernel that gets one block wrong always fails.
 
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -20,8 +24,12 @@ pub const FULL_CHECK_MACS: u64 = 1 << 26;
 /// ...and at most this many output entries (64 MiB of reference entries).
 pub const FULL_CHECK_ENTRIES: u64 = 1 << 22;
 
-/// Random entries checked on top of the edges, for sampled checks.
+/// Random entries checked on top of the edges and the cells, for sampled checks.
 pub const RANDOM_SAMPLES: usize = 1024;
+
+/// Side of the cells of C that each get a checked entry: the smallest block side of any
+/// kernel (the naive kernel's 16×16 workgroup; every other block side is a multiple).
+pub const CELL: u32 = 16;
 
 /// The smallest number of entries any check looks at (or all of them, if fewer).
 pub const MIN_CHECKED: usize = 256;
@@ -53,20 +61,14 @@ pub fn stream_id(layout: Layout, shape: Shape, operand: u64) -> u64 {
         Layout::Tn => 3,
     };
     // FNV-1a over the fields; stable across versions and platforms.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for v in [
+    let fields = [
         l,
         u64::from(shape.m),
         u64::from(shape.n),
         u64::from(shape.k),
         operand,
-    ] {
-        for byte in v.to_le_bytes() {
-            h ^= u64::from(byte);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
+    ];
+    crate::util::fnv1a64(fields.iter().flat_map(|v| v.to_le_bytes()))
 }
 
 /// One GEMM's inputs as uploaded, in the storage order of its layout.
@@ -145,7 +147,8 @@ impl ReferenceSample {
                 .flat_map(|i| (0..s.n).map(move |j| (i, j)))
                 .collect()
         } else {
-            let mut v = Vec::with_capacity(2 * (m + n) + RANDOM_SAMPLES);
+            let cells = (s.m.div_ceil(CELL) as usize) * (s.n.div_ceil(CELL) as usize);
+            let mut v = Vec::with_capacity(2 * (m + n) + cells + RANDOM_SAMPLES);
             for j in 0..s.n {
                 v.push((0, j));
                 v.push((s.m - 1, j));
@@ -155,6 +158,16 @@ impl ReferenceSample {
                 v.push((i, s.n - 1));
             }
             let mut r = rng(seed, stream_id(inputs.layout, s, 2));
+            for ci in 0..s.m.div_ceil(CELL) {
+                for cj in 0..s.n.div_ceil(CELL) {
+                    let (i0, j0) = (ci * CELL, cj * CELL);
+                    let h = CELL.min(s.m - i0);
+                    let w = CELL.min(s.n - j0);
+                    let i = i0 + (r.next_u32() % h);
+                    let j = j0 + (r.next_u32() % w);
+                    v.push((i, j));
+                }
+            }
             let want = RANDOM_SAMPLES.max(MIN_CHECKED);
             for _ in 0..want {
                 let i = (r.next_u64() % u64::from(s.m)) as u32;
@@ -319,8 +332,22 @@ pub fn checked_entries(shape: Shape) -> u64 {
     if checks_in_full(shape) {
         shape.c_len()
     } else {
-        2 * (u64::from(shape.m) + u64::from(shape.n)) + RANDOM_SAMPLES as u64
+        2 * (u64::from(shape.m) + u64::from(shape.n)) + cells(shape) + RANDOM_SAMPLES as u64
     }
+}
+
+/// The [`CELL`]×[`CELL`] cells of C.
+pub fn cells(shape: Shape) -> u64 {
+    u64::from(shape.m.div_ceil(CELL)) * u64::from(shape.n.div_ceil(CELL))
+}
+
+/// The fewest distinct entries a sampled check of `shape` ever compares: its edge rows
+/// and columns, or one entry per cell, whichever is more. A result file that claims a
+/// sampled check of fewer did not check what flopcost checks.
+pub fn min_sampled_entries(shape: Shape) -> u64 {
+    let (m, n) = (u64::from(shape.m), u64::from(shape.n));
+    let edges = if m >= 2 && n >= 2 { 2 * (m + n) - 4 } else { m * n };
+    edges.max(cells(shape)).min(shape.c_len())
 }
 
 #[cfg(test)]
@@ -407,6 +434,21 @@ mod tests {
         assert!(rel > 1e-6 && rel < F16_TOLERANCE / 2.0, "{rel}");
         let bits = f16_bits(&[1.0, -0.5, 0.0]);
         assert_eq!(bits, vec![0x3c00, 0xb800, 0, 0]);
+    }
+
+    #[test]
+    fn a_sampled_check_has_an_entry_in_every_cell() {
+        let shape = Shape::new(1000, 700, 300);
+        let inp = GemmInputs::random(Layout::Nn, shape, 5);
+        let r = ReferenceSample::compute(&inp, 5);
+        assert!(!r.full);
+        let mut seen = std::collections::HashSet::new();
+        for &(i, j, _) in &r.entries {
+            seen.insert((i / CELL, j / CELL));
+        }
+        assert_eq!(seen.len() as u64, cells(shape));
+        assert!(r.entries.len() as u64 >= min_sampled_entries(shape));
+        assert!(checked_entries(shape) >= r.entries.len() as u64);
     }
 
     #[test]

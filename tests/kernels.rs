@@ -109,6 +109,37 @@ fn a_wrong_kernel_fails_verification() {
 }
 
 #[test]
+fn one_wrong_interior_tile_of_a_large_product_is_always_caught() {
+    // Large enough to be checked on a sample, not in full; the kernel is right except in
+    // one interior 16×16 tile. Edges plus 1024 random entries would miss that tile about
+    // a third of the time (1 − (1 − 1/cells)^1024 with 1,122 cells here); one entry in
+    // every cell never does, whatever the seed.
+    let gpu = common::gpu();
+    let faulty = kernels::lookup(&["faulty-tile".to_string()])
+        .unwrap()
+        .remove(0);
+    let right = kernels::lookup(&["naive".to_string()]).unwrap().remove(0);
+    let shape = Shape::new(528, 544, 256);
+    assert!(!flopcost::verify::checks_in_full(shape));
+    for seed in [1, 2, 3] {
+        let problem = Problem::new(gpu, Layout::Nn, shape, seed).unwrap();
+        for (spec, should_pass) in [(&faulty, false), (&right, true)] {
+            let pipeline = GemmPipeline::new(gpu, spec, Layout::Nn).unwrap();
+            let binding = problem.bind(gpu, &pipeline).unwrap();
+            let (check, _) = problem
+                .verify(gpu, &pipeline, &binding, F32_TOLERANCE, TIMEOUT)
+                .unwrap();
+            assert!(!check.full, "the check of {shape} is sampled");
+            assert_eq!(
+                check.passed, should_pass,
+                "seed {seed}, kernel {}: {:?}",
+                spec.name, check.rel_error
+            );
+        }
+    }
+}
+
+#[test]
 fn an_unwritten_output_is_caught() {
     // Binding a problem to a pipeline but dispatching for a smaller shape leaves part
     // of C at its NaN poison.

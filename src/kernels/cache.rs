@@ -118,13 +118,7 @@ struct File {
 /// feature makes floats read back bit for bit, so a file's body serialises again to the
 /// same bytes.)
 fn checksum(body: &Body) -> String {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
+    crate::util::digest(&serde_json::to_vec(body).unwrap_or_default())
 }
 
 /// The directory cache files live in, if there is one.

@@ -612,7 +612,7 @@ fn simple(gpu: &Gpu, spec: &KernelSpec, layout: Layout, precision: Precision) ->
     ];
     let source = match spec.family {
         Family::Naive { fault } => {
-            constants.push(("FAULT", flag(fault)));
+            constants.push(("FAULT", f64::from(fault.code())));
             NAIVE_WGSL
         }
         Family::Tiled(t) => {

@@ -81,7 +81,7 @@ impl TileConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// One output per invocation, from global memory; the baseline.
-    Naive { fault: bool },
+    Naive { fault: Fault },
     /// Shared-memory tiles with a register block per invocation.
     Tiled(TileConfig),
     /// One configuration of the register-blocked family (vec4 loads, double-buffered
@@ -89,6 +89,27 @@ pub enum Family {
     Block(BlockConfig),
     /// The block family, configured per (layout, shape class) by the autotuner.
     Tuned,
+}
+
+/// A deliberate error of the naive kernel, for proving that verification catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    None,
+    /// The last term of every dot product is dropped.
+    LastTerm,
+    /// One interior 16×16 tile of C (the one holding C[M/2, N/2]) is off by 1.
+    OneTile,
+}
+
+impl Fault {
+    /// The shader's `FAULT` constant.
+    pub fn code(self) -> u32 {
+        match self {
+            Fault::None => 0,
+            Fault::LastTerm => 1,
+            Fault::OneTile => 2,
+        }
+    }
 }
 
 /// A named kernel that `--kernel` can select.
@@ -183,7 +204,7 @@ pub fn registry() -> Vec<KernelSpec> {
     vec![
         KernelSpec {
             name: "naive".into(),
-            family: Family::Naive { fault: false },
+            family: Family::Naive { fault: Fault::None },
             hidden: false,
             description: "one output per invocation from global memory (baseline)",
         },
@@ -210,9 +231,20 @@ pub fn registry() -> Vec<KernelSpec> {
         },
         KernelSpec {
             name: "faulty".into(),
-            family: Family::Naive { fault: true },
+            family: Family::Naive {
+                fault: Fault::LastTerm,
+            },
             hidden: true,
             description: "naive with the last K term dropped: verification must reject it",
+        },
+        KernelSpec {
+            name: "faulty-tile".into(),
+            family: Family::Naive {
+                fault: Fault::OneTile,
+            },
+            hidden: true,
+            description: "naive with one interior 16x16 tile wrong: verification must reject it \
+                          even where it checks a sample",
         },
     ]
 }

@@ -1,6 +1,7 @@
 //! One GEMM problem on the device: seeded inputs uploaded once, the f64 reference
 //! computed once, and an output buffer that every kernel under test writes into.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -18,7 +19,7 @@ pub struct Problem {
     pub a: wgpu::Buffer,
     pub b: wgpu::Buffer,
     pub c: wgpu::Buffer,
-    pub reference: ReferenceSample,
+    pub reference: Arc<ReferenceSample>,
 }
 
 impl Problem {
@@ -37,11 +38,26 @@ impl Problem {
         seed: u64,
         precision: Precision,
     ) -> Result<Problem> {
+        Problem::with_reference(gpu, layout, shape, seed, precision, None)
+    }
+
+    /// [`Problem::with_precision`] reusing `reference` when it was computed for the same
+    /// (layout, shape, seed, precision) before: the inputs are generated again (they
+    /// depend only on those), the f64 reference is not.
+    pub fn with_reference(
+        gpu: &Gpu,
+        layout: Layout,
+        shape: Shape,
+        seed: u64,
+        precision: Precision,
+        reference: Option<Arc<ReferenceSample>>,
+    ) -> Result<Problem> {
         let mut inputs = GemmInputs::random(layout, shape, seed);
         if precision == Precision::F16 {
             inputs.round_to_f16();
         }
-        let reference = ReferenceSample::compute(&inputs, seed);
+        let reference =
+            reference.unwrap_or_else(|| Arc::new(ReferenceSample::compute(&inputs, seed)));
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let upload = |label: &str, v: &[f32]| match precision {
             Precision::F32 => gpu.buffer_init(label, bytemuck::cast_slice(v), storage),

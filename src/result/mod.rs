@@ -6,11 +6,13 @@ pub mod training;
 pub mod types;
 pub mod validate;
 mod validate_training;
+pub mod workload;
 
 pub use cost_section::*;
 pub use reliability::*;
 pub use training::*;
 pub use types::*;
+pub use workload::*;
 
 use std::fs;
 use std::path::{Path, PathBuf};

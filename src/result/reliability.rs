@@ -26,6 +26,11 @@ pub struct RepeatRecord {
     pub id: String,
     /// Its median time in each run, in ns, in run order.
     pub medians_ns: Vec<f64>,
+    /// Each run's timing histogram (`timing.histogram_format`), in the same order, where
+    /// kept: a workload run keeps them, so a comparison can resample within each run as
+    /// well as across runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub histograms: Vec<String>,
     /// (max − min) / median of `medians_ns`: the run-to-run range relative to a typical
     /// run.
     pub spread: f64,
@@ -40,6 +45,7 @@ impl RepeatRecord {
         RepeatRecord {
             id,
             medians_ns,
+            histograms: Vec::new(),
             spread,
             flagged: spread > threshold,
         }

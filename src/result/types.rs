@@ -34,6 +34,10 @@ pub struct ResultFile {
     pub adapter: AdapterRecord,
     /// What was asked for.
     pub settings: Settings,
+    /// The named, fixed workload the run did (absent for exploratory suites): what a
+    /// comparison's headline is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<super::WorkloadRecord>,
     /// Measured arithmetic and memory ceilings of the adapter (`flopcost peak`), the
     /// yardstick of every record's `efficiency`; absent when the run did not measure them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

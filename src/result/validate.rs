@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::{PeakMethod, Peaks, Record, RecordKind, ResultFile, SCHEMA_ID, Timing};
+use super::{CheckMethod, PeakMethod, Peaks, Record, RecordKind, ResultFile, SCHEMA_ID, Timing};
 use crate::stats;
-use crate::types::{KernelPath, Precision};
+use crate::types::{KernelPath, Precision, Shape};
 
 /// Relative slack allowed when recomputing a derived float.
 const REL_SLACK: f64 = 1e-9;
@@ -114,13 +114,17 @@ pub fn record_problems(r: &Record) -> Vec<String> {
     if r.shards.is_some_and(|n| n < 2) {
         out.push("shards, when present, must be at least 2".into());
     }
+    let shape = Shape::new(r.m, r.n, r.k);
     match r.kind {
-        RecordKind::Gemm => {
-            let want = 2 * u64::from(r.m) * u64::from(r.n) * u64::from(r.k);
-            if r.flops != want {
+        RecordKind::Gemm => match shape.checked_flops() {
+            None => out.push(format!(
+                "2·m·n·k for {shape} does not fit in 64 bits; no device runs such a product"
+            )),
+            Some(want) if r.flops != want => {
                 out.push(format!("flops {} != 2·m·n·k = {want}", r.flops));
             }
-        }
+            Some(_) => {}
+        },
     }
     if r.kernel.path == Some(KernelPath::Coopmat) && r.precision != Precision::F16 {
         out.push("kernel.path coopmat is for f16 records only".into());
@@ -131,10 +135,45 @@ pub fn record_problems(r: &Record) -> Vec<String> {
         out.push(format!("efficiency {e} is not a positive number"));
     }
     let v = &r.verification;
+    // The file cannot loosen its own checks: the tolerance is at most the precision's
+    // fixed one, and the entries checked are what the method says.
+    let fixed = r.precision.tolerance();
     if !(v.tolerance.is_finite() && v.tolerance > 0.0) {
         out.push(format!(
             "tolerance {} is not a positive number",
             v.tolerance
+        ));
+    } else if v.tolerance > fixed {
+        out.push(format!(
+            "tolerance {:e} is looser than the {} tolerance {fixed:e}, which no record may \
+             exceed",
+            v.tolerance, r.precision
+        ));
+    }
+    let entries = shape.c_len();
+    match v.method {
+        CheckMethod::Full if v.checked_entries != entries => out.push(format!(
+            "verification.method is full but {} of the {entries} entries of C were checked",
+            v.checked_entries
+        )),
+        CheckMethod::Sampled => {
+            let least = crate::verify::min_sampled_entries(shape);
+            if v.checked_entries < least || v.checked_entries > entries {
+                out.push(format!(
+                    "a sampled check of {shape} compares at least {least} of its {entries} \
+                     entries (edge rows and columns, one in every {c}×{c} cell); this one \
+                     claims {}",
+                    v.checked_entries,
+                    c = crate::verify::CELL
+                ));
+            }
+        }
+        CheckMethod::Full => {}
+    }
+    if v.unwritten_entries > entries {
+        out.push(format!(
+            "{} unwritten entries, more than C's {entries}",
+            v.unwritten_entries
         ));
     }
     if let Some(e) = v.rel_error
@@ -142,7 +181,8 @@ pub fn record_problems(r: &Record) -> Vec<String> {
     {
         out.push(format!("rel_error {e} is not a non-negative number"));
     }
-    let should_pass = v.unwritten_entries == 0 && v.rel_error.is_some_and(|e| e <= v.tolerance);
+    let should_pass =
+        v.unwritten_entries == 0 && v.rel_error.is_some_and(|e| e <= v.tolerance.min(fixed));
     if v.passed != should_pass {
         out.push(format!(
             "verification.passed is {} but rel_error {:?} against tolerance {} with {} \

@@ -38,6 +38,22 @@ pub fn parse_list<T: PartialEq>(
     Ok(out)
 }
 
+/// FNV-1a, 64 bits (Fowler, Noll and Vo): a stable, fast hash of bytes for checksums and
+/// digests that catch accidents and edits, not attacks.
+pub fn fnv1a64(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// `fnv1a64:` and the 16 hex digits of [`fnv1a64`] over `bytes`.
+pub fn digest(bytes: &[u8]) -> String {
+    format!("fnv1a64:{:016x}", fnv1a64(bytes.iter().copied()))
+}
+
 /// Lower-case letters and digits joined by single dashes (file names from adapter names).
 pub fn slug(s: &str) -> String {
     let mut out = String::new();
@@ -59,6 +75,14 @@ pub fn slug(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv_matches_the_published_test_vectors() {
+        // From the FNV reference: the empty string and "a".
+        assert_eq!(fnv1a64(*b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(*b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(digest(b"a"), "fnv1a64:af63dc4c8601ec8c");
+    }
 
     #[test]
     fn slugs() {

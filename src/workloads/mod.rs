@@ -2,6 +2,7 @@
 //! them.
 
 pub mod blocks;
+pub mod named;
 pub mod peaks;
 pub mod runner;
 pub mod shard;

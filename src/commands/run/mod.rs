@@ -4,6 +4,7 @@
 
 mod checks;
 mod ui;
+mod workload;
 
 use std::process::ExitCode;
 
@@ -20,9 +21,10 @@ use crate::workloads::runner::{Observer, Runner};
 use crate::workloads::{Case, Step};
 use ui::RunUi;
 
-pub fn run(plan: RunPlan) -> Result<ExitCode> {
+pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
     let startup = Startup::new(&plan.adapter, plan.backend, &plan.precisions, plan.f16_path)?;
     let (limits, info) = (startup.limits(), startup.info().clone());
+    let workload = workload::resolve(&mut plan, info.device_type);
     // Everything that makes the input bad is found here, before a file or a device exists.
     checks::check(&plan, &limits, &startup.choice.entry.adapter, &info)?;
     let created = chrono::Utc::now();
@@ -84,6 +86,11 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     );
     let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
     file.peaks = peaks;
+    if let Some(w) = &workload {
+        let expected = runner.expect_workload(w, plan.repetitions);
+        eprintln!("{}", workload::announcement(w, plan.repetitions, expected, gpu));
+        file.workload = Some(workload::record(w, plan.repetitions, expected));
+    }
     let mut ui = RunUi {
         file,
         writer,
@@ -94,7 +101,10 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
     }
     ui.save()?;
 
-    let outcome = measure(&mut runner, &plan, &mut ui);
+    let outcome = match &workload {
+        Some(w) => workload::measure(&mut runner, w, &plan, &mut ui),
+        None => measure(&mut runner, &plan, &mut ui),
+    };
     ui.progress.finish();
     if let Err(e) = outcome {
         ui.file.incomplete_reason = Some(format!("{e:#}"));

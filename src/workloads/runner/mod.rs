@@ -14,9 +14,11 @@ pub mod speeds;
 mod steps;
 mod sustain;
 mod tuned;
+mod workload;
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -29,12 +31,13 @@ use crate::measure::gpu::Meter;
 use crate::measure::{Outcome, Plan};
 use crate::result::{Peaks, Record, Timing, Training, TripletBlock};
 use crate::types::{ConfigSource, Layout, Precision};
-use crate::verify;
+use crate::verify::{self, ReferenceSample};
 
 pub use repeat::Repeats;
 pub use schedule::DEFAULT_TUNE_BUDGET;
 pub use speeds::Speeds;
 pub use sustain::WINDOW;
+pub use workload::{TRAINING_ID, WorkloadRun};
 
 /// Problems below this many FLOPs are not tuned during a run (they use the cache or the
 /// default): their time is launch overhead on any device, and tuning them measures
@@ -108,6 +111,10 @@ pub struct Runner<'a> {
     /// Largest bytes of one operand; larger products of training layers are split.
     operand_limit: u64,
     ids: records::Ids,
+    /// Keep every problem's f64 reference for the next time the same problem runs (a
+    /// workload's repetitions), instead of computing it again.
+    cache_references: bool,
+    references: HashMap<(Layout, crate::types::Shape, u64, Precision), Arc<ReferenceSample>>,
     /// Records that failed verification.
     pub failures: Vec<String>,
     /// Why a training run failed (gradient check or loss target), if one did.
@@ -143,6 +150,8 @@ impl<'a> Runner<'a> {
             speeds: Speeds::default(),
             operand_limit: shard::operand_limit(&gpu.limits()),
             ids: records::Ids::default(),
+            cache_references: false,
+            references: HashMap::new(),
             failures: Vec::new(),
             training_failure: None,
         })
@@ -335,6 +344,7 @@ impl<'a> Runner<'a> {
     /// (see `shard`).
     fn problems(&mut self, case: &Case, precision: Precision) -> Result<Vec<Problem>> {
         let t0 = Instant::now();
+        let mut computed = 0.0f64;
         let plan = shard::plan(case.shape, self.operand_limit).map_err(anyhow::Error::msg)?;
         let problems = plan
             .pieces()
@@ -342,14 +352,26 @@ impl<'a> Runner<'a> {
             .enumerate()
             .map(|(i, piece)| {
                 let seed = piece_seed(self.settings.seed, i);
-                Problem::with_precision(self.gpu, case.layout, piece, seed, precision)
+                let key = (case.layout, piece, seed, precision);
+                let known = self.references.get(&key).cloned();
+                if known.is_none() {
+                    computed += verify::checked_entries(piece) as f64 * f64::from(piece.k);
+                }
+                let p = Problem::with_reference(
+                    self.gpu,
+                    case.layout,
+                    piece,
+                    seed,
+                    precision,
+                    known,
+                )?;
+                if self.cache_references {
+                    self.references.insert(key, p.reference.clone());
+                }
+                Ok(p)
             })
             .collect::<Result<Vec<_>>>()?;
-        let macs: f64 = problems
-            .iter()
-            .map(|p| p.reference.entries.len() as f64 * f64::from(p.shape.k))
-            .sum();
-        self.schedule.note_reference(macs, t0.elapsed());
+        self.schedule.note_reference(computed, t0.elapsed());
         Ok(problems)
     }
 

@@ -1,0 +1,369 @@
+//! A named workload: repetitions of its block's training products and its MLP, each
+//! with its own warm-up, scheduled to end when the run said it would.
+//!
+//! The duration is stated before the workload starts ([`Runner::expect_workload`]):
+//! tuning the shape classes the cache lacks, then each repetition's fixed work
+//! (references, uploads, verification and warm-up runs, the MLP's steps), estimated from
+//! the speeds known so far (the tuning cache, else the measured FMA peak), plus each
+//! product's sampling time. While it runs, the sampling time of every product is set so
+//! that what is left ends on time: what each product's fixed work really cost in the
+//! first repetition replaces its estimate for the others. Budgets change how many
+//! samples are taken, never what work is done.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::{Observer, Runner};
+use crate::kernels::tune::ShapeClass;
+use crate::kernels::{Family, KernelSpec, Variant};
+use crate::result::{Record, RepeatRecord, Repeatability, Training, TripletBlock};
+use crate::types::{Layout, Shape};
+use crate::workloads::named::Workload;
+use crate::workloads::triplet::{self, BlockRecord};
+use crate::workloads::{Case, train};
+
+/// The speed a kernel is assumed to reach before anything is measured, as a fraction of
+/// the measured FMA peak: GEMMs, and whole training steps (elementwise work, small
+/// products). Low on purpose: an estimate that is too slow is absorbed by longer
+/// sampling, one that is too fast cannot be made up.
+const PRIOR_GEMM: f64 = 0.12;
+const PRIOR_TRAINING: f64 = 0.05;
+
+/// Without a peak either, 1 GFLOP/s.
+const PRIOR_FLOP_PER_NS: f64 = 1.0;
+
+/// Host cost of one submission and readback, assumed before any is measured.
+const LAUNCH: Duration = Duration::from_millis(5);
+
+/// Tuning time per shape class the cache lacks: software adapters, GPUs.
+const TUNE_PER_CLASS_CPU: Duration = Duration::from_secs(3);
+const TUNE_PER_CLASS_GPU: Duration = Duration::from_secs(8);
+
+/// The sampling time of a product may shrink to a third of the workload's, or grow to
+/// six times it, to end on time.
+const SHRINK: u32 = 3;
+const GROW: u32 = 6;
+
+/// What the workload run measured, besides the records and sections the observer got
+/// for the first repetition.
+pub struct WorkloadRun {
+    /// Each repetition's training step of the block: the sum of its products' medians.
+    pub step_times_ns: Vec<f64>,
+    /// Every product's and the MLP's medians and histograms across repetitions (absent
+    /// with one repetition).
+    pub repeatability: Option<Repeatability>,
+    /// From the start of [`Runner::run_workload`] to its end.
+    pub took: Duration,
+}
+
+impl Runner<'_> {
+    /// The workload's products in order: (layer index, layout, shape).
+    fn products(w: &Workload) -> Vec<(usize, Layout, Shape)> {
+        w.block
+            .layers
+            .iter()
+            .enumerate()
+            .flat_map(|(li, l)| {
+                l.triplet(w.tokens)
+                    .into_iter()
+                    .map(move |(layout, s)| (li, layout, s))
+            })
+            .collect()
+    }
+
+    fn workload_kernel(&self) -> Option<KernelSpec> {
+        self.kernels
+            .iter()
+            .find(|k| k.family == Family::Tuned)
+            .cloned()
+    }
+
+    /// Shape classes of the workload's products that the tuning cache lacks and that a
+    /// run would tune.
+    fn untuned_classes(&self, w: &Workload) -> usize {
+        let variant = Variant::simt(w.precision);
+        let mut missing: Vec<(Layout, ShapeClass)> = Vec::new();
+        for (_, layout, shape) in Self::products(w) {
+            let class = ShapeClass::of(shape);
+            if shape.flops() >= super::MIN_TUNE_FLOPS
+                && self.tuner.table.get(variant, layout, class).is_none()
+                && !missing.contains(&(layout, class))
+            {
+                missing.push((layout, class));
+            }
+        }
+        missing.len()
+    }
+
+    /// Speed of the tuned kernel in FLOP per ns: measured, else the prior.
+    fn speed(&self, w: &Workload, prior: f64) -> f64 {
+        self.speeds.rate(super::super::named::KERNEL, w.precision).unwrap_or_else(|| {
+            self.peaks
+                .as_ref()
+                .and_then(|p| p.tflops_for(w.precision, None))
+                .map_or(PRIOR_FLOP_PER_NS, |tf| prior * tf * 1e3)
+        })
+    }
+
+    /// Fixed work of one product (everything but its sampling): the CPU reference,
+    /// uploads, the verification run and warm-up runs.
+    fn product_fixed(&self, w: &Workload, shape: Shape) -> Duration {
+        let run = Duration::from_secs_f64(shape.flops() as f64 / self.speed(w, PRIOR_GEMM) * 1e-9);
+        let bytes = 4 * (shape.a_len() + shape.b_len() + shape.c_len());
+        self.schedule.reference_estimate(shape, 1)
+            + Duration::from_secs_f64(bytes as f64 / 1e9)
+            + 3 * (run + LAUNCH)
+            + w.time_budget / 10
+    }
+
+    /// One MLP training run: its gradient check, data and steps.
+    fn mlp_time(&self, w: &Workload) -> Duration {
+        let dims = vec![w.mlp.width; w.mlp.depth as usize + 1];
+        let flops = train::flops_per_step(&dims, w.mlp.batch) as f64;
+        let step = flops / (self.speed(w, PRIOR_GEMM) * PRIOR_TRAINING / PRIOR_GEMM) * 1e-9;
+        let batches = w.mlp.steps.div_ceil(w.mlp.log_every.max(1));
+        Duration::from_secs_f64(step * w.mlp.steps as f64)
+            + (batches as u32) * LAUNCH
+            + Duration::from_millis(500)
+    }
+
+    /// How long `repetitions` of `w` will take from now, tuning included.
+    pub fn expect_workload(&self, w: &Workload, repetitions: u32) -> Duration {
+        let per_class = if self.gpu.is_software() {
+            TUNE_PER_CLASS_CPU
+        } else {
+            TUNE_PER_CLASS_GPU
+        };
+        let tuning = per_class * self.untuned_classes(w) as u32;
+        let rep: Duration = Self::products(w)
+            .iter()
+            .map(|&(_, _, s)| self.product_fixed(w, s) + w.time_budget)
+            .sum::<Duration>()
+            + self.mlp_time(w);
+        tuning + rep * repetitions
+    }
+
+    /// Runs `repetitions` of `w`, to end `expected` after it starts. The first
+    /// repetition's records, triplet summary and training run go to `obs` as in any
+    /// suite; the others' medians and histograms come back in the [`WorkloadRun`].
+    pub fn run_workload(
+        &mut self,
+        w: &Workload,
+        repetitions: u32,
+        expected: Duration,
+        threshold: f64,
+        obs: &mut dyn Observer,
+    ) -> Result<WorkloadRun> {
+        let start = Instant::now();
+        let end = start + expected;
+        let Some(kernel) = self.workload_kernel() else {
+            anyhow::bail!("a workload runs the tuned kernel; it is not among --kernel");
+        };
+        let kernels = vec![kernel];
+        let products = Self::products(w);
+        let per_class = if self.gpu.is_software() {
+            TUNE_PER_CLASS_CPU
+        } else {
+            TUNE_PER_CLASS_GPU
+        };
+        self.schedule.tune_budget = per_class * self.untuned_classes(w) as u32;
+        self.schedule.tune_used = Duration::ZERO;
+        self.cache_references = true;
+        // What each product's fixed work and the MLP run cost, once measured.
+        let mut fixed: Vec<Option<Duration>> = vec![None; products.len()];
+        let mut mlp: Option<Duration> = None;
+        let mut medians: BTreeMap<String, (Vec<f64>, Vec<String>)> = BTreeMap::new();
+        let mut step_times = Vec::new();
+        let default_budget = w.time_budget;
+        let options = w.train_options();
+        for rep in 0..repetitions {
+            crate::interrupt::check()?;
+            self.restart();
+            obs.note(format!(
+                "workload {} v{}: repetition {} of {repetitions}",
+                w.name,
+                w.version,
+                rep + 1
+            ));
+            let mut collect = Collect {
+                inner: &mut *obs,
+                first: rep == 0,
+                records: Vec::new(),
+                training: None,
+            };
+            let mut done: Vec<BlockRecord> = Vec::new();
+            collect.planned(products.len() as u64);
+            for (pi, &(li, layout, shape)) in products.iter().enumerate() {
+                // What is left after this product, at the best estimates so far.
+                let fixed_of = |this: &Runner, i: usize| {
+                    fixed[i].unwrap_or_else(|| this.product_fixed(w, products[i].2))
+                };
+                let mlp_left = mlp.unwrap_or_else(|| self.mlp_time(w));
+                let reps_after = repetitions - rep - 1;
+                let later: Duration = (pi + 1..products.len())
+                    .map(|i| fixed_of(self, i))
+                    .sum::<Duration>()
+                    + mlp_left
+                    + reps_after
+                        * ((0..products.len())
+                            .map(|i| fixed_of(self, i))
+                            .sum::<Duration>()
+                            + mlp_left);
+                let samplings_left = (products.len() - pi) as u32 + reps_after * products.len() as u32;
+                let left = end
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(later + fixed_of(self, pi));
+                let budget = (left / samplings_left.max(1))
+                    .clamp(default_budget / SHRINK, default_budget * GROW);
+                self.settings.time_budget = budget;
+                let layer = &w.block.layers[li];
+                let case = Case {
+                    layout,
+                    shape,
+                    role: Some(format!(
+                        "{} {} {}→{} B={}: {}",
+                        w.block.name,
+                        layer.name,
+                        layer.d_in,
+                        layer.d_out,
+                        w.tokens,
+                        layout.role()
+                    )),
+                };
+                let t0 = Instant::now();
+                let before = collect.records.len();
+                self.run_case(&case, &kernels, &mut collect)?;
+                fixed[pi] = Some(t0.elapsed().saturating_sub(budget));
+                for r in &collect.records[before..] {
+                    done.push((li, layout, r.clone()));
+                }
+            }
+            let summaries = triplet::summarize(&w.block, w.tokens, &done);
+            if let Some(s) = summaries.first() {
+                step_times.push(s.total.step_ns);
+            }
+            if rep == 0 {
+                for s in &summaries {
+                    collect.inner.triplets(s)?;
+                }
+            }
+            let t0 = Instant::now();
+            if let Err(e) = super::super::train::run_step(self, &options, &mut collect) {
+                if e.is::<train::TrainingFailed>() {
+                    self.training_failure = Some(format!("{e:#}"));
+                } else {
+                    return Err(e);
+                }
+            }
+            mlp = Some(t0.elapsed());
+            self.pass_on_warnings(collect.inner);
+            let Collect {
+                records, training, ..
+            } = collect;
+            for r in records {
+                if let Some(t) = r.timing {
+                    let e = medians.entry(r.id).or_default();
+                    e.0.push(t.median_ns);
+                    e.1.push(t.histogram);
+                }
+            }
+            if let Some(t) = training {
+                let e = medians.entry(TRAINING_ID.into()).or_default();
+                e.0.push(t.step_time.median_ns);
+                e.1.push(t.step_time.histogram);
+            }
+            if self.training_failure.is_some() {
+                break;
+            }
+        }
+        self.settings.time_budget = default_budget;
+        self.cache_references = false;
+        let repeatability = (repetitions > 1).then(|| {
+            let records: Vec<RepeatRecord> = medians
+                .into_iter()
+                .filter(|(_, (m, _))| m.len() > 1)
+                .map(|(id, (m, h))| {
+                    let mut r = RepeatRecord::new(id, m, threshold);
+                    r.histograms = h;
+                    r
+                })
+                .collect();
+            Repeatability {
+                repeats: repetitions,
+                threshold,
+                flagged: records.iter().filter(|r| r.flagged).count() as u32,
+                records,
+            }
+        });
+        if let Some(r) = &repeatability {
+            for e in r.records.iter().filter(|e| e.flagged) {
+                obs.warn(format!(
+                    "{}: its median moved by {:.1}% across {} repetitions, more than {:.1}%; \
+                     figures built on it are flagged as noisy (close other work on the \
+                     machine, or run more repetitions with --repeat)",
+                    e.id,
+                    100.0 * e.spread,
+                    e.medians_ns.len(),
+                    100.0 * threshold
+                ));
+            }
+        }
+        Ok(WorkloadRun {
+            step_times_ns: step_times,
+            repeatability,
+            took: start.elapsed(),
+        })
+    }
+}
+
+/// The id the MLP training run's step time has in the repeatability section.
+pub const TRAINING_ID: &str = "training";
+
+/// Passes a repetition on: the first one's records and training run reach the inner
+/// observer (the file), every one's are kept for the repeatability section.
+struct Collect<'o> {
+    inner: &'o mut dyn Observer,
+    first: bool,
+    records: Vec<Record>,
+    training: Option<Training>,
+}
+
+impl Observer for Collect<'_> {
+    fn planned(&mut self, count: u64) {
+        self.inner.planned(count);
+    }
+    fn started(&mut self, label: &str) {
+        self.inner.started(label);
+    }
+    fn finished(&mut self, record: &Record) -> Result<()> {
+        self.records.push(record.clone());
+        if self.first {
+            self.inner.finished(record)
+        } else {
+            self.inner.repeated(record);
+            Ok(())
+        }
+    }
+    fn skipped(&mut self, label: &str, why: &str) {
+        self.inner.skipped(label, why);
+    }
+    fn warn(&mut self, message: String) {
+        self.inner.warn(message);
+    }
+    fn note(&mut self, message: String) {
+        self.inner.note(message);
+    }
+    fn triplets(&mut self, _block: &TripletBlock) -> Result<()> {
+        Ok(())
+    }
+    fn training(&mut self, section: &Training) -> Result<()> {
+        self.training = Some(section.clone());
+        if self.first {
+            self.inner.training(section)
+        } else {
+            Ok(())
+        }
+    }
+}
