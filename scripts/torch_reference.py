@@ -523,18 +523,21 @@ def dedup(cases):
 
 
 def sample_entries(m, n, seed, count=1024):
-    """Entries checked: every one of a small C, else the first and last rows and columns
-    (capped) plus seeded random entries, as flopcost does."""
+    """Entries checked, as flopcost checks them: every one of a small C, else every entry
+    of the first and last rows and columns, one seeded entry in every 16x16 cell of C (so
+    a wrong block of any kernel is caught) and `count` more seeded entries."""
     if m * n <= 4096:
         return [(i, j) for i in range(m) for j in range(n)], "full"
     rng = random.Random(seed)
     picked = set()
-    for j in range(0, n, max(1, n // 256)):
+    for j in range(n):
         picked.update({(0, j), (m - 1, j)})
-    for i in range(0, m, max(1, m // 256)):
+    for i in range(m):
         picked.update({(i, 0), (i, n - 1)})
-    picked.update({(m - 1, n - 1), (0, n - 1), (m - 1, 0)})
-    while len(picked) < 2 * count:
+    for i0 in range(0, m, 16):
+        for j0 in range(0, n, 16):
+            picked.add((i0 + rng.randrange(min(16, m - i0)), j0 + rng.randrange(min(16, n - j0))))
+    for _ in range(count):
         picked.add((rng.randrange(m), rng.randrange(n)))
     return sorted(picked), "sampled"
 

@@ -18,15 +18,18 @@ use crate::result::Settings;
 use crate::result::{CostField, Fields};
 use crate::types::PathChoice;
 use crate::types::{Layout, Precision, Shape};
+use crate::workloads::named::{self, Workload};
 use crate::workloads::runner::{Repeats, RunSettings};
 use crate::workloads::train::{OptimizerKind, TrainOptions};
-use crate::workloads::named::{self, Workload};
 use crate::workloads::{self, Step, Suite};
 
 const EXAMPLES: &str = "\
 Examples:
-  flopcost run                          standard suite on the best adapter, result in results/local/
-  flopcost run --suite quick            a handful of small shapes (under a minute on lavapipe)
+  flopcost run                          the default workload on the best adapter (decoder-8b on a GPU,
+                                        small on a software adapter), 3 repetitions, result in results/local/
+  flopcost run --workload small         the small workload (about a minute on two CPU cores)
+  flopcost workloads                    the named workloads a comparison's headline can be about
+  flopcost run --suite quick            an exploratory suite: a handful of small shapes
   flopcost run --suite llm --tokens 64  training triplets of language-model blocks
   flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
   flopcost run --precision f32,f16      f32 and f16 GEMMs (tensor cores where wgpu offers them)
@@ -74,6 +77,9 @@ pub enum Command {
     /// List the accelerator catalog: dense datasheet peaks, memory, power and prices, each
     /// with its source and date.
     Catalog(JsonFlag),
+    /// List the named, fixed workloads (`run --workload NAME`) with their definitions and
+    /// digests: what a comparison's headline is about.
+    Workloads(JsonFlag),
     /// Price (or re-price) a result file without re-running it, and print the breakdown.
     #[command(after_help = COST_EXAMPLES)]
     Cost(CostArgs),
@@ -87,7 +93,8 @@ pub enum Command {
 
 const RUN_EXAMPLES: &str = "\
 Examples:
-  flopcost run
+  flopcost run                          the default workload for this adapter, 3 repetitions
+  flopcost run --workload small --repeat 5 --price-file prices.toml
   flopcost run --suite quick --out quick.json
   flopcost run --shape 1024x1024x1024 --shape 4096x64x4096 --layout nn,tn
   flopcost run --adapter llvmpipe --backend gl --suite quick
@@ -101,8 +108,13 @@ an f64 reference of the f16-rounded inputs (tolerance 2e-3). The tuned kernel ru
 cooperative matrices (tensor cores) where the adapter reports 16x16x16 f16 -> f32, else
 on the shader cores; each record's kernel.path says which.
 
+Workloads: a named workload (`flopcost workloads`) is fixed work: its shapes, token batch,
+MLP recipe, precision, kernel and seed do not depend on the device or the budget, so two
+files of it can be compared; the run states its duration before it starts and schedules
+the sampling to keep it. Suites (--suite, --shape) are exploratory.
+
 Budgets: --time-budget is the sampling time of each benchmark; --total-budget bounds the
-whole run, so `standard` grows its square sizes only while they fit.";
+whole run of a suite, so `standard` grows its square sizes only while they fit.";
 
 const TUNE_EXAMPLES: &str = "\
 Examples:
@@ -388,7 +400,7 @@ fn check_coopmat_kernels(path: PathChoice, kernels: &[KernelSpec]) -> Result<()>
 #[derive(Clone, Debug)]
 pub enum WorkloadChoice {
     /// The one `--workload` named.
-    Named(Workload),
+    Named(Box<Workload>),
     /// Chosen for the adapter: decoder-8b on a GPU, small on a software adapter.
     ForDevice,
 }
@@ -514,8 +526,8 @@ impl RunArgs {
         }
         let layouts = Layout::parse_list(&self.layout)?;
         let workload = match (&self.workload, &self.suite, shapes.is_empty()) {
-            (Some(name), _, _) => Some(WorkloadChoice::Named(named::by_name(name).ok_or_else(
-                || {
+            (Some(name), _, _) => Some(WorkloadChoice::Named(Box::new(
+                named::by_name(name).ok_or_else(|| {
                     input_error(format!(
                         "unknown workload '{name}'; choose one of: {} (`flopcost workloads` \
                          lists them)",
@@ -525,8 +537,8 @@ impl RunArgs {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ))
-                },
-            )?)),
+                })?,
+            ))),
             (None, None, true) => Some(WorkloadChoice::ForDevice),
             _ => None,
         };
@@ -840,8 +852,12 @@ Examples:
   flopcost compare a.json b.json c.json --baseline 2 --format markdown
   flopcost compare a.json b.json --price-file prices.toml --format html --out compare.html
 
-Records are matched by (kind, precision, layout, m, n, k); with several kernels for one
-shape, each file's best verified kernel is compared (--kernel NAME compares one kernel).";
+The headline is about a named workload only: both files must have run the same one
+(name, version and digest), verified all of it and finished; otherwise the summary says
+\"no headline:\" and why. Its interval covers the variation between repetitions as well as
+within a run. Records are matched by (kind, precision, layout, m, n, k); with several
+kernels for one shape, each file's best verified kernel is compared (--kernel NAME
+compares one kernel).";
 
 /// Flags for cost-model inputs, generated from [`CostField`] (its names, help texts and
 /// ranges): every field with `ALL`, the reference training run's size alone without.
@@ -949,6 +965,8 @@ pub enum FormatArg {
     Markdown,
     /// The whole comparison as JSON.
     Json,
+    /// One row per record (or basis figure) and machine, for spreadsheets.
+    Csv,
     /// A self-contained page with SVG charts (needs --out).
     Html,
 }
@@ -959,6 +977,7 @@ impl From<FormatArg> for Format {
             FormatArg::Table => Format::Table,
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Json => Format::Json,
+            FormatArg::Csv => Format::Csv,
             FormatArg::Html => Format::Html,
         }
     }

@@ -5,6 +5,7 @@
 //! be merged and re-summarised later without the raw samples.
 
 pub mod bootstrap;
+pub mod repeated;
 
 use anyhow::{Context, Result};
 use base64::Engine;

@@ -346,7 +346,11 @@ pub fn cells(shape: Shape) -> u64 {
 /// sampled check of fewer did not check what flopcost checks.
 pub fn min_sampled_entries(shape: Shape) -> u64 {
     let (m, n) = (u64::from(shape.m), u64::from(shape.n));
-    let edges = if m >= 2 && n >= 2 { 2 * (m + n) - 4 } else { m * n };
+    let edges = if m >= 2 && n >= 2 {
+        2 * (m + n) - 4
+    } else {
+        m * n
+    };
     edges.max(cells(shape)).min(shape.c_len())
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::flopcost;
 use flopcost::cost::{PriceFile, PriceSpec};
-use flopcost::report::compare::{self, Comparison, Input};
+use flopcost::report::compare::{self, Basis, Comparison, Input};
 use flopcost::report::export::{self, Format};
 use flopcost::result;
 use predicates::prelude::*;
@@ -69,7 +69,7 @@ fn long_file_names_become_machine_numbers_in_column_names() {
 #[test]
 fn unpriced_files_say_how_to_give_a_price() {
     let c = comparison(false);
-    let v = &c.verdicts[0];
+    let v = c.headline.as_ref().unwrap();
     assert!(v.cost_ratio.is_none());
     assert!(v.sentence.contains("cost is unknown"), "{}", v.sentence);
     assert!(c.machines.iter().all(|m| m.usd_per_hour.is_none()));
@@ -77,92 +77,341 @@ fn unpriced_files_say_how_to_give_a_price() {
 }
 
 #[test]
-fn ratios_match_the_records_and_intervals_bracket_them() {
+fn the_headline_names_its_workload_and_its_intervals_bracket_the_ratios() {
     let c = comparison(true);
-    assert_eq!(c.rows.len(), 7);
+    assert_eq!(c.rows.len(), 12, "15 products of 12 distinct shapes");
     for r in &c.rows {
         let (a, b) = (r.cells[0].as_ref().unwrap(), r.cells[1].as_ref().unwrap());
-        let ratio = b.ratio.unwrap();
-        assert!((ratio - b.tflops / a.tflops).abs() < 1e-12);
         let i = b.interval.unwrap();
-        // The histogram keeps 3 significant digits: allow that much slack.
-        assert!(i.low <= ratio * 1.002 && ratio <= i.high * 1.002, "{r:?}");
+        let ratio = b.ratio.unwrap();
+        assert!(i.low <= ratio && ratio <= i.high, "{r:?}");
+        assert_eq!(b.repetitions, 3);
         // Same price on both sides: cost per PFLOP is inversely proportional to speed.
         let cost = b.usd_per_pflop.unwrap() / a.usd_per_pflop.unwrap();
-        assert!((cost * ratio - 1.0).abs() < 1e-9);
+        assert!((cost * b.tflops / a.tflops - 1.0).abs() < 1e-9);
     }
-    let v = &c.verdicts[0];
+    let v = c.headline.as_ref().unwrap();
+    assert!(c.refusals.is_empty());
+    assert_eq!(v.workload, "small v1");
+    assert_eq!(v.repetitions, [3, 3]);
+    assert!(!v.within_run_only);
     assert!((v.cost_ratio.unwrap() * v.speed_ratio - 1.0).abs() < 1e-9);
+    let i = v.speed_interval;
+    assert!(i.low < v.speed_ratio && v.speed_ratio < i.high);
     assert!(
         v.sentence
-            .starts_with("llvmpipe-gl does this training work at "),
+            .starts_with("llvmpipe-gl does the small training step at "),
         "{}",
         v.sentence
     );
     assert!(v.sentence.contains("the cost of lavapipe-vulkan ("));
-    assert!(v.sentence.contains("× its speed (95% interval: cost "));
+    assert!(v.sentence.contains("its speed (95% interval: cost "));
+    assert!(v.sentence.ends_with("3 runs each"), "{}", v.sentence);
+    // Both adapters are software rasterisers, and the comparison says so.
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("software rasterisers"))
+    );
+    assert!(v.warnings.iter().any(|w| w.contains("software adapter")));
+    // Every basis has its own figure and none falls back to another.
+    for m in &c.machines {
+        for b in Basis::ALL {
+            let f = m.figure(b).unwrap();
+            assert_eq!(f.basis, b);
+            assert!(f.usd_per_pflop.unwrap() > 0.0);
+        }
+    }
+}
+
+/// `file` with every time multiplied by `factor` (samples, medians, histograms, step
+/// times), every derived figure recomputed, and its cost section priced again: the same
+/// machine, `factor` times slower.
+fn slowed(mut f: result::ResultFile, factor: f64) -> result::ResultFile {
+    use flopcost::stats;
+    let scale = |t: &result::Timing| -> result::Timing {
+        let h = stats::decode_histogram(&t.histogram).unwrap();
+        let samples: Vec<f64> = h
+            .iter_recorded()
+            .flat_map(|v| {
+                std::iter::repeat_n(
+                    h.median_equivalent(v.value_iterated_to()) as f64 * factor,
+                    v.count_at_value() as usize,
+                )
+            })
+            .collect();
+        let mut s = result::Timing::from_samples(t.method, &samples, t.warmup_runs).unwrap();
+        // The recorded summary is of the exact samples; scale it the same way.
+        for (dst, src) in [
+            (&mut s.median_ns, t.median_ns),
+            (&mut s.p10_ns, t.p10_ns),
+            (&mut s.p90_ns, t.p90_ns),
+            (&mut s.p99_ns, t.p99_ns),
+            (&mut s.min_ns, t.min_ns),
+            (&mut s.max_ns, t.max_ns),
+            (&mut s.mean_ns, t.mean_ns),
+            (&mut s.stddev_ns, t.stddev_ns),
+        ] {
+            *dst = src * factor;
+        }
+        s.cv = t.cv;
+        s.gpu_host_ratio = t.gpu_host_ratio;
+        s
+    };
+    for r in &mut f.records {
+        if let Some(t) = r.timing.as_ref() {
+            let t = scale(t);
+            r.tflops = Some(result::Tflops {
+                median: r.flops as f64 / t.median_ns / 1e3,
+                best: r.flops as f64 / t.min_ns / 1e3,
+            });
+            r.efficiency = r.efficiency.map(|e| e / factor);
+            r.timing = Some(t);
+        }
+    }
+    for b in &mut f.triplets {
+        for l in &mut b.layers {
+            let t = l.times.times().map(|x| x * factor);
+            l.times = result::TripletTimes::new(t, l.times.flops);
+        }
+        let t = b.total.times().map(|x| x * factor);
+        b.total = result::TripletTimes::new(t, b.total.flops);
+    }
+    let best = result::best_record(&f.records)
+        .and_then(|r| r.tflops.as_ref())
+        .map(|t| t.median);
+    if let Some(t) = f.training.as_mut() {
+        t.step_time = scale(&t.step_time);
+        t.tflops /= factor;
+        t.tokens_per_second /= factor;
+        t.seconds_to_target = t.seconds_to_target.map(|s| s * factor);
+        t.best_gemm_tflops = best;
+        t.tflops_vs_best_gemm = best.map(|b| t.tflops / b);
+    }
+    if let Some(r) = f.repeatability.as_mut() {
+        for e in &mut r.records {
+            e.medians_ns.iter_mut().for_each(|m| *m *= factor);
+            for h in &mut e.histograms {
+                let decoded = stats::decode_histogram(h).unwrap();
+                let mut samples = Vec::new();
+                for v in decoded.iter_recorded() {
+                    let x = decoded.median_equivalent(v.value_iterated_to()) as f64 * factor;
+                    samples.extend(std::iter::repeat_n(x, v.count_at_value() as usize));
+                }
+                *h = stats::encode_histogram(&stats::histogram(&samples).unwrap()).unwrap();
+            }
+        }
+    }
+    if let Some(w) = f.workload.as_mut() {
+        w.step_times_ns.iter_mut().for_each(|t| *t *= factor);
+    }
+    f.cost = None;
+    let c = flopcost::cost::price_file(&f, &PriceSpec::default()).unwrap();
+    f.cost = Some(c);
+    f
 }
 
 #[test]
-fn cli_prints_the_table_json_and_html() {
-    let a = fixture("lavapipe-vulkan.json");
-    let b = fixture("llvmpipe-gl.json");
-    let prices = fixture("prices.toml");
-    flopcost()
-        .arg("compare")
-        .args([&a, &b])
-        .arg("--price-file")
-        .arg(&prices)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("does this training work at"))
-        .stdout(predicate::str::contains("Matched records (7 shapes)"));
-    let out = flopcost()
-        .arg("compare")
-        .args([&a, &b])
-        .args(["--format", "json", "--baseline", "2"])
-        .assert()
-        .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(v["baseline"], 1);
-    assert_eq!(v["machines"].as_array().unwrap().len(), 2);
-    assert_eq!(v["verdicts"][0]["machine"], 0);
+fn a_copy_with_every_time_doubled_reads_half_the_speed_and_twice_the_cost() {
+    let a = result::read(&fixture("lavapipe-vulkan.json")).unwrap();
+    let b = slowed(a.clone(), 2.0);
+    assert!(
+        result::validate::problems(&b).is_empty(),
+        "{:?}",
+        result::validate::problems(&b)
+    );
+    let inputs = vec![
+        Input {
+            path: "a.json".into(),
+            file: a,
+        },
+        Input {
+            path: "doubled.json".into(),
+            file: b,
+        },
+    ];
+    let spec = PriceSpec {
+        price_file: Some(PriceFile::read(&fixture("prices.toml")).unwrap()),
+        ..PriceSpec::default()
+    };
+    let c = compare::build(&inputs, 0, &spec, None).unwrap();
+    let v = c.headline.as_ref().expect("a headline");
+    assert!(
+        (v.speed_ratio - 0.5).abs() <= 0.03 * 0.5,
+        "{}",
+        v.speed_ratio
+    );
+    let cost = v.cost_ratio.unwrap();
+    assert!((cost - 2.0).abs() <= 0.03 * 2.0, "{cost}");
+    let (s, k) = (v.speed_interval, v.cost_interval.unwrap());
+    assert!(s.high < 1.0 && k.low > 1.0, "{s:?} {k:?}");
+    assert!(s.low <= 0.5 && 0.5 <= s.high);
+}
 
+/// The comparison of the lavapipe fixture with a copy of itself changed by `edit`.
+fn against_edited(edit: impl Fn(&mut result::ResultFile)) -> Comparison {
+    let a = result::read(&fixture("lavapipe-vulkan.json")).unwrap();
+    let mut b = a.clone();
+    edit(&mut b);
+    let inputs = vec![
+        Input {
+            path: "a.json".into(),
+            file: a,
+        },
+        Input {
+            path: "b.json".into(),
+            file: b,
+        },
+    ];
+    compare::build(&inputs, 0, &PriceSpec::default(), None).unwrap()
+}
+
+#[test]
+fn a_headline_needs_the_same_workload_all_verified_and_finished() {
+    // The same file: a headline.
+    let same = against_edited(|_| {});
+    assert!(same.headline.is_some() && same.refusals.is_empty());
+    let refused = |c: &Comparison, why: &str| {
+        assert!(c.headline.is_none(), "a headline despite: {why}");
+        assert!(
+            c.refusals.iter().any(|r| r.contains(why)),
+            "{why}: {:?}",
+            c.refusals
+        );
+        assert!(!c.rows.is_empty(), "the matched rows stay");
+        let json = export::exporter(Format::Json).render(c).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(v["headline"].is_null());
+        assert!(!v["refusals"].as_array().unwrap().is_empty());
+        let text = export::exporter(Format::Table).render(c).unwrap();
+        assert!(text.contains("no headline for b against a:"), "{text}");
+    };
+    // Another version of the workload, or another definition under the same name.
+    refused(
+        &against_edited(|f| f.workload.as_mut().unwrap().version = 2),
+        "different workloads",
+    );
+    refused(
+        &against_edited(|f| {
+            let w = f.workload.as_mut().unwrap();
+            w.definition.mlp.steps = 301;
+            w.digest = w.definition.digest();
+        }),
+        "definitions of small v1 differ",
+    );
+    // No workload at all (an exploratory suite).
+    refused(
+        &against_edited(|f| f.workload = None),
+        "ran no named workload",
+    );
+    // A run that did not finish.
+    refused(
+        &against_edited(|f| {
+            f.complete = false;
+            f.incomplete_reason = Some("interrupted by SIGINT".into());
+        }),
+        "did not finish (interrupted by SIGINT)",
+    );
+    // A product that failed verification (untimed, as the runner records it), so no
+    // repetition has a step time.
+    refused(
+        &against_edited(|f| {
+            let r = &mut f.records[3];
+            r.verification.passed = false;
+            r.verification.rel_error = Some(0.5);
+            r.timing = None;
+            r.tflops = None;
+            r.efficiency = None;
+            f.workload.as_mut().unwrap().step_times_ns.clear();
+            f.triplets.clear();
+            f.repeatability = None;
+            f.training = None;
+            f.cost = None;
+        }),
+        "failed verification",
+    );
+}
+
+#[test]
+fn a_file_cannot_loosen_its_own_checks() {
     let dir = tempfile::tempdir().unwrap();
-    let html = dir.path().join("c.html");
-    flopcost()
-        .arg("compare")
-        .args([&a, &b])
-        .arg("--price-file")
-        .arg(&prices)
-        .args(["--format", "html", "--out"])
-        .arg(&html)
-        .assert()
-        .success();
-    let page = fs::read_to_string(&html).unwrap();
-    assert!(page.starts_with("<!DOCTYPE html>"));
-    assert_eq!(page.matches("<svg").count(), 2, "two charts");
-    // Nothing is loaded from elsewhere: no script, stylesheet link, image or font URL.
-    for needle in [
-        "<script", "<link", "<img", "src=", "href=", "url(", "@import",
-    ] {
-        assert!(!page.contains(needle), "the page contains {needle}");
+    let good = fixture("lavapipe-vulkan.json");
+    let text = fs::read_to_string(&good).unwrap();
+    let edited = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| -> PathBuf {
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(&mut v["records"][0]);
+        let p = dir.path().join(name);
+        fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    let cases: Vec<(PathBuf, &str)> = vec![
+        // A tolerance of its own, loose enough that any error passes.
+        (
+            edited("loose.json", &|r| {
+                r["verification"]["tolerance"] = serde_json::json!(1e300);
+                r["verification"]["rel_error"] = serde_json::json!(1e200);
+            }),
+            "looser than the f32 tolerance",
+        ),
+        // A "sampled" check of a single entry.
+        (
+            edited("one-entry.json", &|r| {
+                r["verification"]["method"] = serde_json::json!("sampled");
+                r["verification"]["checked_entries"] = serde_json::json!(1);
+            }),
+            "compares at least",
+        ),
+        // A "full" check of a fraction of C.
+        (
+            edited("partial-full.json", &|r| {
+                r["verification"]["method"] = serde_json::json!("full");
+                r["verification"]["checked_entries"] = serde_json::json!(3057);
+            }),
+            "method is full but 3057",
+        ),
+        // A shape whose 2·M·N·K does not fit in 64 bits (it would wrap and read as fast).
+        (
+            edited("huge.json", &|r| {
+                for d in ["m", "n", "k"] {
+                    r[d] = serde_json::json!(u32::MAX);
+                }
+                r["flops"] =
+                    serde_json::json!(2u64.wrapping_mul(u64::from(u32::MAX).wrapping_pow(3)));
+            }),
+            "does not fit in 64 bits",
+        ),
+    ];
+    for (path, why) in &cases {
+        let out = flopcost().arg("validate").arg(path).assert().code(2);
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(stdout.contains(why), "{}: {stdout}", path.display());
+        for cmd in [&["compare"][..], &["cost"]] {
+            let mut c = flopcost();
+            c.args(cmd);
+            if cmd[0] == "compare" {
+                c.arg(&good);
+            }
+            let out = c.arg(path).assert().code(2);
+            let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+            assert!(
+                stderr.contains(why) && stderr.lines().count() == 1,
+                "{cmd:?} {}: {stderr}",
+                path.display()
+            );
+        }
     }
-    // An existing page is kept without --force.
-    flopcost()
-        .arg("compare")
-        .args([&a, &b])
-        .args(["--format", "html", "--out"])
-        .arg(&html)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--force"));
 }
 
 /// A copy of a fixture keeping only the records whose shape passes `keep`.
 fn filtered(dir: &Path, name: &str, keep: impl Fn(&result::Record) -> bool) -> PathBuf {
     let mut f = result::read(&fixture(name)).unwrap();
     f.records.retain(|r| keep(r));
+    // No longer the whole workload: an exploratory file of these records.
+    f.workload = None;
+    f.repeatability = None;
+    f.triplets.clear();
+    f.training = None;
+    f.cost = None;
     let p = dir.join(format!("filtered-{name}"));
     fs::write(&p, serde_json::to_vec(&f).unwrap()).unwrap();
     p
@@ -180,7 +429,7 @@ fn unmatched_records_are_listed() {
         .success()
         .stdout(predicate::str::contains("Unmatched records"))
         .stdout(predicate::str::contains(
-            "lavapipe-vulkan (in no other file): gemm-nn-256x256x256-tiled",
+            "lavapipe-vulkan (in no other file): gemm-nn-256x768x256-tuned",
         ));
 }
 

@@ -47,12 +47,21 @@ fn leaderboard_writes_and_checks_a_directory() {
         .arg("--check")
         .assert()
         .success();
-    // A broken file in the directory is named, and nothing is written.
+    // A broken file in the directory is listed as not included, with the reason; the
+    // page is still written.
     std::fs::write(dir.path().join("broken.json"), b"{").unwrap();
     flopcost()
         .arg("leaderboard")
         .arg(dir.path())
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("broken.json"));
+        .success();
+    let page = std::fs::read_to_string(dir.path().join("README.md")).unwrap();
+    assert!(page.contains("## Files not included"), "{page}");
+    assert!(page.contains("- broken.json: "), "{page}");
+    // Files of one workload are ranked together.
+    assert!(page.contains("## Workload small v1"), "{page}");
+    assert!(
+        page.contains("| 1 | [lavapipe-vulkan.json](lavapipe-vulkan.json)"),
+        "{page}"
+    );
 }

@@ -10,6 +10,7 @@ pub mod run;
 mod startup;
 pub mod tune;
 pub mod validate;
+pub mod workloads;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Peak(args) => peak::peak(args),
         Command::Validate(args) => validate::validate(&args.files),
         Command::Catalog(args) => catalog::catalog(args.json),
+        Command::Workloads(args) => workloads::workloads(args.json),
         Command::Cost(args) => cost::cost(args),
         Command::Compare(args) => compare::compare(args),
         Command::Leaderboard(args) => leaderboard::leaderboard(&args.dir, args.check),

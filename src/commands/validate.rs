@@ -31,6 +31,15 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                         .filter(|r| r.verification.passed)
                         .count();
                     let mut sections = String::new();
+                    if let Some(w) = &file.workload {
+                        sections += &format!(
+                            ", workload {} v{} ({} of {} repetitions)",
+                            w.name,
+                            w.version,
+                            w.step_times_ns.len(),
+                            w.repetitions
+                        );
+                    }
                     if !file.triplets.is_empty() {
                         sections += &format!(", {} triplet summaries", file.triplets.len());
                     }

@@ -275,7 +275,18 @@ mod tests {
         assert_eq!(peak("nvidia-h200-sxm", "bf16"), 989.0);
         assert_eq!(peak("nvidia-a100-sxm-80gb", "f32"), 19.5);
         assert_eq!(peak("nvidia-a100-sxm-80gb", "f16"), 312.0);
-        assert_eq!(peak("amd-instinct-mi300x", "f32"), 163.4);
+        // fp32 is the vector rate for every vendor, AMD's matrix rates (twice it) are not.
+        assert_eq!(peak("amd-instinct-mi300x", "f32"), 81.7);
+        assert_eq!(peak("amd-instinct-mi250x", "f32"), 47.9);
+        for e in &c.accelerators {
+            if let Some(f) = &e.fp32_tflops {
+                assert!(
+                    !f.source.contains("matrix") || f.source.contains("vector"),
+                    "{}: an fp32 figure that is not the vector rate",
+                    e.id
+                );
+            }
+        }
         assert!((peak("amd-instinct-mi300x", "bf16") - 1307.0).abs() < 1.0);
         assert!(c.get("lavapipe").unwrap().fp32_tflops.is_none());
     }

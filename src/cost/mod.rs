@@ -81,6 +81,7 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
         },
         usd_per_pflop: per_pflop(gemm),
         usd_per_pflop_training: per_pflop(training),
+        usd_per_pflop_workload: per_pflop(positive(t.workload_tflops)),
         usd_per_pflop_suites: t
             .suites
             .iter()

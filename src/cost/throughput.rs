@@ -17,6 +17,8 @@ pub struct Throughputs {
     pub gemm_precision: Option<Precision>,
     /// The training run's throughput.
     pub training_tflops: Option<f64>,
+    /// The named workload's training step, at the geometric mean of its repetitions.
+    pub workload_tflops: Option<f64>,
     /// All complete training triplets together.
     pub triplets_tflops: Option<f64>,
     /// Per triplet suite.
@@ -76,6 +78,17 @@ impl Throughputs {
             gemm_record: best.map(|r| r.id.clone()),
             gemm_precision: best.map(|r| r.precision),
             training_tflops: training.map(|t| t.tflops),
+            workload_tflops: file
+                .workload
+                .as_ref()
+                .filter(|w| precision.is_none_or(|p| p == w.definition.precision))
+                .and_then(|w| {
+                    let t = &w.step_times_ns;
+                    (!t.is_empty() && t.iter().all(|x| x.is_finite() && *x > 0.0)).then(|| {
+                        let mean = (t.iter().map(|x| x.ln()).sum::<f64>() / t.len() as f64).exp();
+                        w.step_flops as f64 / mean / 1e3
+                    })
+                }),
             ..Throughputs::default()
         };
         if !triplets.is_empty() {
@@ -122,11 +135,12 @@ impl Throughputs {
         out
     }
 
-    /// The throughput of training work: the training run where there is one, else the
-    /// training-layer GEMMs.
+    /// The throughput of training work and its basis: the named workload's training
+    /// step where the file ran one, else the training run, else the training-layer GEMMs.
     pub fn training_work(&self) -> Option<(f64, WorkBasis)> {
-        self.training_tflops
-            .map(|t| (t, WorkBasis::Training))
+        self.workload_tflops
+            .map(|t| (t, WorkBasis::WorkloadStep))
+            .or(self.training_tflops.map(|t| (t, WorkBasis::Training)))
             .or(self.triplets_tflops.map(|t| (t, WorkBasis::Triplets)))
     }
 }

@@ -38,22 +38,47 @@ fn is_json_schema(path: &Path) -> bool {
         .is_some_and(|v| v.get("$schema").is_some() && v.get("schema").is_none())
 }
 
+/// One file's row.
 struct Line {
     name: String,
     adapter: String,
     backend: String,
+    device_type: String,
+    software: bool,
+    /// `small v1` and its digest, when the file ran a named workload.
+    workload: Option<(String, String)>,
+    precision: String,
+    repetitions: usize,
+    /// (max − min) / median of the workload step's repetitions.
+    spread: Option<f64>,
+    step_tflops: Option<f64>,
     gemm: Option<f64>,
     gemm_what: String,
-    work: Option<(f64, &'static str)>,
+    suite: String,
     usd_per_hour: Option<f64>,
     price_source: Option<String>,
-    usd_per_pflop: Option<f64>,
-    usd_per_pflop_work: Option<f64>,
+    usd_per_pflop_step: Option<f64>,
+    usd_per_pflop_gemm: Option<f64>,
     date: String,
     tool: String,
 }
 
-/// The page for the result files in `dir`.
+/// Notes shared by every page.
+const HOW_TO_READ: &str = "\n## How to read it\n\n\
+- Files are ranked only against files of the same workload (name, version and digest of \
+its definition: the same work), fastest workload step first. Files of exploratory suites \
+are listed apart, unranked.\n\
+- **step TFLOP/s**: the workload's training step (the forward, input-gradient and \
+weight-gradient products of every layer of its block, their medians summed) in 10¹² \
+FLOP/s, at the geometric mean of the repetitions; **spread** is (max − min) / median of \
+the repetitions' step times.\n\
+- **USD/PFLOP** = USD per hour / (3.6 × TFLOP/s), on the basis its column names: what \
+10¹⁵ floating-point operations of that work cost. Lower is cheaper.\n\
+- Software adapters (lavapipe, llvmpipe) run on the host CPU: their figures describe that \
+CPU, not a GPU.\n";
+
+/// The page for the result files in `dir`. A file that cannot be read or does not
+/// validate is listed as refused, with the reason; it does not stop the page.
 pub fn render(dir: &Path) -> Result<String> {
     let prices = dir.join(PRICES);
     let spec = PriceSpec {
@@ -72,118 +97,101 @@ pub fn render(dir: &Path) -> Result<String> {
         )));
     }
     let mut lines = Vec::new();
+    let mut refused = Vec::new();
     for path in &files {
-        let file = result::read(path)?;
-        if let Some(p) = result::validate::problems(&file).first() {
-            return Err(input_error(format!(
-                "{}: not a valid result file: {p} (see `flopcost validate`)",
-                path.display()
-            )));
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        match line(path, &name, &spec, &prices) {
+            Ok(l) => lines.push(l),
+            Err(e) => refused.push((name, crate::util::fmt::one_line(&format!("{e:#}")))),
         }
-        let mut c = cost::price_file(&file, &spec)?;
-        // The page is published next to the price file: name it by file name, not by path.
-        let local = format!("price file {}", prices.display());
-        let from = |s: &String| s.replace(&local, &format!("price file {PRICES}"));
-        if let Some(u) = c.inputs.get_mut(crate::result::CostField::UsdPerHour) {
-            u.source = from(&u.source);
-        }
-        let t = Throughputs::from_result(&file);
-        let best = crate::result::best_record(&file.records);
-        let work = t.training_work().map(|(v, b)| {
-            (
-                v,
-                match b {
-                    crate::result::WorkBasis::Training => "training run",
-                    crate::result::WorkBasis::Triplets => "layer GEMMs",
-                },
-            )
-        });
-        lines.push(Line {
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            adapter: file.adapter.name.clone(),
-            backend: file.adapter.backend.clone(),
-            gemm: t.gemm_tflops,
-            gemm_what: best.map_or(String::new(), |r| {
-                format!("{} {}x{}x{}, {}", r.layout, r.m, r.n, r.k, r.kernel.name)
-            }),
-            work,
-            usd_per_hour: c.usd_per_hour,
-            price_source: c
-                .inputs
-                .get(crate::result::CostField::UsdPerHour)
-                .map(|u| u.source.clone())
-                .or_else(|| {
-                    c.pricing
-                        .as_ref()
-                        .map(|p| format!("{p} (see the file's cost section)"))
-                }),
-            usd_per_pflop: c.usd_per_pflop,
-            usd_per_pflop_work: c
-                .usd_per_hour
-                .zip(work)
-                .map(|(u, (tf, _))| cost::model::usd_per_pflop(u, tf)),
-            date: file.created_at.chars().take(10).collect(),
-            tool: format!(
-                "{} {} ({})",
-                file.tool.name, file.tool.version, file.tool.git_commit
-            ),
-        });
     }
-    lines.sort_by(|a, b| {
-        b.gemm
-            .unwrap_or(0.0)
-            .total_cmp(&a.gemm.unwrap_or(0.0))
-            .then(a.name.cmp(&b.name))
-    });
     let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| NONE.to_string(), f);
     let esc = |s: &str| s.replace('|', "\\|");
     let mut out = String::from(
         "# Published results\n\n\
          <!-- Generated by `flopcost leaderboard results/`; do not edit by hand. -->\n\n\
-         One row per result file in this directory, fastest best GEMM first. Regenerate this \
-         page with `flopcost leaderboard results/` after adding or replacing a file; a test \
-         fails when it is stale. Compare any two files with \
-         `flopcost compare A.json B.json`.\n\n",
+         One table per workload, fastest first. Regenerate this page with `flopcost \
+         leaderboard results/` after adding or replacing a file; a test fails when it is \
+         stale. Compare any two files with `flopcost compare A.json B.json`.\n",
     );
-    out.push_str(
-        "| file | adapter | backend | best GEMM TFLOP/s | training TFLOP/s | USD/hour | \
-         USD/PFLOP (best GEMM) | USD/PFLOP (training) | date | tool |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---|---|\n",
-    );
-    for l in &lines {
-        out.push_str(&format!(
-            "| [{n}]({n}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            esc(&l.adapter),
-            l.backend,
-            opt(l.gemm, &|v| format!("{} ({})", fmt_sig(v, 3), l.gemm_what)),
-            opt(l.work.map(|w| w.0), &|v| format!(
-                "{} ({})",
-                fmt_sig(v, 3),
-                l.work.map_or("", |w| w.1)
-            )),
-            opt(l.usd_per_hour, &|v| fmt_sig(v, 3)),
-            opt(l.usd_per_pflop, &fmt_usd),
-            opt(l.usd_per_pflop_work, &fmt_usd),
-            l.date,
-            esc(&l.tool),
-            n = l.name,
-        ));
+    let mut workloads: Vec<(String, String)> =
+        lines.iter().filter_map(|l| l.workload.clone()).collect();
+    workloads.sort();
+    workloads.dedup();
+    for (w, digest) in &workloads {
+        let mut group: Vec<&Line> = lines
+            .iter()
+            .filter(|l| l.workload.as_ref() == Some(&(w.clone(), digest.clone())))
+            .collect();
+        group.sort_by(|a, b| {
+            b.step_tflops
+                .unwrap_or(0.0)
+                .total_cmp(&a.step_tflops.unwrap_or(0.0))
+                .then(a.name.cmp(&b.name))
+        });
+        out.push_str(&format!("\n## Workload {w} (`{digest}`)\n\n"));
+        out.push_str(
+            "| rank | file | adapter | backend | device | precision | runs | spread | step \
+             TFLOP/s | USD/hour | USD/PFLOP (workload step) | date | tool |\n\
+             |---:|---|---|---|---|---|---:|---:|---:|---:|---:|---|---|\n",
+        );
+        for (rank, l) in group.iter().enumerate() {
+            out.push_str(&format!(
+                "| {} | [{n}]({n}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                rank + 1,
+                esc(&l.adapter),
+                l.backend,
+                if l.software {
+                    "software (CPU)".to_string()
+                } else {
+                    l.device_type.replace('_', " ")
+                },
+                l.precision,
+                l.repetitions,
+                opt(l.spread, &|v| format!("{:.1}%", 100.0 * v)),
+                opt(l.step_tflops, &|v| fmt_sig(v, 3)),
+                opt(l.usd_per_hour, &|v| fmt_sig(v, 3)),
+                opt(l.usd_per_pflop_step, &fmt_usd),
+                l.date,
+                esc(&l.tool),
+                n = l.name,
+            ));
+        }
     }
-    out.push_str(
-        "\n## How to read it\n\n\
-         - **best GEMM TFLOP/s**: the highest median throughput of any verified GEMM in the \
-         file (10¹² FLOP/s), with its layout, shape and kernel.\n\
-         - **training TFLOP/s**: the training run's throughput where the file has one; \
-         otherwise the three GEMMs of each training layer (forward, input gradient, weight \
-         gradient) taken together (*layer GEMMs*).\n\
-         - **USD/PFLOP** = USD per hour / (3.6 × TFLOP/s): what 10¹⁵ floating-point operations \
-         cost at that throughput. Lower is cheaper.\n\
-         - Software adapters (lavapipe, llvmpipe) run on the host CPU: their figures describe \
-         this CPU, not a GPU.\n",
-    );
+    let exploratory: Vec<&Line> = lines.iter().filter(|l| l.workload.is_none()).collect();
+    if !exploratory.is_empty() {
+        out.push_str(
+            "\n## Exploratory runs (not ranked)\n\n\
+             | file | adapter | backend | device | suite | best GEMM TFLOP/s | USD/PFLOP (best \
+             GEMM) | date |\n|---|---|---|---|---|---:|---:|---|\n",
+        );
+        for l in exploratory {
+            out.push_str(&format!(
+                "| [{n}]({n}) | {} | {} | {} | {} | {} | {} | {} |\n",
+                esc(&l.adapter),
+                l.backend,
+                if l.software {
+                    "software (CPU)".to_string()
+                } else {
+                    l.device_type.replace('_', " ")
+                },
+                l.suite,
+                opt(l.gemm, &|v| format!("{} ({})", fmt_sig(v, 3), l.gemm_what)),
+                opt(l.usd_per_pflop_gemm, &fmt_usd),
+                l.date,
+                n = l.name,
+            ));
+        }
+    }
+    if !refused.is_empty() {
+        out.push_str("\n## Files not included\n\n");
+        for (name, why) in &refused {
+            out.push_str(&format!("- {name}: {}\n", esc(why)));
+        }
+    }
+    out.push_str(HOW_TO_READ);
     let sourced: Vec<&Line> = lines.iter().filter(|l| l.price_source.is_some()).collect();
     if !sourced.is_empty() {
         out.push_str("\n## Where the prices come from\n\n");
@@ -203,4 +211,68 @@ pub fn render(dir: &Path) -> Result<String> {
         ));
     }
     Ok(out)
+}
+
+/// One file's row, or why the file is not on the page.
+fn line(path: &Path, name: &str, spec: &PriceSpec, prices: &Path) -> Result<Line> {
+    let file = result::read(path)?;
+    if let Some(p) = result::validate::problems(&file).first() {
+        return Err(input_error(format!(
+            "not a valid result file: {p} (see `flopcost validate`)"
+        )));
+    }
+    let mut c = cost::price_file(&file, spec)?;
+    // The page is published next to the price file: name it by file name, not by path.
+    let local = format!("price file {}", prices.display());
+    if let Some(u) = c.inputs.get_mut(crate::result::CostField::UsdPerHour) {
+        u.source = u.source.replace(&local, &format!("price file {PRICES}"));
+    }
+    let t = Throughputs::from_result(&file);
+    let best = crate::result::best_record(&file.records);
+    let workload = file.workload.as_ref();
+    Ok(Line {
+        name: name.to_string(),
+        adapter: file.adapter.name.clone(),
+        backend: file.adapter.backend.clone(),
+        device_type: file.adapter.device_type.clone(),
+        software: file.adapter.device_type == "cpu",
+        workload: workload.map(|w| (format!("{} v{}", w.name, w.version), w.digest.clone())),
+        precision: workload.map_or_else(
+            || {
+                file.settings
+                    .precisions
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            |w| w.definition.precision.to_string(),
+        ),
+        repetitions: workload.map_or(1, |w| w.step_times_ns.len()),
+        spread: workload
+            .filter(|w| w.step_times_ns.len() > 1)
+            .map(|w| crate::result::spread(&w.step_times_ns)),
+        step_tflops: t.workload_tflops,
+        gemm: t.gemm_tflops,
+        gemm_what: best.map_or_else(String::new, |r| {
+            format!("{} {}x{}x{}, {}", r.layout, r.m, r.n, r.k, r.kernel.name)
+        }),
+        suite: file.settings.suite.clone(),
+        usd_per_hour: c.usd_per_hour,
+        price_source: c
+            .inputs
+            .get(crate::result::CostField::UsdPerHour)
+            .map(|u| u.source.clone())
+            .or_else(|| {
+                c.pricing
+                    .map(|p| format!("{p} (see the file's cost section)"))
+            }),
+        usd_per_pflop_step: c.usd_per_pflop_workload,
+        usd_per_pflop_gemm: c.usd_per_pflop,
+        date: file.created_at.chars().take(10).collect(),
+        tool: format!(
+            "{} {} ({})",
+            file.tool.name, file.tool.version, file.tool.git_commit
+        ),
+    })
 }

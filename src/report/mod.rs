@@ -84,31 +84,36 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// One line on what the run's work costs, or how to give a price.
+/// One line on what the run's work costs, each figure with its basis, or how to give a
+/// price.
 pub fn cost_line(c: &crate::result::Cost) -> String {
-    match (c.usd_per_hour, c.usd_per_pflop) {
-        (Some(u), Some(p)) => {
-            let mut s = format!(
-                "cost: {} per PFLOP at the best GEMM ({} per hour, {})",
-                export::fmt_usd(p),
-                export::fmt_usd(u),
-                c.pricing.map_or("", |p| p.as_str())
-            );
-            if let (Some(tf), Some(b)) = (c.reference_run.tflops, &c.reference_run.basis) {
-                s.push_str(&format!(
-                    "; {} per PFLOP of training work ({b}); `flopcost cost FILE` shows the breakdown",
-                    export::fmt_usd(u / (3.6 * tf))
-                ));
-            }
-            s
-        }
-        _ => format!(
+    let Some(u) = c.usd_per_hour else {
+        return format!(
             "cost: {}",
             c.note
                 .as_deref()
                 .unwrap_or("no price and no verified record")
-        ),
+        );
+    };
+    let mut parts = Vec::new();
+    for (v, basis) in [
+        (c.usd_per_pflop_workload, "the workload's training step"),
+        (c.usd_per_pflop_training, "the MLP training run"),
+        (c.usd_per_pflop, "the best GEMM"),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{} per PFLOP of {basis}", export::fmt_usd(v)));
+        }
     }
+    if parts.is_empty() {
+        parts.push("no verified work to price".into());
+    }
+    format!(
+        "cost: {} ({} per hour, {}); `flopcost cost FILE` shows the breakdown",
+        parts.join("; "),
+        export::fmt_usd(u),
+        c.pricing.map_or("", |p| p.as_str())
+    )
 }
 
 /// What `flopcost run` prints at the end: the records, the best one, the blocks of

@@ -35,6 +35,10 @@ pub struct Cost {
     /// USD per 10¹⁵ FLOP at the training run's throughput, where the file has one.
     #[serde(default)]
     pub usd_per_pflop_training: Option<f64>,
+    /// USD per 10¹⁵ FLOP of the named workload's training step, where the file ran one:
+    /// the figure a comparison's headline is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_pflop_workload: Option<f64>,
     /// USD per 10¹⁵ FLOP at each training-triplet suite's throughput, by suite.
     #[serde(default)]
     pub usd_per_pflop_suites: BTreeMap<String, f64>,
@@ -274,6 +278,9 @@ impl std::fmt::Display for Pricing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkBasis {
+    /// The named workload's training step (its block's three products per layer), at
+    /// the geometric mean of its repetitions.
+    WorkloadStep,
     /// The training run (forward, backward, optimizer step).
     Training,
     /// The training-layer GEMMs (forward, input gradient, weight gradient of each layer).
@@ -283,6 +290,7 @@ pub enum WorkBasis {
 impl WorkBasis {
     pub fn as_str(self) -> &'static str {
         match self {
+            WorkBasis::WorkloadStep => "workload_step",
             WorkBasis::Training => "training",
             WorkBasis::Triplets => "triplets",
         }
@@ -394,8 +402,9 @@ pub struct ReferenceRun {
     pub tokens: f64,
     /// 6 · N · D.
     pub flops: f64,
-    /// Which throughput: `training` (the training run) or `triplets` (the training-layer
-    /// GEMMs); null when the file has neither.
+    /// Which throughput: `workload_step` (the named workload's training step),
+    /// `training` (the training run) or `triplets` (the training-layer GEMMs); null when
+    /// the file has none.
     #[serde(default)]
     pub basis: Option<WorkBasis>,
     /// That throughput, 10¹² FLOP/s.

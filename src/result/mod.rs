@@ -6,6 +6,7 @@ pub mod training;
 pub mod types;
 pub mod validate;
 mod validate_training;
+pub mod validate_workload;
 pub mod workload;
 
 pub use cost_section::*;

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{Layout, Precision, TimingMethod};
 
+/// The id of the MLP training run's step time among the repeatability records.
+pub const TRAINING_REPEAT_ID: &str = "training";
+
 /// The suite run `repeats` times: how much each record's median moved between runs.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Repeatability {
@@ -167,6 +170,44 @@ pub fn problems(file: &super::ResultFile) -> Vec<String> {
                     "repeatability {}: spread {} != (max − min) / median of the medians",
                     e.id, e.spread
                 ));
+            }
+            if !e.histograms.is_empty() {
+                if e.histograms.len() != e.medians_ns.len() {
+                    out.push(format!(
+                        "repeatability {}: {} histograms for {} medians",
+                        e.id,
+                        e.histograms.len(),
+                        e.medians_ns.len()
+                    ));
+                }
+                for (i, (h, m)) in e.histograms.iter().zip(&e.medians_ns).enumerate() {
+                    match crate::stats::decode_histogram(h) {
+                        Err(err) => out.push(format!(
+                            "repeatability {} run {}: histogram: {err:#}",
+                            e.id,
+                            i + 1
+                        )),
+                        Ok(h) if h.is_empty() => out.push(format!(
+                            "repeatability {} run {}: empty histogram",
+                            e.id,
+                            i + 1
+                        )),
+                        // The histogram keeps 3 significant digits; the median of the
+                        // samples lies between its quantiles around the middle.
+                        Ok(h) => {
+                            let lo = h.value_at_quantile(0.0) as f64;
+                            let hi = h.highest_equivalent(h.value_at_quantile(1.0)) as f64;
+                            if *m < 0.999 * lo || *m > 1.001 * hi {
+                                out.push(format!(
+                                    "repeatability {} run {}: median {m} ns is outside its \
+                                     histogram ({lo}–{hi} ns)",
+                                    e.id,
+                                    i + 1
+                                ));
+                            }
+                        }
+                    }
+                }
             }
             if e.flagged != (e.spread > r.threshold) {
                 out.push(format!(

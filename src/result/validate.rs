@@ -74,6 +74,7 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
     out.extend(super::validate_training::triplet_problems(file));
     out.extend(super::validate_training::training_problems(file));
     out.extend(super::reliability::problems(file));
+    out.extend(super::validate_workload::problems(file));
     out
 }
 

@@ -125,6 +125,28 @@ pub fn throughput_ratio_interval(base: &[Sampled], other: &[Sampled]) -> Option<
     })
 }
 
+/// The variance of ln(Σ medians) of one run's records, from [`RESAMPLES`] bootstrap
+/// resamples of each record's samples: how much the run's time for the work would move
+/// from its own noise alone. `None` without samples.
+pub fn within_run_log_variance(records: &[Sampled]) -> Option<f64> {
+    if records.is_empty() {
+        return None;
+    }
+    let mut rng = Pcg64Mcg::seed_from_u64(SEED);
+    let mut idx = Vec::new();
+    let logs: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            records
+                .iter()
+                .map(|s| s.resampled_median(&mut rng, &mut idx))
+                .sum::<f64>()
+                .ln()
+        })
+        .collect();
+    let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+    Some(logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (logs.len() - 1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

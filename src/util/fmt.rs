@@ -47,6 +47,11 @@ pub fn fmt_bytes(n: u64) -> String {
     }
 }
 
+/// Text on one line: runs of whitespace (line breaks included) become one space.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

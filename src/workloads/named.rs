@@ -193,7 +193,10 @@ mod tests {
         }
         assert_ne!(small().digest(), decoder_8b().digest());
         assert_eq!(default_for(wgpu::DeviceType::Cpu).name, "small");
-        assert_eq!(default_for(wgpu::DeviceType::DiscreteGpu).name, "decoder-8b");
+        assert_eq!(
+            default_for(wgpu::DeviceType::DiscreteGpu).name,
+            "decoder-8b"
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
     file.peaks = peaks;
     if let Some(w) = &workload {
         let expected = runner.expect_workload(w, plan.repetitions);
-        eprintln!("{}", workload::announcement(w, plan.repetitions, expected, gpu));
+        eprintln!(
+            "{}",
+            workload::announcement(w, plan.repetitions, expected, gpu)
+        );
         file.workload = Some(workload::record(w, plan.repetitions, expected));
     }
     let mut ui = RunUi {

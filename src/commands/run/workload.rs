@@ -19,7 +19,7 @@ use crate::workloads::runner::Runner;
 /// sampling budget.
 pub fn resolve(plan: &mut RunPlan, device: wgpu::DeviceType) -> Option<Workload> {
     let w = match plan.workload.as_ref()? {
-        WorkloadChoice::Named(w) => w.clone(),
+        WorkloadChoice::Named(w) => (**w).clone(),
         WorkloadChoice::ForDevice => named::default_for(device),
     };
     plan.suite = w.suite();
@@ -70,7 +70,12 @@ pub fn record(w: &Workload, repetitions: u32, expected: Duration) -> WorkloadRec
 
 /// Runs the workload's repetitions and fills the file's workload and repeatability
 /// sections.
-pub fn measure(runner: &mut Runner<'_>, w: &Workload, plan: &RunPlan, ui: &mut RunUi<'_>) -> Result<()> {
+pub fn measure(
+    runner: &mut Runner<'_>,
+    w: &Workload,
+    plan: &RunPlan,
+    ui: &mut RunUi<'_>,
+) -> Result<()> {
     let expected = ui
         .file
         .workload

@@ -4,8 +4,8 @@
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
-use super::{Exporter, fmt_usd, machine_cells, row_cells, unmatched_lines};
-use crate::report::compare::Comparison;
+use super::{Exporter, fmt_usd, machine_cells, noisy_lines, row_cells, unmatched_lines};
+use crate::report::compare::{Basis, Comparison};
 use crate::util::fmt_sig;
 
 pub struct HtmlExporter;
@@ -54,12 +54,20 @@ fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing a chart: {e:?}")
 }
 
-/// Median throughput against FLOPs per product, one line per machine.
+/// Tick labels and axis descriptions large enough to read on the page.
+const TICKS: (&str, u32) = ("sans-serif", 15);
+const AXIS: (&str, u32) = ("sans-serif", 17);
+const CAPTION: (&str, u32) = ("sans-serif", 20);
+
+/// Median throughput of every matched record against its FLOPs: one point per record,
+/// coloured by machine and shaped by layout (a circle for the forward product or any
+/// record that is no training product, a triangle for the input gradient, a square for
+/// the weight gradient); no line joins different shapes.
 fn throughput_chart(c: &Comparison) -> Result<String> {
     let pts: Vec<(f64, f64)> = c
         .machines
         .iter()
-        .flat_map(|m| m.throughput_points.iter().map(|(f, t)| (*f as f64, *t)))
+        .flat_map(|m| m.points.iter().map(|p| (p.flops as f64, p.tflops)))
         .filter(|(f, t)| *f > 0.0 && t.is_finite())
         .collect();
     if pts.is_empty() {
@@ -70,44 +78,173 @@ fn throughput_chart(c: &Comparison) -> Result<String> {
     let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max) * 1.15;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (860, 420)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 460)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Median throughput against problem size", ("sans-serif", 20))
+            .caption("Median throughput of each record", CAPTION)
             .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
+            .x_label_area_size(56)
+            .y_label_area_size(90)
             .build_cartesian_2d((xmin..xmax).log_scale(), 0f64..ymax.max(f64::MIN_POSITIVE))
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .x_desc("FLOPs per product, 2·M·N·K (log scale)")
             .y_desc("TFLOP/s")
+            .label_style(TICKS)
+            .axis_desc_style(AXIS)
             .x_label_formatter(&|v| format!("{v:.0e}"))
             .y_label_formatter(&|v| fmt_sig(*v, 2))
             .draw()
             .map_err(plot_err)?;
         for (i, m) in c.machines.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
-            let series: Vec<(f64, f64)> = m
-                .throughput_points
-                .iter()
-                .map(|(f, t)| (*f as f64, *t))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
-                .map_err(plot_err)?
-                .label(m.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+            for role in ["forward", "other", "input gradient", "weight gradient"] {
+                let series: Vec<(f64, f64)> = m
+                    .points
+                    .iter()
+                    .filter(|p| p.role == role)
+                    .map(|p| (p.flops as f64, p.tflops))
+                    .collect();
+                if series.is_empty() {
+                    continue;
+                }
+                let label = format!("{}: {role}", m.label);
+                let drawn = match role {
+                    "input gradient" => chart
+                        .draw_series(
+                            series
+                                .iter()
+                                .map(|p| TriangleMarker::new(*p, 6, color.filled())),
+                        )
+                        .map_err(plot_err)?,
+                    "weight gradient" => chart
+                        .draw_series(series.iter().map(|&(x, y)| {
+                            EmptyElement::at((x, y))
+                                + Rectangle::new([(-5, -5), (5, 5)], color.filled())
+                        }))
+                        .map_err(plot_err)?,
+                    _ => chart
+                        .draw_series(series.iter().map(|p| Circle::new(*p, 5, color.filled())))
+                        .map_err(plot_err)?,
+                };
+                let shape = role.to_string();
+                drawn.label(label).legend(move |(x, y)| {
+                    let e: DynElement<'static, SVGBackend, (i32, i32)> = match shape.as_str() {
+                        "input gradient" => {
+                            TriangleMarker::new((x + 8, y), 6, color.filled()).into_dyn()
+                        }
+                        "weight gradient" => {
+                            Rectangle::new([(x + 3, y - 5), (x + 13, y + 5)], color.filled())
+                                .into_dyn()
+                        }
+                        _ => Circle::new((x + 8, y), 5, color.filled()).into_dyn(),
+                    };
+                    e
                 });
-            chart
-                .draw_series(series.iter().map(|p| Circle::new(*p, 4, color.filled())))
-                .map_err(plot_err)?;
+            }
         }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
+            .label_font(TICKS)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+/// Each other machine's speed over the baseline's on every matched record, with its 95%
+/// interval as an error bar; the records of the workload's step first.
+fn ratio_chart(c: &Comparison) -> Result<String> {
+    let others: Vec<usize> = (0..c.machines.len()).filter(|&i| i != c.baseline).collect();
+    let rows: Vec<&crate::report::compare::Row> = c.rows.iter().collect();
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    let mut lo = f64::INFINITY;
+    let mut hi: f64 = 0.0;
+    for r in &rows {
+        for &i in &others {
+            if let Some(cell) = &r.cells[i]
+                && let Some(q) = cell.ratio
+            {
+                let iv = cell
+                    .interval
+                    .unwrap_or(crate::report::compare::Interval { low: q, high: q });
+                lo = lo.min(iv.low);
+                hi = hi.max(iv.high);
+            }
+        }
+    }
+    if !lo.is_finite() || hi <= 0.0 {
+        return Ok(String::new());
+    }
+    let (lo, hi) = ((lo.min(1.0) * 0.9).max(1e-6), hi.max(1.0) * 1.1);
+    let n = rows.len();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let base = c.machines[c.baseline].label.clone();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Speed over {base}, per record (95% intervals)"),
+                CAPTION,
+            )
+            .margin(16)
+            .x_label_area_size(56)
+            .y_label_area_size(90)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo..hi).log_scale())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("matched record (in the order of the table below)")
+            .y_desc(format!("× {base}'s speed (log scale)"))
+            .label_style(TICKS)
+            .axis_desc_style(AXIS)
+            .x_labels(n.min(20))
+            .x_label_formatter(&|v| format!("{}", v.round() as i64 + 1))
+            .y_label_formatter(&|v| format!("{v:.2}"))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                vec![(-0.5, 1.0), (n as f64 - 0.5, 1.0)],
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+        let width = 0.6 / others.len() as f64;
+        for (k, &i) in others.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let mut pts = Vec::new();
+            for (x, r) in rows.iter().enumerate() {
+                if let Some(cell) = &r.cells[i]
+                    && let Some(q) = cell.ratio
+                {
+                    let xo = x as f64 - 0.3 + width * (k as f64 + 0.5);
+                    let iv = cell
+                        .interval
+                        .unwrap_or(crate::report::compare::Interval { low: q, high: q });
+                    pts.push((xo, q, iv));
+                }
+            }
+            chart
+                .draw_series(pts.iter().map(|&(x, q, iv)| {
+                    ErrorBar::new_vertical(x, iv.low, q, iv.high, color.filled(), 8)
+                }))
+                .map_err(plot_err)?
+                .label(c.machines[i].label.clone())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(TICKS)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()
@@ -199,43 +336,41 @@ fn sustain_chart(c: &Comparison) -> Result<String> {
     Ok(svg)
 }
 
-/// USD per PFLOP per machine, at the training-work throughput where there is one.
-fn cost_chart(c: &Comparison) -> Result<String> {
+/// USD per PFLOP per machine on one basis (never mixed with another); empty when no
+/// machine has a price and a figure on it.
+fn cost_chart(c: &Comparison, basis: Basis) -> Result<String> {
     let bars: Vec<(String, f64)> = c
         .machines
         .iter()
-        .filter_map(|m| Some((m.label.clone(), m.usd_per_pflop_work.or(m.usd_per_pflop)?)))
+        .filter_map(|m| Some((m.label.clone(), m.figure(basis)?.usd_per_pflop?)))
         .filter(|(_, v)| v.is_finite())
         .collect();
     if bars.is_empty() {
-        return Ok(
-            "<p class=\"note\">No machine has a price, so there is no cost chart. Give one with \
-             <code>--price-file FILE</code>, or price the files with <code>flopcost cost FILE \
-             --usd-per-hour X --out FILE</code>.</p>"
-                .into(),
-        );
+        return Ok(String::new());
     }
     let n = bars.len();
     let ymax = bars.iter().map(|b| b.1).fold(0.0, f64::max) * 1.2;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (860, 380)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                "USD per PFLOP of training work (lower is cheaper)",
-                ("sans-serif", 20),
+                format!("USD per PFLOP of {} (lower is cheaper)", basis.label()),
+                CAPTION,
             )
             .margin(16)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
+            .x_label_area_size(48)
+            .y_label_area_size(90)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax.max(f64::MIN_POSITIVE))
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(n)
+            .label_style(TICKS)
+            .axis_desc_style(AXIS)
             .x_label_formatter(&|v| {
                 let i = v.round();
                 if (v - i).abs() < 0.01 && i >= 0.0 {
@@ -261,7 +396,7 @@ fn cost_chart(c: &Comparison) -> Result<String> {
                 .draw_series(std::iter::once(Text::new(
                     fmt_usd(*v),
                     (x - 0.12, *v + ymax * 0.03),
-                    ("sans-serif", 15),
+                    TICKS,
                 )))
                 .map_err(plot_err)?;
         }
@@ -276,7 +411,8 @@ table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{border:1px 
 padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}.verdict{font-size:1.05rem;\
 background:#f5f9ff;border-left:4px solid #0072b2;padding:.5rem 1rem;margin:.5rem 0}\
-.note{color:#555;font-size:.85rem}.charts svg{max-width:100%;height:auto;display:block;\
+.note{color:#555;font-size:.85rem}.warning,.warnings li{color:#8a4b00}\
+.refused{background:#fff6f0;border-left:4px solid #d55e00;padding:.25rem 1rem;margin:.5rem 0}.charts svg{max-width:100%;height:auto;display:block;\
 margin:1rem 0}code{background:#f3f3f3;padding:0 .2rem}";
 
 impl Exporter for HtmlExporter {
@@ -294,30 +430,81 @@ impl Exporter for HtmlExporter {
             esc(&base.path),
             env!("CARGO_PKG_VERSION"),
         );
-        out.push_str("<h2>Summary</h2>\n");
-        for v in &c.verdicts {
-            out.push_str(&format!(
-                "<p class=\"verdict\">{}<br><span class=\"note\">over {}</span></p>\n",
-                esc(&v.sentence),
-                esc(&v.basis)
-            ));
+        for p in &c.verdicts {
+            match &p.headline {
+                Some(v) => {
+                    out.push_str(&format!(
+                        "<p class=\"verdict\">{}<br><span class=\"note\">basis: the \
+                         training step of workload {} (its products' medians summed, \
+                         geometric mean over repetitions)</span></p>\n",
+                        esc(&v.sentence),
+                        esc(&v.workload)
+                    ));
+                    for w in &v.warnings {
+                        out.push_str(&format!("<p class=\"warning\">warning: {}</p>\n", esc(w)));
+                    }
+                }
+                None => {
+                    out.push_str(&format!(
+                        "<div class=\"refused\"><p><b>No headline</b> for {} against {}:</p><ul>",
+                        esc(&c.machines[p.machine].label),
+                        esc(&c.machines[p.baseline].label)
+                    ));
+                    for r in &p.refusals {
+                        out.push_str(&format!("<li>{}</li>", esc(r)));
+                    }
+                    out.push_str("</ul></div>\n");
+                }
+            }
+        }
+        if !c.warnings.is_empty() {
+            out.push_str("<h2>Warnings</h2>\n<ul class=\"warnings\">\n");
+            for w in &c.warnings {
+                out.push_str(&format!("<li>{}</li>\n", esc(w)));
+            }
+            out.push_str("</ul>\n");
         }
         out.push_str("<h2>Machines</h2>\n");
         let (h, r) = machine_cells(c);
-        out.push_str(&html_table(&h, &r, 3));
-        out.push_str("<div class=\"charts\">\n");
+        out.push_str(&html_table(&h, &r, 4));
+        out.push_str("<h2>Speed per record</h2>\n<div class=\"charts\">\n");
+        out.push_str(&ratio_chart(c)?);
         out.push_str(&throughput_chart(c)?);
-        out.push('\n');
-        out.push_str(&cost_chart(c)?);
-        out.push('\n');
-        out.push_str(&sustain_chart(c)?);
+        out.push_str("\n</div>\n<h2>Cost, one basis per chart</h2>\n<div class=\"charts\">\n");
+        let mut any = false;
+        for b in Basis::ALL {
+            let chart = cost_chart(c, b)?;
+            any |= !chart.is_empty();
+            out.push_str(&chart);
+        }
+        if !any {
+            out.push_str(
+                "<p class=\"note\">No machine has a price, so there is no cost chart. Give one \
+                 with <code>--price-file FILE</code>, or price the files with <code>flopcost \
+                 cost FILE --usd-per-hour X --out FILE</code>.</p>",
+            );
+        }
         out.push_str("\n</div>\n");
+        let sustain = sustain_chart(c)?;
+        if !sustain.is_empty() {
+            out.push_str("<h2>Sustained load</h2>\n<div class=\"charts\">\n");
+            out.push_str(&sustain);
+            out.push_str("\n</div>\n");
+        }
         out.push_str(&format!(
             "<h2>Matched records ({} shapes)</h2>\n",
             c.rows.len()
         ));
         let (h, r) = row_cells(c);
         out.push_str(&html_table(&h, &r, 3));
+        let noisy = noisy_lines(c);
+        if !noisy.is_empty() {
+            out.push_str("<ul class=\"note\">\n");
+            for l in noisy {
+                out.push_str(&format!("<li>{}</li>\n", esc(&l)));
+            }
+            out.push_str("</ul>\n");
+        }
         let unmatched = unmatched_lines(c);
         out.push_str("<h2>Unmatched records</h2>\n<ul>\n");
         if unmatched.is_empty() {

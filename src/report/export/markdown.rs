@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{Exporter, machine_cells, row_cells, unmatched_lines};
+use super::{Exporter, headline_lines, machine_cells, noisy_lines, row_cells, unmatched_lines};
 use crate::report::compare::Comparison;
 
 pub struct MarkdownExporter;
@@ -33,18 +33,34 @@ pub fn md_table(header: &[String], rows: &[Vec<String>], first_numeric: usize) -
 
 impl Exporter for MarkdownExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
-        let mut out = String::from("## Machines\n\n");
+        let mut out = String::from("## Summary\n\n");
+        for l in headline_lines(c) {
+            match l.strip_prefix("  ") {
+                Some(detail) => out.push_str(&format!("  {detail}\n")),
+                None => out.push_str(&format!("- **{l}**\n")),
+            }
+        }
+        if !c.warnings.is_empty() {
+            out.push_str("\n## Warnings\n\n");
+            for w in &c.warnings {
+                out.push_str(&format!("- {w}\n"));
+            }
+        }
+        out.push_str("\n## Machines\n\n");
         let (h, r) = machine_cells(c);
-        out.push_str(&md_table(&h, &r, 3));
+        out.push_str(&md_table(&h, &r, 4));
         out.push_str(&format!(
             "\n## Matched records ({} shapes)\n\n",
             c.rows.len()
         ));
         let (h, r) = row_cells(c);
         out.push_str(&md_table(&h, &r, 3));
-        out.push_str("\n## Summary\n\n");
-        for v in &c.verdicts {
-            out.push_str(&format!("- **{}**, over {}.\n", v.sentence, v.basis));
+        let noisy = noisy_lines(c);
+        if !noisy.is_empty() {
+            out.push('\n');
+            for l in noisy {
+                out.push_str(&format!("{}  \n", l.replacen('*', "\\*", 1)));
+            }
         }
         let unmatched = unmatched_lines(c);
         if !unmatched.is_empty() {

@@ -1,7 +1,9 @@
 //! Output formats of a comparison, one exporter per format behind one trait: a terminal
 //! table, Markdown (for READMEs and issues), JSON (for scripts) and a self-contained HTML
-//! page with SVG charts. The table and Markdown share the cell text made here.
+//! page with SVG charts, and CSV for spreadsheets. The table, Markdown and HTML share the
+//! cell text made here.
 
+mod csv;
 mod html;
 mod json;
 mod markdown;
@@ -9,7 +11,7 @@ mod table;
 
 use anyhow::Result;
 
-use super::compare::{Comparison, fmt_ratio};
+use super::compare::{Basis, Comparison, Interval, fmt_ratio};
 use super::fmt_sig;
 
 /// Renders a comparison in one format.
@@ -23,6 +25,7 @@ pub enum Format {
     Table,
     Markdown,
     Json,
+    Csv,
     Html,
 }
 
@@ -32,6 +35,7 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
         Format::Table => Box::new(table::TableExporter),
         Format::Markdown => Box::new(markdown::MarkdownExporter),
         Format::Json => Box::new(json::JsonExporter),
+        Format::Csv => Box::new(csv::CsvExporter),
         Format::Html => Box::new(html::HtmlExporter),
     }
 }
@@ -90,62 +94,84 @@ fn tflops(v: f64) -> String {
     fmt_sig(v, 3)
 }
 
-/// Header and rows of the per-machine summary.
+/// Header and rows of the per-machine summary: one column of each basis, never mixed.
 pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = [
+    let mut header: Vec<String> = [
         "#",
         "machine",
-        "adapter (backend)",
+        "adapter (backend, type)",
+        "workload (runs)",
         "USD/hour",
-        "best GEMM TFLOP/s",
-        "training TFLOP/s",
-        "USD/PFLOP",
-        "J/PFLOP",
-        "reference run",
     ]
     .map(String::from)
     .to_vec();
+    for b in Basis::ALL {
+        header.push(format!("TFLOP/s ({})", b.label()));
+        header.push(format!("USD/PFLOP ({})", b.label()));
+    }
+    header.push("J/PFLOP (workload step)".into());
+    header.push("reference run (workload step)".into());
     let rows = c
         .machines
         .iter()
         .enumerate()
         .map(|(i, m)| {
             let base = if i == c.baseline { " (baseline)" } else { "" };
-            let work = match (&m.work_tflops, &m.work_basis) {
-                (Some(t), Some(b)) if b == "training" => tflops(*t),
-                (Some(t), Some(_)) => format!("{} (layer GEMMs)", tflops(*t)),
-                _ => NONE.into(),
-            };
-            let rr = &m.reference_run;
-            let reference = match (rr.hours, rr.usd) {
-                (Some(h), Some(u)) => format!("{}, {}", fmt_hours(h), fmt_usd(u)),
-                (Some(h), None) => fmt_hours(h),
-                _ => NONE.into(),
+            let kind = if m.software {
+                "software, CPU".to_string()
+            } else {
+                m.device_type.replace('_', " ")
             };
             // Another runtime's file says which (a vendor library, not wgpu).
             let adapter = if m.wgpu {
-                format!("{} ({})", m.adapter, m.backend)
+                format!("{} ({}, {kind})", m.adapter, m.backend)
             } else {
-                format!("{} ({}, {})", m.adapter, m.backend, m.runtime)
+                format!("{} ({}, {kind}, {})", m.adapter, m.backend, m.runtime)
             };
-            vec![
+            let workload = m.workload.as_ref().map_or_else(
+                || "none (exploratory)".to_string(),
+                |w| format!("{w} ({})", m.repetitions),
+            );
+            let mut row = vec![
                 format!("{}", i + 1),
                 format!("{}{base}", m.label),
                 adapter,
+                workload,
                 opt(m.usd_per_hour, |v| fmt_sig(v, 3)),
-                opt(m.best_gemm_tflops, tflops),
-                work,
-                opt(m.usd_per_pflop_work.or(m.usd_per_pflop), fmt_usd),
-                opt(m.joules_per_pflop_work, fmt_big),
-                reference,
-            ]
+            ];
+            for b in Basis::ALL {
+                let f = m.figure(b);
+                row.push(opt(f.map(|f| f.tflops), tflops));
+                row.push(opt(f.and_then(|f| f.usd_per_pflop), fmt_usd));
+            }
+            row.push(opt(
+                m.figure(Basis::WorkloadStep)
+                    .and_then(|f| f.joules_per_pflop),
+                fmt_big,
+            ));
+            row.push(match &m.reference_run {
+                Some(r) => match r.usd {
+                    Some(u) => format!("{}, {}", fmt_hours(r.hours), fmt_usd(u)),
+                    None => fmt_hours(r.hours),
+                },
+                None => NONE.into(),
+            });
+            row
         })
         .collect();
     (header, rows)
 }
 
+/// A ratio with its interval: `0.98× [0.91–1.05]`.
+pub fn fmt_interval(q: f64, iv: Option<Interval>) -> String {
+    match iv {
+        Some(iv) => format!("{} [{:.2}–{:.2}]", fmt_ratio(q), iv.low, iv.high),
+        None => fmt_ratio(q),
+    }
+}
+
 /// Header and rows of the matched-records table; numeric columns are right-aligned by
-/// the table exporter from index 3 on.
+/// the table exporter from index 3 on. A noisy cell is marked `*`.
 pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     // Column names carry the machine's label while it is short; long ones (file stems
     // with adapter names and times) would make every column as wide as the name, so
@@ -209,7 +235,10 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
             for cell in &r.cells {
                 row.push(cell.as_ref().map_or_else(
                     || NONE.into(),
-                    |x| format!("{} ({})", tflops(x.tflops), x.kernel),
+                    |x| {
+                        let star = if x.noisy.is_some() { "*" } else { "" };
+                        format!("{}{star} ({})", tflops(x.tflops), x.kernel)
+                    },
                 ));
             }
             for (i, cell) in r.cells.iter().enumerate() {
@@ -219,10 +248,7 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 row.push(
                     match cell.as_ref().and_then(|x| x.ratio.map(|q| (q, x.interval))) {
                         None => NONE.into(),
-                        Some((q, Some(iv))) => {
-                            format!("{} [{:.2}–{:.2}]", fmt_ratio(q), iv.low, iv.high)
-                        }
-                        Some((q, None)) => fmt_ratio(q),
+                        Some((q, iv)) => fmt_interval(q, iv),
                     },
                 );
             }
@@ -239,6 +265,43 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         })
         .collect();
     (header, rows)
+}
+
+/// The summary lines: each pair's headline with its warnings, or "no headline:" and
+/// each reason.
+pub fn headline_lines(c: &Comparison) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &c.verdicts {
+        match &p.headline {
+            Some(v) => {
+                out.push(v.sentence.clone());
+                out.extend(v.warnings.iter().map(|w| format!("  warning: {w}")));
+            }
+            None => {
+                out.push(format!(
+                    "no headline for {} against {}:",
+                    c.machines[p.machine].label, c.machines[p.baseline].label
+                ));
+                out.extend(p.refusals.iter().map(|r| format!("  - {r}")));
+            }
+        }
+    }
+    out
+}
+
+/// The noisy cells, one line each: which record, and why.
+pub fn noisy_lines(c: &Comparison) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &c.rows {
+        for (i, cell) in r.cells.iter().enumerate() {
+            if let Some(x) = cell
+                && let Some(why) = &x.noisy
+            {
+                out.push(format!("* {} {}: {why}", c.machines[i].label, x.record));
+            }
+        }
+    }
+    out
 }
 
 /// The unmatched records, one line per file.

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
-use super::{Exporter, machine_cells, row_cells, unmatched_lines};
+use super::{Exporter, headline_lines, machine_cells, noisy_lines, row_cells, unmatched_lines};
 use crate::report::compare::Comparison;
 
 pub struct TableExporter;
@@ -29,17 +29,25 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, first_numeric: usize) -> S
 
 impl Exporter for TableExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
-        let mut out = String::new();
+        let mut out = String::from("Summary\n");
+        for l in headline_lines(c) {
+            out.push_str(&format!("  {l}\n"));
+        }
+        if !c.warnings.is_empty() {
+            out.push_str("\nWarnings\n");
+            for w in &c.warnings {
+                out.push_str(&format!("  {w}\n"));
+            }
+        }
         let (h, r) = machine_cells(c);
-        out.push_str("Machines\n");
-        out.push_str(&table(h, r, 3));
+        out.push_str("\nMachines\n");
+        out.push_str(&table(h, r, 4));
         out.push_str(&format!("\n\nMatched records ({} shapes)\n", c.rows.len()));
         let (h, r) = row_cells(c);
         out.push_str(&table(h, r, 3));
-        out.push_str("\n\nSummary\n");
-        for v in &c.verdicts {
-            out.push_str(&format!("  {}\n", v.sentence));
-            out.push_str(&format!("    over {}\n", v.basis));
+        out.push('\n');
+        for l in noisy_lines(c) {
+            out.push_str(&format!("{l}\n"));
         }
         let unmatched = unmatched_lines(c);
         if !unmatched.is_empty() {

@@ -37,7 +37,7 @@ pub use repeat::Repeats;
 pub use schedule::DEFAULT_TUNE_BUDGET;
 pub use speeds::Speeds;
 pub use sustain::WINDOW;
-pub use workload::{TRAINING_ID, WorkloadRun};
+pub use workload::WorkloadRun;
 
 /// Problems below this many FLOPs are not tuned during a run (they use the cache or the
 /// default): their time is launch overhead on any device, and tuning them measures
@@ -114,6 +114,9 @@ pub struct Runner<'a> {
     /// Keep every problem's f64 reference for the next time the same problem runs (a
     /// workload's repetitions), instead of computing it again.
     cache_references: bool,
+    /// Warn about each benchmark with noisy samples (off for a workload's later
+    /// repetitions: the comparison flags them from the file).
+    warn_noise: bool,
     references: HashMap<(Layout, crate::types::Shape, u64, Precision), Arc<ReferenceSample>>,
     /// Records that failed verification.
     pub failures: Vec<String>,
@@ -151,6 +154,7 @@ impl<'a> Runner<'a> {
             operand_limit: shard::operand_limit(&gpu.limits()),
             ids: records::Ids::default(),
             cache_references: false,
+            warn_noise: true,
             references: HashMap::new(),
             failures: Vec::new(),
             training_failure: None,
@@ -357,14 +361,8 @@ impl<'a> Runner<'a> {
                 if known.is_none() {
                     computed += verify::checked_entries(piece) as f64 * f64::from(piece.k);
                 }
-                let p = Problem::with_reference(
-                    self.gpu,
-                    case.layout,
-                    piece,
-                    seed,
-                    precision,
-                    known,
-                )?;
+                let p =
+                    Problem::with_reference(self.gpu, case.layout, piece, seed, precision, known)?;
                 if self.cache_references {
                     self.references.insert(key, p.reference.clone());
                 }
@@ -481,7 +479,7 @@ impl<'a> Runner<'a> {
                 precision,
                 shape.flops() as f64 / timing.median_ns,
             );
-            if timing.cv > crate::stats::NOISY_CV {
+            if self.warn_noise && timing.cv > crate::stats::NOISY_CV {
                 obs.warn(format!(
                     "{label}: noisy timing (coefficient of variation {:.0}%); close other \
                      programs using the GPU, or raise --time-budget for more samples",

@@ -49,24 +49,40 @@ impl Runner<'_> {
             .filter(|(_, m)| m.len() > 1)
             .map(|(id, m)| RepeatRecord::new(id, m, repeats.threshold))
             .collect();
-        for r in records.iter().filter(|r| r.flagged) {
-            obs.warn(format!(
-                "{}: its median moved by {:.1}% across {} runs, more than the {:.1}% \
-                 threshold; its figure is not reproducible on this machine as it is (close \
-                 other work, raise --time-budget)",
-                r.id,
-                100.0 * r.spread,
-                r.medians_ns.len(),
-                100.0 * repeats.threshold
-            ));
-        }
-        Ok(Repeatability {
+        let r = Repeatability {
             repeats: repeats.runs,
             threshold: repeats.threshold,
             flagged: records.iter().filter(|r| r.flagged).count() as u32,
             records,
-        })
+        };
+        warn_flagged(&r, obs);
+        Ok(r)
     }
+}
+
+/// One warning for the records whose medians spread more than the threshold across
+/// the runs, naming the worst.
+pub(super) fn warn_flagged(r: &Repeatability, obs: &mut dyn Observer) {
+    let mut flagged: Vec<&RepeatRecord> = r.records.iter().filter(|e| e.flagged).collect();
+    if flagged.is_empty() {
+        return;
+    }
+    flagged.sort_by(|a, b| b.spread.total_cmp(&a.spread));
+    let worst: Vec<String> = flagged
+        .iter()
+        .take(3)
+        .map(|e| format!("{} {:.0}%", e.id, 100.0 * e.spread))
+        .collect();
+    obs.warn(format!(
+        "{} of {} medians moved by more than {:.0}% across {} runs (the most: {}); figures \
+         built on them are flagged as noisy: close other work on the machine, or run more \
+         repetitions with --repeat",
+        flagged.len(),
+        r.records.len(),
+        100.0 * r.threshold,
+        r.repeats,
+        worst.join(", ")
+    ));
 }
 
 /// Receives a repetition: progress and warnings go on, each record's median is kept, and

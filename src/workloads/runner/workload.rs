@@ -18,7 +18,9 @@ use anyhow::Result;
 use super::{Observer, Runner};
 use crate::kernels::tune::ShapeClass;
 use crate::kernels::{Family, KernelSpec, Variant};
-use crate::result::{Record, RepeatRecord, Repeatability, Training, TripletBlock};
+use crate::result::{
+    Record, RepeatRecord, Repeatability, TRAINING_REPEAT_ID, Training, TripletBlock,
+};
 use crate::types::{Layout, Shape};
 use crate::workloads::named::Workload;
 use crate::workloads::triplet::{self, BlockRecord};
@@ -99,12 +101,14 @@ impl Runner<'_> {
 
     /// Speed of the tuned kernel in FLOP per ns: measured, else the prior.
     fn speed(&self, w: &Workload, prior: f64) -> f64 {
-        self.speeds.rate(super::super::named::KERNEL, w.precision).unwrap_or_else(|| {
-            self.peaks
-                .as_ref()
-                .and_then(|p| p.tflops_for(w.precision, None))
-                .map_or(PRIOR_FLOP_PER_NS, |tf| prior * tf * 1e3)
-        })
+        self.speeds
+            .rate(super::super::named::KERNEL, w.precision)
+            .unwrap_or_else(|| {
+                self.peaks
+                    .as_ref()
+                    .and_then(|p| p.tflops_for(w.precision, None))
+                    .map_or(PRIOR_FLOP_PER_NS, |tf| prior * tf * 1e3)
+            })
     }
 
     /// Fixed work of one product (everything but its sampling): the CPU reference,
@@ -181,6 +185,7 @@ impl Runner<'_> {
         for rep in 0..repetitions {
             crate::interrupt::check()?;
             self.restart();
+            self.warn_noise = rep == 0;
             obs.note(format!(
                 "workload {} v{}: repetition {} of {repetitions}",
                 w.name,
@@ -211,7 +216,8 @@ impl Runner<'_> {
                             .map(|i| fixed_of(self, i))
                             .sum::<Duration>()
                             + mlp_left);
-                let samplings_left = (products.len() - pi) as u32 + reps_after * products.len() as u32;
+                let samplings_left =
+                    (products.len() - pi) as u32 + reps_after * products.len() as u32;
                 let left = end
                     .saturating_duration_since(Instant::now())
                     .saturating_sub(later + fixed_of(self, pi));
@@ -241,8 +247,13 @@ impl Runner<'_> {
                 }
             }
             let summaries = triplet::summarize(&w.block, w.tokens, &done);
-            if let Some(s) = summaries.first() {
-                step_times.push(s.total.step_ns);
+            // A repetition with a product that failed verification has no step time, and
+            // neither have the ones after it (step times are in repetition order).
+            match summaries.first() {
+                Some(s) if s.missing_layers.is_empty() && step_times.len() == rep as usize => {
+                    step_times.push(s.total.step_ns)
+                }
+                _ => {}
             }
             if rep == 0 {
                 for s in &summaries {
@@ -270,7 +281,7 @@ impl Runner<'_> {
                 }
             }
             if let Some(t) = training {
-                let e = medians.entry(TRAINING_ID.into()).or_default();
+                let e = medians.entry(TRAINING_REPEAT_ID.into()).or_default();
                 e.0.push(t.step_time.median_ns);
                 e.1.push(t.step_time.histogram);
             }
@@ -280,6 +291,7 @@ impl Runner<'_> {
         }
         self.settings.time_budget = default_budget;
         self.cache_references = false;
+        self.warn_noise = true;
         let repeatability = (repetitions > 1).then(|| {
             let records: Vec<RepeatRecord> = medians
                 .into_iter()
@@ -298,17 +310,7 @@ impl Runner<'_> {
             }
         });
         if let Some(r) = &repeatability {
-            for e in r.records.iter().filter(|e| e.flagged) {
-                obs.warn(format!(
-                    "{}: its median moved by {:.1}% across {} repetitions, more than {:.1}%; \
-                     figures built on it are flagged as noisy (close other work on the \
-                     machine, or run more repetitions with --repeat)",
-                    e.id,
-                    100.0 * e.spread,
-                    e.medians_ns.len(),
-                    100.0 * threshold
-                ));
-            }
+            super::repeat::warn_flagged(r, obs);
         }
         Ok(WorkloadRun {
             step_times_ns: step_times,
@@ -317,9 +319,6 @@ impl Runner<'_> {
         })
     }
 }
-
-/// The id the MLP training run's step time has in the repeatability section.
-pub const TRAINING_ID: &str = "training";
 
 /// Passes a repetition on: the first one's records and training run reach the inner
 /// observer (the file), every one's are kept for the repeatability section.

@@ -1,0 +1,129 @@
+//! CSV: one row per (matched record or basis figure, machine), in long form, for
+//! spreadsheets and pivot tables. Fields are quoted per RFC 4180 where they need it.
+
+use anyhow::Result;
+
+use super::Exporter;
+use crate::report::compare::{Basis, Comparison};
+
+pub struct CsvExporter;
+
+/// One field, quoted when it holds a comma, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or(String::new(), |x| format!("{x}"))
+}
+
+const HEADER: [&str; 18] = [
+    "what",
+    "basis",
+    "precision",
+    "layout",
+    "m",
+    "n",
+    "k",
+    "role",
+    "machine",
+    "label",
+    "adapter",
+    "kernel",
+    "tflops",
+    "ratio_to_baseline",
+    "ratio_low",
+    "ratio_high",
+    "usd_per_pflop",
+    "noisy",
+];
+
+impl Exporter for CsvExporter {
+    fn render(&self, c: &Comparison) -> Result<String> {
+        let mut out = HEADER.join(",") + "\n";
+        let mut line = |cells: Vec<String>| {
+            out.push_str(&cells.iter().map(|s| field(s)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        };
+        // The basis figures first: the headline's is the workload step.
+        for b in Basis::ALL {
+            let base = c.machines[c.baseline].figure(b).map(|f| f.tflops);
+            for (i, m) in c.machines.iter().enumerate() {
+                let Some(f) = m.figure(b) else { continue };
+                let pair = c.verdicts.iter().find(|p| p.machine == i);
+                let headline = pair
+                    .and_then(|p| p.headline.as_ref())
+                    .filter(|_| b == Basis::WorkloadStep);
+                line(vec![
+                    f.what.clone(),
+                    b.label().into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("{}", i + 1),
+                    m.label.clone(),
+                    m.adapter.clone(),
+                    String::new(),
+                    num(Some(f.tflops)),
+                    num(match headline {
+                        Some(v) => Some(v.speed_ratio),
+                        None if i != c.baseline => base.map(|t| f.tflops / t),
+                        None => None,
+                    }),
+                    num(headline.map(|v| v.speed_interval.low)),
+                    num(headline.map(|v| v.speed_interval.high)),
+                    num(f.usd_per_pflop),
+                    String::new(),
+                ]);
+            }
+        }
+        for r in &c.rows {
+            for (i, cell) in r.cells.iter().enumerate() {
+                let Some(x) = cell else { continue };
+                let m = &c.machines[i];
+                line(vec![
+                    x.record.clone(),
+                    "record".into(),
+                    r.precision.clone(),
+                    r.layout.clone(),
+                    r.m.to_string(),
+                    r.n.to_string(),
+                    r.k.to_string(),
+                    r.role.clone().unwrap_or_default(),
+                    format!("{}", i + 1),
+                    m.label.clone(),
+                    m.adapter.clone(),
+                    x.kernel.clone(),
+                    num(Some(x.tflops)),
+                    num(x.ratio),
+                    num(x.interval.map(|iv| iv.low)),
+                    num(x.interval.map(|iv| iv.high)),
+                    num(x.usd_per_pflop),
+                    x.noisy.clone().unwrap_or_default(),
+                ]);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_only_where_needed() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(num(Some(f64::NAN)), "");
+    }
+}
