@@ -11,8 +11,9 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u;
-// Self-test of verification only: skips the last term of every dot product.
-override FAULT: bool = false;
+// Self-tests of verification only: 1 skips the last term of every dot product; 2 adds 1
+// to every output of one interior 16×16 tile (the one holding C[M/2, N/2]).
+override FAULT: u32 = 0u;
 
 // Operand type of A and B: f32 here; the f16 variant of this file (kernels::precision)
 // declares `enable f16;` and sets these to f16. Every load converts to f32.
@@ -38,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     var kend = p.k;
-    if (FAULT) {
+    if (FAULT == 1u) {
         kend = p.k - 1u;
     }
     var acc = 0.0;
@@ -48,6 +49,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (TRANS_A) { av = f32(a[k * p.m + i]); } else { av = f32(a[i * p.k + k]); }
         if (TRANS_B) { bv = f32(b[j * p.k + k]); } else { bv = f32(b[k * p.n + j]); }
         acc = fma(av, bv, acc);
+    }
+    if (FAULT == 2u && i / 16u == (p.m / 2u) / 16u && j / 16u == (p.n / 2u) / 16u) {
+        acc += 1.0;
     }
     c[i * p.n + j] = acc;
 }

@@ -13,10 +13,14 @@ fn main() -> ExitCode {
     }
     let cli = match flopcost::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // Usage errors exit 2; --help and --version print and exit 0.
+        Err(e) if !e.use_stderr() => {
+            // --help and --version print and exit 0.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", one_line_usage_error(&e.render().to_string()));
+            return ExitCode::from(2);
         }
     };
     match flopcost::commands::dispatch(cli) {
@@ -26,4 +30,35 @@ fn main() -> ExitCode {
             flopcost::error::exit_code(&err)
         }
     }
+}
+
+/// A usage error from the argument parser on one line: the error, its tips, and the
+/// usage line, where clap spreads them over four or five.
+fn one_line_usage_error(text: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut usage = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u.to_string());
+        } else if line.starts_with("For more information") {
+            continue;
+        } else if line.starts_with("error:") || line.starts_with("tip:") || parts.is_empty() {
+            parts.push(line.to_string());
+        } else if let Some(last) = parts.last_mut() {
+            last.push(' ');
+            last.push_str(line);
+        }
+    }
+    let mut out = parts.join("; ");
+    if let Some(u) = usage {
+        let cmd = u
+            .split(" [")
+            .next()
+            .unwrap_or(&u)
+            .split(" <")
+            .next()
+            .unwrap_or(&u);
+        out.push_str(&format!(" (usage: {u}; see '{} --help')", cmd.trim()));
+    }
+    out
 }

@@ -104,13 +104,94 @@ pub fn encode_histogram(h: &Histogram<u64>) -> Result<String> {
     Ok(base64::engine::general_purpose::STANDARD.encode(buf))
 }
 
-/// Reads back a histogram written by [`encode_histogram`].
+/// The V2 format's cookies (the HdrHistogram interchange format; 0x10 is the word-size
+/// flag the format sets).
+const V2_COOKIE: u32 = 0x1c84_9303 | 0x10;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9304 | 0x10;
+
+/// Bytes of a V2 header: cookie, payload length, normalizing offset, digits, lowest and
+/// highest trackable value, integer-to-double ratio.
+const V2_HEADER: usize = 40;
+
+/// The most payload bytes a histogram of `samples` samples can need: each distinct value
+/// is at most one 9-byte varint and the run of empty buckets before it another.
+pub fn payload_bound(samples: u64) -> u64 {
+    18u64.saturating_mul(samples.saturating_add(8))
+}
+
+/// The largest payload any histogram may have, whatever its sample count claims.
+pub const MAX_PAYLOAD: u64 = 1 << 20;
+
+/// Reads back a histogram written by [`encode_histogram`], at a cost proportional to its
+/// encoded size: the compressed payload is inflated under a bound ([`MAX_PAYLOAD`], or
+/// what `samples` samples can need), the header must describe exactly the bytes that
+/// came out, and its range and precision must be ones flopcost writes (values up to
+/// 2^62 ns, at most 3 significant digits), so no header can make the decoder allocate
+/// more than the file holds.
 pub fn decode_histogram(s: &str) -> Result<Histogram<u64>> {
+    decode_histogram_for(s, None)
+}
+
+/// [`decode_histogram`] for a histogram that should hold `samples` samples.
+pub fn decode_histogram_for(s: &str, samples: Option<u64>) -> Result<Histogram<u64>> {
+    use std::io::Read;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s)
         .context("histogram is not valid base64")?;
+    let u32_at = |b: &[u8], i: usize| -> Option<u32> {
+        b.get(i..i + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let u64_at = |b: &[u8], i: usize| -> Option<u64> {
+        b.get(i..i + 8).map(|x| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(x);
+            u64::from_be_bytes(a)
+        })
+    };
+    let limit = samples.map_or(MAX_PAYLOAD, |n| payload_bound(n).min(MAX_PAYLOAD)) as usize;
+    let v2: Vec<u8> = match u32_at(&bytes, 0) {
+        Some(V2_DEFLATE_COOKIE) => {
+            let len = u32_at(&bytes, 4).context("histogram is truncated")? as usize;
+            let body = bytes
+                .get(8..8 + len)
+                .context("histogram is shorter than its header says")?;
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(body)
+                .take((V2_HEADER + limit + 1) as u64)
+                .read_to_end(&mut out)
+                .context("histogram does not inflate")?;
+            out
+        }
+        Some(V2_COOKIE) => bytes,
+        _ => anyhow::bail!("histogram is not in the HdrHistogram V2 format"),
+    };
+    anyhow::ensure!(
+        u32_at(&v2, 0) == Some(V2_COOKIE) && v2.len() >= V2_HEADER,
+        "histogram does not hold a V2 histogram"
+    );
+    let payload = v2.len() - V2_HEADER;
+    anyhow::ensure!(
+        payload <= limit,
+        "histogram holds more than {limit} bytes of counts, more than {} need",
+        samples.map_or("any histogram flopcost reads".to_string(), |n| format!(
+            "{n} samples"
+        ))
+    );
+    anyhow::ensure!(
+        u32_at(&v2, 4).map(|l| l as usize) == Some(payload),
+        "histogram header claims a payload of {} bytes; it holds {payload}",
+        u32_at(&v2, 4).unwrap_or(0)
+    );
+    let digits = u32_at(&v2, 12).unwrap_or(u32::MAX);
+    let (low, high) = (u64_at(&v2, 16).unwrap_or(0), u64_at(&v2, 24).unwrap_or(0));
+    anyhow::ensure!(
+        (1..=u32::from(HISTOGRAM_SIGFIG)).contains(&digits) && low >= 1 && high <= 1 << 62,
+        "histogram's range or precision is not one flopcost writes ({digits} digits, {low} to \
+         {high})"
+    );
     Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
+        .deserialize(&mut v2.as_slice())
         .map_err(|e| anyhow::anyhow!("histogram does not decode: {e:?}"))
 }
 
@@ -155,5 +236,77 @@ mod tests {
         assert_eq!(back.max(), h.max());
         assert!(decode_histogram("not base64!").is_err());
         assert!(decode_histogram("AAAA").is_err());
+        // A tight bound from the sample count still admits the real histogram.
+        assert!(decode_histogram_for(&encode_histogram(&h).unwrap(), Some(4)).is_ok());
+    }
+
+    /// A V2-deflate histogram whose inner header claims `claimed` payload bytes.
+    fn bomb(claimed: u32) -> String {
+        use std::io::Write;
+        let mut v2 = Vec::new();
+        v2.extend(V2_COOKIE.to_be_bytes());
+        v2.extend(claimed.to_be_bytes());
+        v2.extend(0u32.to_be_bytes());
+        v2.extend(3u32.to_be_bytes());
+        v2.extend(1u64.to_be_bytes());
+        v2.extend(1_000_000u64.to_be_bytes());
+        v2.extend(1.0f64.to_be_bytes());
+        v2.extend([2u8, 0, 2]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&v2).unwrap();
+        let body = z.finish().unwrap();
+        let mut out = Vec::new();
+        out.extend(V2_DEFLATE_COOKIE.to_be_bytes());
+        out.extend((body.len() as u32).to_be_bytes());
+        out.extend(body);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    #[test]
+    fn a_histogram_cannot_claim_more_than_it_holds() {
+        let e = decode_histogram(&bomb(u32::MAX)).unwrap_err();
+        assert!(format!("{e:#}").contains("claims a payload"), "{e:#}");
+        // A payload that really is larger than the bound is refused while inflating.
+        let zeros = vec![0u8; 4 << 20];
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut z, &zeros).unwrap();
+        let body = z.finish().unwrap();
+        let mut raw = Vec::new();
+        raw.extend(V2_DEFLATE_COOKIE.to_be_bytes());
+        raw.extend((body.len() as u32).to_be_bytes());
+        raw.extend(body);
+        let s = base64::engine::general_purpose::STANDARD.encode(raw);
+        assert!(decode_histogram(&s).is_err());
+        // Within the bound but beyond what 4 samples need.
+        let many = histogram(&(1..2000).map(|i| i as f64 * 7.0).collect::<Vec<_>>()).unwrap();
+        let enc = encode_histogram(&many).unwrap();
+        assert!(decode_histogram(&enc).is_ok());
+        assert!(decode_histogram_for(&enc, Some(4)).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any bytes, and any corruption of a real histogram, decode or fail: never a
+        /// panic, and never a histogram holding more counts than the bound allows.
+        #[test]
+        fn the_decoder_holds_on_any_input(
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            flips in proptest::collection::vec((0usize..4096, proptest::num::u8::ANY), 0..8),
+            samples in 1u64..64,
+        ) {
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let _ = decode_histogram_for(&b64.encode(&raw), Some(samples));
+            let v: Vec<f64> = (1..=samples).map(|i| (i * 997) as f64).collect();
+            let good = b64.decode(encode_histogram(&histogram(&v).unwrap()).unwrap()).unwrap();
+            let mut bad = good.clone();
+            for (at, x) in flips {
+                let n = bad.len();
+                bad[at % n] ^= x;
+            }
+            if let Ok(h) = decode_histogram_for(&b64.encode(&bad), Some(samples)) {
+                proptest::prop_assert!(h.iter_recorded().count() as u64 <= payload_bound(samples));
+            }
+            let h = decode_histogram_for(&b64.encode(&good), Some(samples)).unwrap();
+            proptest::prop_assert_eq!(h.len(), samples);
+        }
     }
 }

@@ -10,7 +10,6 @@ use crate::error::input_error;
 use crate::report::compare::{self, Input};
 use crate::report::{export, write_stdout};
 use crate::result::{self, ResultWriter};
-use crate::util::fs::write_atomic;
 
 pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     let baseline = args.baseline_index()?;
@@ -24,18 +23,24 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
         Some(out) => Some(ResultWriter::prepare(out.clone(), args.force, false)?),
         None => None,
     };
+    if args.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(input_error(
+            "standard input (-) can be read once; give it for one file at most",
+        ));
+    }
     let mut inputs = Vec::new();
     for path in &args.files {
+        // Reports print from a copy whose strings cannot forge a line.
         inputs.push(Input {
-            path: path.display().to_string(),
-            file: result::read(path)?,
+            path: crate::util::clean(&path.display().to_string()),
+            file: result::strict::cleaned(&result::read(path)?),
         });
     }
     let c = compare::build(&inputs, baseline, &spec, args.kernel.as_deref())?;
     let text = export::exporter(args.format.into()).render(&c)?;
     match writer {
         Some(w) => {
-            write_atomic(&w.path, text.as_bytes())?;
+            w.write(text.as_bytes())?;
             eprintln!("wrote {}", w.path.display());
         }
         None => write_stdout(&text)?,

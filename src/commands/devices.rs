@@ -96,11 +96,11 @@ pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
         };
         t.add_row(vec![
             mark,
-            r.name.clone(),
+            crate::util::clean(&r.name),
             r.backend.clone(),
             r.device_type.clone(),
             format!("{:04x}:{:04x}", r.vendor_id, r.device_id),
-            format!("{} {}", r.driver, r.driver_info).trim().to_string(),
+            crate::util::clean(&format!("{} {}", r.driver, r.driver_info)),
             ts.into(),
             if has("SHADER_F16") { "yes" } else { "no" }.into(),
             sub,

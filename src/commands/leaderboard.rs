@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::report::leaderboard::{self, PAGE};
+use crate::error::input_error;
+use crate::report::leaderboard::{self, GENERATED_MARKER, PAGE};
 use crate::util::fs::write_atomic;
 
-pub fn leaderboard(dir: &Path, check: bool) -> Result<ExitCode> {
+pub fn leaderboard(dir: &Path, check: bool, force: bool) -> Result<ExitCode> {
     let page = leaderboard::render(dir)?;
     let path = dir.join(PAGE);
     if check {
@@ -25,6 +26,16 @@ pub fn leaderboard(dir: &Path, check: bool) -> Result<ExitCode> {
             );
             ExitCode::from(1)
         });
+    }
+    match std::fs::read(&path) {
+        Ok(current) if !force && !String::from_utf8_lossy(&current).contains(GENERATED_MARKER) => {
+            return Err(input_error(format!(
+                "{} exists and was not written by `flopcost leaderboard` (it lacks the \
+                 \"{GENERATED_MARKER}\" line); pass --force to replace it",
+                path.display()
+            )));
+        }
+        _ => {}
     }
     write_atomic(&path, page.as_bytes())?;
     println!("wrote {}", path.display());

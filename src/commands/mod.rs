@@ -33,7 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Workloads(args) => workloads::workloads(args.json),
         Command::Cost(args) => cost::cost(args),
         Command::Compare(args) => compare::compare(args),
-        Command::Leaderboard(args) => leaderboard::leaderboard(&args.dir, args.check),
+        Command::Leaderboard(args) => leaderboard::leaderboard(&args.dir, args.check, args.force),
         Command::Schema => {
             print!("{}", crate::result::schema_json());
             Ok(ExitCode::SUCCESS)

@@ -6,21 +6,29 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::result::{self, validate};
+use crate::util::fmt::clean;
 
 pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for path in files {
-        if is_json_schema(path) {
-            println!(
-                "skip    {}: a JSON Schema, not a result file",
-                path.display()
-            );
-            continue;
-        }
-        match result::read(path) {
+        let name = clean(&path.display().to_string());
+        // Read once: a pipe or standard input cannot be read twice.
+        let bytes = match result::read_limited(path) {
+            Ok(b) => b,
             Err(e) => {
                 bad += 1;
-                println!("invalid {}", one_line(&format!("{e:#}")));
+                println!("invalid {}", clean(&format!("{e:#}")));
+                continue;
+            }
+        };
+        if is_json_schema(&bytes) {
+            println!("skip    {name}: a JSON Schema, not a result file");
+            continue;
+        }
+        match result::parse(&bytes, &path.display().to_string()) {
+            Err(e) => {
+                bad += 1;
+                println!("invalid {}", clean(&format!("{e:#}")));
             }
             Ok(file) => {
                 let problems = validate::problems(&file);
@@ -58,11 +66,11 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                         sections += &format!(", runtime {} {}", rt.name, rt.version);
                     }
                     println!(
-                        "ok      {}: {} records ({} verified){sections}, {}{}",
-                        path.display(),
+                        "ok      {name}: {} records ({} verified){}, {}{}",
                         file.records.len(),
                         verified,
-                        file.adapter.name,
+                        clean(&sections),
+                        clean(&file.adapter.name),
                         if file.complete {
                             ""
                         } else {
@@ -90,13 +98,7 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
 
 /// True for a JSON Schema document (such as `results/schema.json`), which sits beside
 /// result files and is checked by its own test, not by `validate`.
-fn is_json_schema(path: &std::path::Path) -> bool {
-    result::read_limited(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .is_some_and(|v| v.get("$schema").is_some() && v.get("schema").is_none())
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+fn is_json_schema(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .is_ok_and(|v| v.get("$schema").is_some() && v.get("schema").is_none())
 }

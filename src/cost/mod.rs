@@ -111,7 +111,13 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
             hours,
             usd: hours.and_then(|h| Some(h * usd?)),
         },
-        note: price::missing_note(usd.is_some(), r.watts.is_some()),
+        note: match (
+            r.unmatched,
+            price::missing_note(usd.is_some(), r.watts.is_some()),
+        ) {
+            (Some(u), Some(m)) => Some(format!("{u}; {m}")),
+            (u, m) => u.or(m),
+        },
         inputs: r.inputs,
         by_precision: Default::default(),
     }

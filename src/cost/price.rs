@@ -129,20 +129,8 @@ const MAX_PRICE_FILE_BYTES: u64 = 1 << 20;
 impl PriceFile {
     /// Reads and checks a price file; every problem is bad input naming the file.
     pub fn read(path: &Path) -> Result<PriceFile> {
-        let name = path.display().to_string();
-        let meta = std::fs::metadata(path)
-            .map_err(|e| input_error(format!("{name}: cannot read the price file: {e}")))?;
-        if !meta.is_file() {
-            return Err(input_error(format!("{name}: not a regular file")));
-        }
-        if meta.len() > MAX_PRICE_FILE_BYTES {
-            return Err(input_error(format!(
-                "{name}: larger than {} KiB; not a price file",
-                MAX_PRICE_FILE_BYTES >> 10
-            )));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| input_error(format!("{name}: cannot read the price file: {e}")))?;
+        let name = crate::util::clean(&path.display().to_string());
+        let bytes = crate::util::fs::read_capped(path, MAX_PRICE_FILE_BYTES, "price file")?;
         let json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -163,7 +151,8 @@ impl PriceFile {
         if json || text.trim_start().starts_with('{') {
             // serde_json stops at 128 levels of nesting: deep input is an error, not a crash.
             let tables: BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
-                serde_json::from_str(text)
+                crate::result::strict::parse(bytes)
+                    .and_then(serde_json::from_value)
                     .map_err(|e| bad(format!("not a valid JSON price file: {e}")))?;
             for (key, table) in &tables {
                 let items = table.iter().map(|(k, v)| {
@@ -264,6 +253,9 @@ pub struct Resolved {
     pub watts: Option<f64>,
     pub ref_params: f64,
     pub ref_tokens: f64,
+    /// Set when a price file was given but has no entry for the adapter: says so, and
+    /// which keys it has.
+    pub unmatched: Option<String>,
 }
 
 fn input(value: f64, source: impl Into<String>) -> CostInput {
@@ -332,6 +324,24 @@ pub fn resolve(
         .price_file
         .as_ref()
         .and_then(|f| f.lookup(&adapter.name).map(|(k, e)| (f, k, e)));
+    let unmatched = match (&spec.price_file, file) {
+        (Some(f), None) => {
+            let keys: Vec<&str> = f.machines.keys().map(String::as_str).take(8).collect();
+            Some(crate::util::clean(&format!(
+                "price file {} has no entry for adapter '{}' (its keys: {}{}); add one keyed \
+                 by the adapter's name or a part of it",
+                f.path,
+                adapter.name,
+                keys.join(", "),
+                if f.machines.len() > keys.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            )))
+        }
+        _ => None,
+    };
     let src = Sources {
         spec,
         file,
@@ -419,6 +429,7 @@ pub fn resolve(
         None => {}
     }
     Ok(Resolved {
+        unmatched,
         pricing: usd_per_hour.and(choice),
         usd_per_hour,
         watts: inputs.get(CostField::Watts).map(|w| w.value),

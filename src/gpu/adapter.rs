@@ -71,13 +71,14 @@ impl AdapterChoice {
     /// The line every command prints before it uses the adapter: which one, and why.
     pub fn announcement(&self) -> String {
         let info = &self.entry.info;
+        // The names come from the driver: printed with control characters escaped.
         format!(
             "adapter {}: {} ({}, {}, driver {}): {}",
             self.entry.index,
-            info.name,
+            crate::util::clean(&info.name),
             backend_name(info.backend),
             device_type_name(info.device_type),
-            format!("{} {}", info.driver, info.driver_info).trim(),
+            crate::util::clean(&format!("{} {}", info.driver, info.driver_info)),
             self.reason
         )
     }

@@ -136,14 +136,13 @@ pub fn read(
     key: &AdapterKey,
     allowed: impl Fn(Layout, &BlockConfig) -> bool,
 ) -> Result<Option<Vec<Entry>>, String> {
-    let bytes = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read it: {e}")),
-        Ok(m) if m.len() > MAX_BYTES => {
-            return Err(format!("it is larger than {} MiB", MAX_BYTES >> 20));
-        }
-        Ok(_) => std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?,
-    };
+    // A link to /dev/zero or a FIFO in its place is refused as not a regular file, never
+    // read without bound or waited on.
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(None);
+    }
+    let bytes = crate::util::fs::read_capped(path, MAX_BYTES, "tuning cache")
+        .map_err(|e| format!("{e:#}"))?;
     let file: File = serde_json::from_slice(&bytes)
         .map_err(|e| format!("it is not a valid tuning cache ({e})"))?;
     if file.format != FORMAT {

@@ -271,9 +271,22 @@ impl Table {
     pub fn load_from(gpu: &Gpu, dir: Option<PathBuf>) -> (Table, Vec<String>) {
         let key = AdapterKey::of(gpu);
         let mut warnings = Vec::new();
-        let path = dir.map(|d| d.join(key.file_name()));
+        let mut path = dir.map(|d| d.join(key.file_name()));
+        if let Some(p) = &path
+            && std::fs::metadata(p).is_ok_and(|m| !m.is_file())
+        {
+            // A FIFO or device (or a link to one) in the cache's place is neither read
+            // nor replaced.
+            warnings.push(format!(
+                "tuning cache {} is not a regular file (a pipe or device, or a link to one); it is neither \
+                 read nor replaced, so tuning results are not kept: remove it",
+                crate::util::clean(&p.display().to_string())
+            ));
+            path = None;
+        }
         let mut entries = BTreeMap::new();
         match &path {
+            None if !warnings.is_empty() => {}
             None => warnings.push(format!(
                 "no cache directory (set {} to choose one): tuning results are not kept",
                 cache::DIR_ENV

@@ -3,7 +3,7 @@
 
 use crate::report::export::{NONE, fmt_hours, fmt_usd};
 use crate::result::{Cost, CostField, CostInput, Pricing, ResultFile};
-use crate::util::fmt_sig;
+use crate::util::{clean, fmt_sig};
 
 fn num(v: f64) -> String {
     if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
@@ -15,15 +15,20 @@ fn num(v: f64) -> String {
 
 /// The breakdown, one fact per line.
 pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
+    // Every string here comes from a file: printed with control characters escaped.
     let mut out = format!(
-        "{path}: {} on {}, suite {}, {}\n",
-        file.adapter.name, file.adapter.backend, file.settings.suite, file.created_at
+        "{}: {} on {}, suite {}, {}\n",
+        clean(path),
+        clean(&file.adapter.name),
+        clean(&file.adapter.backend),
+        clean(&file.settings.suite),
+        clean(&file.created_at)
     );
     out.push_str(&format!(
         "catalog entry: {}\n\ninputs\n",
         c.catalog_entry
             .as_deref()
-            .unwrap_or("none matches this adapter")
+            .map_or_else(|| "none matches this adapter".into(), clean)
     ));
     let i = &c.inputs;
     for (field, v) in i.iter() {
@@ -31,7 +36,7 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
             "  {:<16} {:<10} {}\n",
             field.name(),
             num(v.value),
-            v.source
+            clean(&v.source)
         ));
     }
     out.push('\n');

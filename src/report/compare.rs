@@ -362,7 +362,7 @@ fn sampled(path: &str, r: &Record) -> Result<Sampled> {
             r.id
         ))
     })?;
-    let h = stats::decode_histogram(&t.histogram)
+    let h = stats::decode_histogram_for(&t.histogram, Some(t.samples))
         .map_err(|e| input_error(format!("{path}: record {}: {e:#}", r.id)))?;
     Sampled::from_histogram(r.flops as f64, &h)
         .ok_or_else(|| input_error(format!("{path}: record {} has an empty histogram", r.id)))

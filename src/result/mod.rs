@@ -2,6 +2,7 @@
 
 pub mod cost_section;
 pub mod reliability;
+pub mod strict;
 pub mod training;
 pub mod types;
 pub mod validate;
@@ -33,9 +34,9 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ResultFile> {
         return Err(input_error(format!("{name}: empty file")));
     }
     // serde_json stops at 128 levels of nesting, so a deeply nested file is an error,
-    // not a stack overflow.
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| input_error(format!("{name}: not valid JSON: {e}")))?;
+    // not a stack overflow; `strict` refuses duplicate keys and over-long strings.
+    let value =
+        strict::parse(bytes).map_err(|e| input_error(format!("{name}: not valid JSON: {e}")))?;
     let schema = value
         .get("schema")
         .and_then(|s| s.as_str())
@@ -69,9 +70,41 @@ pub fn read(path: &Path) -> Result<ResultFile> {
     parse(&bytes, &path.display().to_string())
 }
 
-/// Where a run's result goes; checked before any GPU work.
+/// Where a result goes; checked before any GPU work.
+///
+/// Without `--force` the path is taken exclusively: the first save links a complete file
+/// to the name, which fails if anything is there, so of two runs started at once on one
+/// `--out` one exits with an error before measuring and the other keeps every record.
+/// With `--force` every save replaces the file atomically, and the old file stays until
+/// there is a measurement to replace it with. A file this writer created holding no
+/// measurement is removed when the writer is dropped: a run that fails before its first
+/// record leaves nothing behind.
 pub struct ResultWriter {
     pub path: PathBuf,
+    force: bool,
+    /// The file this writer last put at `path`, while it holds no measurement and the
+    /// run is not complete (removed on drop); `None` otherwise.
+    placeholder: std::cell::Cell<Option<FileId>>,
+    written: std::cell::Cell<bool>,
+}
+
+/// Which file a path names (device and inode), so that a writer removes only its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        let m = fs::symlink_metadata(path).ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(FileId(m.dev(), m.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            Some(FileId(m.len(), 0))
+        }
+    }
 }
 
 impl ResultWriter {
@@ -92,34 +125,32 @@ impl ResultWriter {
         p
     }
 
-    /// Checks that the file may be written: it does not exist (unless `force`), its
-    /// directory exists (or is created, when `create_dir`) and is writable.
+    /// Checks that the file may be written: a file name (no trailing separator, not too
+    /// long), not existing (unless `force`), in a directory that exists (or is created,
+    /// when `create_dir`) and is writable. Nothing is written yet: the first
+    /// [`ResultWriter::save`] takes the path.
     pub fn prepare(path: PathBuf, force: bool, create_dir: bool) -> Result<ResultWriter> {
+        crate::util::fs::check_output_path(&path, "--out")?;
+        let shown = crate::util::clean(&path.display().to_string());
         if path.is_dir() {
             return Err(input_error(format!(
-                "--out {}: is a directory; give a file name",
-                path.display()
+                "--out {shown}: is a directory; give a file name"
             )));
         }
         if let Ok(meta) = fs::symlink_metadata(&path)
             && !meta.is_file()
         {
             return Err(input_error(format!(
-                "--out {}: exists and is not a regular file (a device, pipe or link); \
-                 results are written by replacing the file, so give a plain file path",
-                path.display()
+                "--out {shown}: exists and is not a regular file (a device, pipe or link); \
+                 results are written by replacing the file, so give a plain file path"
             )));
         }
         if path.exists() && !force {
             return Err(input_error(format!(
-                "{} already exists; pass --force to overwrite it, or choose another --out",
-                path.display()
+                "{shown} already exists; pass --force to overwrite it, or choose another --out"
             )));
         }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = crate::util::fs::parent_dir(&path);
         if !dir.is_dir() {
             if create_dir {
                 fs::create_dir_all(&dir).map_err(|e| {
@@ -140,14 +171,69 @@ impl ResultWriter {
             ))
         })?;
         let _ = fs::remove_file(&probe);
-        Ok(ResultWriter { path })
+        Ok(ResultWriter {
+            path,
+            force,
+            placeholder: std::cell::Cell::new(None),
+            written: std::cell::Cell::new(false),
+        })
     }
 
-    /// Saves the current state of the run (atomically).
+    /// Saves the current state of the run atomically, after checking that the bytes
+    /// read back as a result file. The first save without `--force` takes the path
+    /// exclusively; if another process took it since [`ResultWriter::prepare`], that is
+    /// bad input and nothing is written.
     pub fn save(&self, file: &ResultFile) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(file).context("serializing the result")?;
         bytes.push(b'\n');
-        crate::util::fs::write_atomic(&self.path, &bytes)
+        if let Err(e) = parse(&bytes, &self.path.display().to_string()) {
+            anyhow::bail!(
+                "the result would not read back ({e:#}), so it was not written to {}; this is \
+                 a bug in flopcost: please report it with the command line",
+                self.path.display()
+            );
+        }
+        self.put(&bytes, file.complete || file.has_measurements())
+    }
+
+    /// Writes a finished page or table (not a result file) to the path, under the same
+    /// rules as [`ResultWriter::save`].
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        self.put(bytes, true)
+    }
+
+    fn put(&self, bytes: &[u8], measured: bool) -> Result<()> {
+        if !self.written.get() && !self.force {
+            if !crate::util::fs::write_exclusive(&self.path, bytes)? {
+                return Err(input_error(format!(
+                    "{} was created by another process after this run started; nothing \
+                     was written; choose another --out (or pass --force to replace it)",
+                    crate::util::clean(&self.path.display().to_string())
+                )));
+            }
+        } else if self.force && !self.written.get() && !measured {
+            // Keep the file being replaced until there is something to replace it with.
+            return Ok(());
+        } else {
+            crate::util::fs::write_atomic(&self.path, bytes)?;
+        }
+        self.written.set(true);
+        self.placeholder.set(if measured {
+            None
+        } else {
+            FileId::of(&self.path)
+        });
+        Ok(())
+    }
+}
+
+impl Drop for ResultWriter {
+    fn drop(&mut self) {
+        if let Some(id) = self.placeholder.get()
+            && FileId::of(&self.path) == Some(id)
+        {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -113,6 +113,15 @@ impl ResultFile {
         self.runtime.as_ref().is_none_or(|r| r.name == "wgpu")
     }
 
+    /// Whether the file holds anything measured: a record, a triplet block, a training
+    /// run or peaks.
+    pub fn has_measurements(&self) -> bool {
+        !self.records.is_empty()
+            || !self.triplets.is_empty()
+            || self.training.is_some()
+            || self.peaks.is_some()
+    }
+
     /// Every training section: `training`, then `more_training`.
     pub fn trainings(&self) -> impl Iterator<Item = &super::Training> {
         self.training.iter().chain(&self.more_training)

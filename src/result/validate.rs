@@ -71,6 +71,17 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
             }
         }
     }
+    if let Some(c) = &file.cost {
+        for (field, i) in c.inputs.iter() {
+            if let Err(why) = field.check(i.value) {
+                out.push(format!(
+                    "cost: the recorded input {} = {} {why}",
+                    field.name(),
+                    i.value
+                ));
+            }
+        }
+    }
     out.extend(super::validate_training::triplet_problems(file));
     out.extend(super::validate_training::training_problems(file));
     out.extend(super::reliability::problems(file));
@@ -262,7 +273,7 @@ pub(crate) fn timing_problems(t: &Timing) -> Vec<String> {
             stats::HISTOGRAM_FORMAT
         ));
     }
-    match stats::decode_histogram(&t.histogram) {
+    match stats::decode_histogram_for(&t.histogram, Some(t.samples)) {
         Err(e) => out.push(format!("{e:#}")),
         Ok(h) => {
             if h.len() != t.samples {

@@ -47,6 +47,35 @@ pub fn fmt_bytes(n: u64) -> String {
     }
 }
 
+/// Text from a file or a driver made safe to print on one line: every control character
+/// (a line break, an ANSI escape, a carriage return, a backspace) is shown escaped (`\n`,
+/// `\u{1b}`), as are the invisible direction marks, and runs of other whitespace become
+/// one space, so no file can forge or erase a line of flopcost's output.
+pub fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for ch in s.chars() {
+        if ch.is_control() || matches!(ch, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}') {
+            // `\n`, `\t`, `\u{1b}`: visible, and never a line break or an escape sequence.
+            out.extend(ch.escape_default());
+            space = false;
+            continue;
+        }
+        if ch.is_whitespace() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+            continue;
+        }
+        space = false;
+        {
+            out.push(ch);
+        }
+    }
+    out.trim().to_string()
+}
+
 /// Text on one line: runs of whitespace (line breaks included) become one space.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -68,5 +97,10 @@ mod tests {
         assert_eq!(fmt_err(None), "NaN");
         assert_eq!(fmt_bytes(512), "512 B");
         assert_eq!(fmt_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(
+            clean("a\nok   fake.json\x1b[2K"),
+            "a\\nok fake.json\\u{1b}[2K"
+        );
+        assert_eq!(clean("  tidy  "), "tidy");
     }
 }

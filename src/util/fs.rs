@@ -23,21 +23,9 @@ pub const STDIN: &str = "-";
 /// names the kind of file in messages ("result file", "price file"). Anything that is
 /// not a readable regular file within the cap is bad input naming the path.
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
-    let name = path.display();
+    let name = path.display().to_string();
     if path.as_os_str() == STDIN {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(cap + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| input_error(format!("standard input: cannot read: {e}")))?;
-        if buf.len() as u64 > cap {
-            return Err(input_error(format!(
-                "standard input: more than {}; not a {what}",
-                fmt_bytes(cap)
-            )));
-        }
-        return Ok(buf);
+        return read_stream(std::io::stdin().lock(), cap, "standard input", what);
     }
     let file =
         open_nonblocking(path).map_err(|e| input_error(format!("{name}: cannot open: {e}")))?;
@@ -45,12 +33,19 @@ pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
         .metadata()
         .map_err(|e| input_error(format!("{name}: cannot read: {e}")))?;
     let ty = meta.file_type();
+    if is_fifo(&ty) && is_inherited_pipe(path) {
+        // A pipe the caller opened for us (`<(cat f)`, `/dev/stdin` fed by a pipe): read
+        // it as standard input is read, once, under the cap.
+        set_blocking(&file);
+        return read_stream(file, cap, &name, what);
+    }
     if !ty.is_file() {
         let why = if ty.is_dir() {
             "is a directory".to_string()
         } else if is_fifo(&ty) {
             format!(
-                "is a named pipe (FIFO); to read a {what} from a pipe, pass it as - (standard input)"
+                "is a named pipe (FIFO), which flopcost does not open (a writer may never \
+                 come); to read a {what} from a pipe, pass it as - (standard input)"
             )
         } else {
             format!("is not a regular file (a device or socket); give the path of a {what}")
@@ -63,17 +58,7 @@ pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>> {
             "{name}: {size} is larger than the {limit} a {what} may be"
         )));
     }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| input_error(format!("{name}: cannot read: {e}")))?;
-    if buf.len() as u64 > cap {
-        return Err(input_error(format!(
-            "{name}: grew larger than {} while being read; not a {what}",
-            fmt_bytes(cap)
-        )));
-    }
-    Ok(buf)
+    read_stream(file, cap, &name, what)
 }
 
 /// A size and a limit it exceeds, in units that show the difference ("64.0 MiB is larger
@@ -86,6 +71,45 @@ fn sizes(size: u64, limit: u64) -> (String, String) {
         (a, b)
     }
 }
+
+/// A stream read once, under the cap.
+fn read_stream(r: impl Read, cap: u64, name: &str, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| input_error(format!("{name}: cannot read: {e}")))?;
+    if buf.len() as u64 > cap {
+        return Err(input_error(format!(
+            "{name}: larger than the {} a {what} may be",
+            fmt_bytes(cap)
+        )));
+    }
+    Ok(buf)
+}
+
+/// A pipe reached through a descriptor the caller holds (`/dev/fd/N`, `/dev/stdin`,
+/// `/proc/self/fd/N`): its path does not resolve to a file in the filesystem, as a named
+/// FIFO's does.
+fn is_inherited_pipe(path: &Path) -> bool {
+    fs::canonicalize(path).is_err()
+}
+
+#[cfg(unix)]
+fn set_blocking(file: &fs::File) {
+    use std::os::unix::io::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this process owns; failure leaves it non-blocking,
+    // which only makes a read of an empty pipe end early.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn set_blocking(_: &fs::File) {}
 
 #[cfg(unix)]
 fn open_nonblocking(path: &Path) -> std::io::Result<fs::File> {
@@ -150,6 +174,78 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Err(e) = res {
         let _ = fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("could not write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` only if nothing is there: a complete temporary file is linked
+/// to the name, which fails if the name exists, so of two writers racing for one path
+/// exactly one succeeds and a reader never sees half a file. `Ok(false)` means the path
+/// was taken.
+pub fn write_exclusive(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".into());
+    let tmp = dir.join(format!(".{name}.new-{}", std::process::id()));
+    let res = (|| -> std::io::Result<bool> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            // A filesystem without hard links: an exclusive create, then the bytes.
+            Err(_) => match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(mut f) => {
+                    f.write_all(bytes)?;
+                    f.sync_all()?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(e),
+            },
+        }
+    })();
+    let _ = fs::remove_file(&tmp);
+    res.with_context(|| format!("could not write {}", path.display()))
+}
+
+/// Checks a path a file will be written to, before any work: not ending in a separator
+/// (`dir/new/` names a directory), a final component the filesystem can hold, and no
+/// control characters. `flag` names the option in messages.
+pub fn check_output_path(path: &Path, flag: &str) -> Result<()> {
+    let shown = super::fmt::clean(&path.display().to_string());
+    let raw = path.as_os_str().to_string_lossy();
+    if raw.is_empty() {
+        return Err(input_error(format!("{flag}: empty path; give a file name")));
+    }
+    if raw.ends_with('/') || raw.ends_with(std::path::MAIN_SEPARATOR) {
+        return Err(input_error(format!(
+            "{flag} {shown}: ends with a separator, so names a directory; give a file name"
+        )));
+    }
+    let Some(name) = path.file_name() else {
+        return Err(input_error(format!("{flag} {shown}: has no file name")));
+    };
+    // The temporary written beside it adds a few bytes to the name.
+    const NAME_MAX: usize = 255 - 24;
+    if name.len() > NAME_MAX {
+        return Err(input_error(format!(
+            "{flag} {shown}: the file name is {} bytes; at most {NAME_MAX} are allowed",
+            name.len()
+        )));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(input_error(format!(
+            "{flag} {shown}: contains control characters; give a plain file name"
+        )));
     }
     Ok(())
 }

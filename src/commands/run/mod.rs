@@ -34,12 +34,16 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
         .unwrap_or_else(|| ResultWriter::default_path(&info.name, created));
     let writer = ResultWriter::prepare(path, plan.force, plan.out.is_none())?;
     let adapter = startup.adapter_record();
-    crate::cost::price::resolve(
+    let unmatched_price = crate::cost::price::resolve(
         &plan.price,
         &adapter,
         crate::cost::catalog::builtin().find(&adapter),
         None,
-    )?;
+    )?
+    .unmatched;
+    let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
+    // Takes the path (exclusively, without --force) before the device is opened.
+    writer.save(&file)?;
     let mut progress = Progress::new(plan.quiet);
     let session = startup.open(&mut |m| progress.message(m))?;
     let gpu = &session.gpu;
@@ -49,6 +53,7 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
         runner.set_tune_budget(b);
     }
     let mut warnings = session.warnings.clone();
+    warnings.extend(unmatched_price);
     let peaks = if plan.peaks {
         progress.message("measuring the FMA peaks and copy bandwidth");
         match peaks::measure(runner.meter(), &PeakSettings::default()) {
@@ -84,7 +89,6 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
         runner.timing_method(),
         crate::util::fmt_bytes(limits.max_storage_buffer_binding_size),
     );
-    let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
     file.peaks = peaks;
     if let Some(w) = &workload {
         let expected = runner.expect_workload(w, plan.repetitions);
@@ -113,10 +117,14 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
         ui.file.incomplete_reason = Some(format!("{e:#}"));
         let saved = ui.save();
         let kept = ui.file.records.len();
-        let e = e.context(format!(
-            "the run stopped; {kept} finished record(s) are saved in {}",
-            ui.writer.path.display()
-        ));
+        let e = if ui.file.has_measurements() {
+            e.context(format!(
+                "the run stopped; {kept} finished record(s) are saved in {}",
+                ui.writer.path.display()
+            ))
+        } else {
+            e.context("the run stopped before its first measurement; no result file was written")
+        };
         return Err(match saved {
             Ok(()) => e,
             Err(s) => e.context(format!("and saving them failed too: {s:#}")),
