@@ -1,10 +1,12 @@
 // Cooperative-matrix (tensor-core) GEMM: C[M×N] = op(A)·op(B), A and B f16, accumulated
-// and stored in f32, on `coop_mat16x16` fragments (wgpu's EXPERIMENTAL_COOPERATIVE_MATRIX,
-// Vulkan's VK_KHR_cooperative_matrix with 16×16×16 f16 → f32).
+// and stored in f32, on FRAG × FRAG fragments (wgpu's EXPERIMENTAL_COOPERATIVE_MATRIX,
+// Vulkan's VK_KHR_cooperative_matrix with 16×16×16 or 8×8×8 f16 → f32). The fragment
+// types are spelled `coop_mat16x16` here; for 8×8 fragments the host replaces them with
+// `coop_mat8x8` (kernels::coop::source) and sets FRAG = 8: every index below is in FRAG.
 //
 // A workgroup of SUBGROUPS subgroups of LANES invocations computes one BM × BN block of C
 // (with split-K, one block's partial sum over a range of K, as in gemm_block.wgsl). The
-// subgroups tile the block in a SG_M × SG_N grid; subgroup s owns a (16·TM) × (16·TN)
+// subgroups tile the block in a SG_M × SG_N grid; subgroup s owns a (F·TM) × (F·TN)
 // region and holds TM·TN accumulator fragments for it. K is walked in slices of BK: each
 // slice of A (BM × BK) and B (BK × BN) is staged through workgroup memory, double
 // buffered (the next slice's global loads are in flight in registers while the fragments
@@ -15,7 +17,7 @@
 // contiguous dimension; where a row's stride is not a multiple of 4 or the vec4 would
 // cross an edge, four bounds-checked scalar loads are used instead. Everything outside
 // the matrix (past M, N, or the end of this split's K range) is staged as 0, so a block
-// at an edge multiplies zero-padded 16×16 fragments and the padded outputs are simply
+// at an edge multiplies zero-padded fragments and the padded outputs are simply
 // not written: any M, N, K ≥ 1 is correct and nothing is read out of bounds.
 //
 // Storage and fragment layouts. All matrices are row-major in memory. In WGSL,
@@ -24,22 +26,22 @@
 // (row, col) at ptr[col·stride + row]). Each operand is staged in the orientation it has
 // in global memory (so the global reads stay contiguous) and the load that matches that
 // orientation is chosen:
-//   A fragment = op(A)[m0..m0+16, k0..k0+16] (role A: rows m, columns k)
+//   A fragment = op(A)[m0..m0+F, k0..k0+F] (role A: rows m, columns k; F = FRAG)
 //     NN, NT (A stored M×K): As[m][k], stride A_STRIDE = BK + 8: row-major  → coopLoadT
 //     TN     (A stored K×M): As[k][m], stride A_STRIDE = BM + 8: column-major → coopLoad
-//   B fragment = op(B)[k0..k0+16, n0..n0+16] (role B: rows k, columns n)
+//   B fragment = op(B)[k0..k0+F, n0..n0+F] (role B: rows k, columns n)
 //     NN, TN (B stored K×N): Bs[k][n], stride B_STRIDE = BN + 8: row-major  → coopLoadT
 //     NT     (B stored N×K): Bs[n][k], stride B_STRIDE = BK + 8: column-major → coopLoad
-//   C fragment = C[m0..m0+16, n0..n0+16] (role C), C stored M×N: row-major → coopStoreT
+//   C fragment = C[m0..m0+F, n0..n0+F] (role C), C stored M×N: row-major → coopStoreT
 // The 8-element (16-byte) row padding keeps the rows of one fragment on different banks.
 // Vulkan requires the pointer and stride of a cooperative load or store to be 16-byte
 // aligned (VUID-RuntimeSpirv-OpCooperativeMatrixLoadKHR-08986): every staged row starts
-// at a multiple of 8 elements, BK, BM, BN are multiples of 16, and C is stored straight to
+// at a multiple of 8 elements, BK, BM, BN are multiples of FRAG (8 or 16), and C is stored straight to
 // global memory only when N is a multiple of 4.
 //
 // Epilogue: a block that lies wholly inside C (and N % 4 = 0) stores its fragments
 // straight to global memory. An edge block stores each fragment to a per-subgroup
-// 16×16 f32 scratch tile in workgroup memory and the subgroup's lanes copy the entries
+// FRAG × FRAG f32 scratch tile in workgroup memory and the subgroup's lanes copy the entries
 // that are inside C. Both conditions depend only on the workgroup id and the uniform
 // block, so every cooperative operation is in uniform control flow, as the WGSL
 // extension requires.
@@ -50,13 +52,17 @@
 // offers this kernel only on adapters with a fixed subgroup size equal to LANES, and
 // verification before timing catches a driver that breaks the assumption.
 //
-// Contract (checked on the Rust side, `BlockConfig::check` / `kernels::coop`): BM a
-// multiple of 16·TM, BN of 16·TN; TM, TN in 1..=4; BK in {16, 32, 64}; WG = SUBGROUPS ·
+// Contract (checked on the Rust side, `BlockConfig::check` / `kernels::coop`): FRAG 8 or
+// 16; BM a multiple of FRAG·TM, BN of FRAG·TN; TM, TN in 1..=4; BK in {16, 32, 64}; WG = SUBGROUPS ·
 // LANES; LOADS_A = ceil(BM·BK / 4 / WG) ≤ 8, LOADS_B likewise; A_STRIDE, A_BUF, B_STRIDE,
 // B_BUF as above (A_BUF = rows · A_STRIDE of one staged slice).
 
 enable wgpu_cooperative_matrix;
 
+// Fragment size (8 or 16; the types above match it) and the verification self-test:
+// FAULT = 1 skips the first K fragment of every block.
+override FRAG: u32 = 16u;
+override FAULT: u32 = 0u;
 override BM: u32 = 64u;
 override BN: u32 = 64u;
 override BK: u32 = 32u;
@@ -74,16 +80,16 @@ override B_STRIDE: u32 = 72u;
 override B_BUF: u32 = 2304u;
 
 // Subgroups across one block row, and in all.
-override SG_N: u32 = BN / (16u * TN);
-override SUBGROUPS: u32 = (BM / (16u * TM)) * SG_N;
+override SG_N: u32 = BN / (FRAG * TN);
+override SUBGROUPS: u32 = (BM / (FRAG * TM)) * SG_N;
 
 // The operand type (f16: the host makes this kernel's f16 variant), the uniform block,
 // the bindings and the global loads are in gemm_operands.wgsl, appended by the host.
 
 var<workgroup> As: array<f16, 2u * A_BUF>;
 var<workgroup> Bs: array<f16, 2u * B_BUF>;
-// One 16×16 f32 tile per subgroup, for the edge blocks' epilogue.
-var<workgroup> Cs: array<f32, SUBGROUPS * 256u>;
+// One FRAG × FRAG f32 tile per subgroup, for the edge blocks' epilogue.
+var<workgroup> Cs: array<f32, SUBGROUPS * FRAG * FRAG>;
 
 fn store_a(e: u32, buf: u32, v: vec4<f16>) {
     var o: u32;
@@ -129,10 +135,10 @@ fn main(
         ntiles = (kend - kbeg + BK - 1u) / BK;
     }
     // This subgroup's region of the block: rows m_sg.., columns n_sg.. (block-relative).
-    let m_sg = (sg / SG_N) * 16u * TM;
-    let n_sg = (sg % SG_N) * 16u * TN;
+    let m_sg = (sg / SG_N) * FRAG * TM;
+    let n_sg = (sg % SG_N) * FRAG * TN;
 
-    // acc[i · TN + j] is the fragment at rows m_sg + 16i, columns n_sg + 16j.
+    // acc[i · TN + j] is the fragment at rows m_sg + FRAG·i, columns n_sg + FRAG·j.
     var acc: array<coop_mat16x16<f32, C>, 16>;
     var fa: array<coop_mat16x16<f16, A>, 4>;
     var fb: array<coop_mat16x16<f16, B>, 4>;
@@ -176,9 +182,12 @@ fn main(
 
         let abase = cur * A_BUF;
         let bbase = cur * B_BUF;
-        for (var kk = 0u; kk < BK; kk += 16u) {
+        for (var kk = 0u; kk < BK; kk += FRAG) {
+            if (FAULT == 1u && t == 0u && kk == 0u) {
+                continue;
+            }
             for (var i = 0u; i < TM; i++) {
-                let m = m_sg + 16u * i;
+                let m = m_sg + FRAG * i;
                 if (TRANS_A) {
                     fa[i] = coopLoad<coop_mat16x16<f16, A>>(&As[abase + kk * A_STRIDE + m], A_STRIDE);
                 } else {
@@ -186,7 +195,7 @@ fn main(
                 }
             }
             for (var j = 0u; j < TN; j++) {
-                let n = n_sg + 16u * j;
+                let n = n_sg + FRAG * j;
                 if (TRANS_B) {
                     fb[j] = coopLoad<coop_mat16x16<f16, B>>(&Bs[bbase + n * B_STRIDE + kk], B_STRIDE);
                 } else {
@@ -226,23 +235,24 @@ fn main(
                 // WGSL front end does not emit expressions built inside coopStore's
                 // arguments before the store (its SPIR-V back end then fails).
                 let fragment = acc[i * TN + j];
-                let offset = zoff + (row0 + m_sg + 16u * i) * p.n + col0 + n_sg + 16u * j;
+                let offset = zoff + (row0 + m_sg + FRAG * i) * p.n + col0 + n_sg + FRAG * j;
                 let stride = p.n;
                 coopStoreT(fragment, &c[offset], stride);
             }
         }
     } else {
-        let scratch = sg * 256u;
+        let scratch = sg * FRAG * FRAG;
         for (var i = 0u; i < TM; i++) {
             for (var j = 0u; j < TN; j++) {
                 let fragment = acc[i * TN + j];
-                coopStoreT(fragment, &Cs[scratch], 16u);
+                let tile = FRAG;
+                coopStoreT(fragment, &Cs[scratch], tile);
                 workgroupBarrier();
-                let gi0 = row0 + m_sg + 16u * i;
-                let gj0 = col0 + n_sg + 16u * j;
-                for (var e = lane; e < 256u; e += LANES) {
-                    let gi = gi0 + e / 16u;
-                    let gj = gj0 + e % 16u;
+                let gi0 = row0 + m_sg + FRAG * i;
+                let gj0 = col0 + n_sg + FRAG * j;
+                for (var e = lane; e < FRAG * FRAG; e += LANES) {
+                    let gi = gi0 + e / FRAG;
+                    let gj = gj0 + e % FRAG;
                     if (gi < p.m && gj < p.n) {
                         c[zoff + gi * p.n + gj] = Cs[scratch + e];
                     }

@@ -105,7 +105,7 @@ Examples:
 
 Precision: f16 GEMMs read f16 A and B and accumulate and write C in f32, verified against
 an f64 reference of the f16-rounded inputs (tolerance 2e-3). The tuned kernel runs them on
-cooperative matrices (tensor cores) where the adapter reports 16x16x16 f16 -> f32, else
+cooperative matrices (tensor cores) where the adapter reports 16x16x16 or 8x8x8 f16 -> f32, else
 on the shader cores; each record's kernel.path says which.
 
 Workloads: a named workload (`flopcost workloads`) is fixed work: its shapes, token batch,
@@ -353,7 +353,7 @@ pub struct PrecisionArgs {
     #[arg(long = "precision", default_value = "f32", value_name = "LIST")]
     pub precision: String,
     /// Where the tuned kernel's f16 GEMMs run: auto (cooperative matrices, i.e. tensor
-    /// cores, where the adapter offers 16x16x16 f16 -> f32; else the shader cores), simt
+    /// cores, where the adapter offers 16x16x16 or 8x8x8 f16 -> f32; else the shader cores), simt
     /// (always the shader cores) or coopmat (refused on an adapter without them).
     #[arg(long, value_enum, default_value = "auto")]
     pub f16_path: F16PathArg,

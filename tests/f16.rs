@@ -141,7 +141,7 @@ fn cooperative_matrices_run_only_where_the_adapter_offers_them() {
                 .err()
                 .expect("refused");
             assert!(format!("{err:#}").contains("cooperative"), "{err:#}");
-            let config: BlockConfig = coop::base_configs(32)[0];
+            let config: BlockConfig = coop::base_configs(32, 16)[0];
             let spec = KernelSpec {
                 name: "coop".into(),
                 family: Family::Block(config),
@@ -151,11 +151,13 @@ fn cooperative_matrices_run_only_where_the_adapter_offers_them() {
             assert!(GemmPipeline::new_with(gpu, &spec, Layout::Nn, coopmat).is_err());
             assert!(coop::probe(gpu).is_err());
         }
-        Ok(lanes) => {
+        Ok(support) => {
             eprintln!(
-                "adapter '{}' has cooperative matrices ({lanes} lanes): running every \
-                 configuration the tuner can emit",
-                gpu.info.name
+                "adapter '{}' has cooperative matrices ({} fragments, {} lanes): running \
+                 every configuration the tuner can emit",
+                gpu.info.name,
+                support.fragments(),
+                support.lanes
             );
             coop::probe(gpu).expect("the cooperative-matrix kernel passes its check");
             for config in tune::all_candidates_for(gpu, coopmat) {

@@ -41,13 +41,21 @@ pub struct BlockConfig {
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub precision: Precision,
     /// The cooperative-matrix kernel (`shaders/gemm_coopmat.wgsl`, f16 only): TM and TN
-    /// then count 16×16 accumulator fragments per subgroup, and `lanes` is the subgroup
-    /// size it is built for. See [`coop`].
+    /// then count `frag`×`frag` accumulator fragments per subgroup, and `lanes` is the
+    /// subgroup size it is built for. See [`coop`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub coopmat: bool,
     /// Lanes per subgroup of the cooperative-matrix kernel (0 otherwise).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lanes: u32,
+    /// Fragment size of the cooperative-matrix kernel: 8 (8×8×8) or 16 (16×16×16), from
+    /// the configurations the adapter reports (0 otherwise).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frag: u32,
+    /// A deliberate error (the first K fragment of every block is skipped), for proving
+    /// that verification catches a wrong cooperative-matrix kernel. Never serialised.
+    #[serde(skip)]
+    pub fault: bool,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -68,7 +76,10 @@ impl fmt::Display for BlockConfig {
             f.write_str("/sg")?;
         }
         if self.coopmat {
-            write!(f, "/coopmat{}", self.lanes)?;
+            write!(f, "/coopmat{0}x{0}-{1}lanes", self.frag, self.lanes)?;
+            if self.fault {
+                f.write_str("/faulty")?;
+            }
         } else if self.precision != Precision::F32 {
             write!(f, "/{}", self.precision)?;
         }
@@ -89,6 +100,8 @@ impl BlockConfig {
             precision: Precision::F32,
             coopmat: false,
             lanes: 0,
+            frag: 0,
+            fault: false,
         }
     }
 

@@ -4,23 +4,42 @@
 //! A configuration is a [`BlockConfig`] with `coopmat` set: a BM × BN block per
 //! workgroup, K staged in slices of BK through double-buffered workgroup memory, and
 //! subgroups of `lanes` invocations in a grid over the block, each holding TM × TN
-//! accumulator fragments of 16×16. It runs only where the adapter reports a 16×16×16
-//! f16 × f16 → f32 cooperative-matrix configuration, subgroups of one fixed size, and f16
-//! in shaders ([`support`]); everywhere else f16 runs on the shader cores and the record
-//! says so (`kernel.path`).
+//! accumulator fragments of `frag` × `frag`. Fragments are 16×16 (what NVIDIA's and
+//! AMD's Vulkan drivers offer) or 8×8 (Mesa's lavapipe from 26.1, and Apple GPUs through
+//! Metal's simdgroup matrices), chosen from the configurations the adapter reports:
+//! `frag`×`frag`×`frag` f16 × f16 → f32 ([`support`]). Everywhere else f16 runs on the
+//! shader cores and the record says so (`kernel.path`).
 //!
-//! No adapter available while this family was written has cooperative matrices, so its
-//! kernels have been validated (naga's WGSL front end, validator and SPIR-V back end,
-//! the tests below) but never executed. Like every kernel, a configuration is verified
-//! against the f64 reference before it is timed, so a wrong one is discarded, never
-//! reported.
+//! Like every kernel, a configuration is verified against the f64 reference before it is
+//! timed, so a wrong one is discarded, never reported. CI runs every configuration the
+//! tuner can emit on lavapipe 26.1 (8×8 fragments; `scripts/coopmat-lavapipe.sh`,
+//! `tests/coopmat.rs`).
 
 use super::block::BlockConfig;
 use crate::gpu::Gpu;
 use crate::types::Precision;
 
-/// Fragment size: M = N = K = 16.
-pub const FRAG: u32 = 16;
+/// The fragment sizes the kernel is written for (M = N = K), in order of preference.
+pub const FRAGS: [u32; 2] = [16, 8];
+
+/// What an adapter offers the kernel: its subgroup size, and the fragment sizes (of
+/// [`FRAGS`]) it has an f16 × f16 → f32 configuration for, preferred first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Support {
+    pub lanes: u32,
+    pub frags: Vec<u32>,
+}
+
+impl Support {
+    /// `8x8x8, 16x16x16`.
+    pub fn fragments(&self) -> String {
+        self.frags
+            .iter()
+            .map(|f| format!("{f}x{f}x{f}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// Row padding of the staged slices, in f16 elements (16 bytes, which keeps every
 /// staged row 16-byte aligned as cooperative loads require).
@@ -33,13 +52,12 @@ pub const MAX_LOADS: u32 = 8;
 /// The most accumulator fragments per subgroup (the shader's register array).
 pub const MAX_ACCUMULATORS: u32 = 16;
 
-/// Why cooperative matrices cannot run on an adapter, or the subgroup size they would
-/// run with.
+/// Why cooperative matrices cannot run on an adapter, or what they would run with.
 pub fn support_of(
     features: wgpu::Features,
     properties: &[wgpu::CooperativeMatrixProperties],
     info: &wgpu::AdapterInfo,
-) -> Result<u32, String> {
+) -> Result<Support, String> {
     if !features.contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX) {
         return Err(format!(
             "adapter '{}' has no cooperative matrices (wgpu feature \
@@ -47,14 +65,19 @@ pub fn support_of(
             info.name
         ));
     }
-    let wanted = properties.iter().any(|p| {
-        p.m_size == FRAG
-            && p.n_size == FRAG
-            && p.k_size == FRAG
-            && p.ab_type == wgpu::CooperativeScalarType::F16
-            && p.cr_type == wgpu::CooperativeScalarType::F32
-    });
-    if !wanted {
+    let frags: Vec<u32> = FRAGS
+        .into_iter()
+        .filter(|&f| {
+            properties.iter().any(|p| {
+                p.m_size == f
+                    && p.n_size == f
+                    && p.k_size == f
+                    && p.ab_type == wgpu::CooperativeScalarType::F16
+                    && p.cr_type == wgpu::CooperativeScalarType::F32
+            })
+        })
+        .collect();
+    if frags.is_empty() {
         let offered: Vec<String> = properties
             .iter()
             .map(|p| {
@@ -65,7 +88,8 @@ pub fn support_of(
             })
             .collect();
         return Err(format!(
-            "adapter '{}' has cooperative matrices but not 16x16x16 f16 -> f32 (it offers: {})",
+            "adapter '{}' has cooperative matrices but neither 16x16x16 nor 8x8x8 f16 -> f32 \
+             (it offers: {})",
             info.name,
             if offered.is_empty() {
                 "none".to_string()
@@ -93,11 +117,14 @@ pub fn support_of(
             info.name, info.subgroup_min_size, info.subgroup_max_size
         ));
     }
-    Ok(info.subgroup_min_size)
+    Ok(Support {
+        lanes: info.subgroup_min_size,
+        frags,
+    })
 }
 
 /// [`support_of`] for an open device.
-pub fn support(gpu: &Gpu) -> Result<u32, String> {
+pub fn support(gpu: &Gpu) -> Result<Support, String> {
     support_of(
         gpu.features(),
         &gpu.adapter.cooperative_matrix_properties(),
@@ -113,9 +140,9 @@ pub fn probe(gpu: &Gpu) -> Result<(), String> {
     use crate::kernels::problem::Problem;
     use crate::kernels::{Family, GemmPipeline, KernelSpec};
     use crate::types::{Layout, Shape};
-    let lanes = support(gpu)?;
+    let support = support(gpu)?;
     let limits = gpu.limits();
-    let Some(config) = base_configs(lanes).into_iter().find(|c| {
+    let Some(config) = configs_for(&support).into_iter().find(|c| {
         check(*c, &limits).is_ok() && check_adapter(*c, gpu.features(), &gpu.info).is_ok()
     }) else {
         return Err(
@@ -161,39 +188,99 @@ pub fn probe(gpu: &Gpu) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that the adapter offers the configuration's fragment size.
+pub fn check_support(c: BlockConfig, gpu: &Gpu) -> Result<(), String> {
+    let s = support(gpu)?;
+    if !s.frags.contains(&c.frag) {
+        return Err(format!(
+            "adapter '{}' has no {f}x{f}x{f} f16 -> f32 cooperative matrices (it has {})",
+            gpu.info.name,
+            s.fragments(),
+            f = c.frag
+        ));
+    }
+    Ok(())
+}
+
 /// A configuration of the family.
-pub const fn config(bm: u32, bn: u32, bk: u32, tm: u32, tn: u32, lanes: u32) -> BlockConfig {
+pub const fn config(
+    bm: u32,
+    bn: u32,
+    bk: u32,
+    tm: u32,
+    tn: u32,
+    lanes: u32,
+    frag: u32,
+) -> BlockConfig {
     let mut c = BlockConfig::new(bm, bn, bk, tm, tn).with_precision(Precision::F16);
     c.coopmat = true;
     c.lanes = lanes;
+    c.frag = frag;
     c
 }
 
-/// The base configurations for subgroups of `lanes`, in order of preference (the first
-/// that fits and fills the device is the untuned default).
-pub fn base_configs(lanes: u32) -> Vec<BlockConfig> {
-    [
-        // 8 subgroups of 2×4 fragments: the large-GPU tile.
-        (128, 128, 32, 2, 4),
-        // 4 subgroups of 4×4 fragments: more reuse per subgroup, fewer subgroups.
-        (128, 128, 32, 4, 4),
-        (128, 256, 16, 4, 4),
-        (256, 128, 16, 4, 4),
-        (128, 64, 32, 2, 2),
-        (64, 128, 32, 2, 2),
-        (64, 64, 32, 2, 2),
-        (64, 64, 64, 2, 2),
-        // Few rows: small token batches.
-        (32, 128, 32, 1, 2),
-    ]
-    .iter()
-    .map(|&(bm, bn, bk, tm, tn)| config(bm, bn, bk, tm, tn, lanes))
-    .collect()
+/// The base configurations for subgroups of `lanes` and fragments of `frag`, in order
+/// of preference (the first that fits and fills the device is the untuned default).
+pub fn base_configs(lanes: u32, frag: u32) -> Vec<BlockConfig> {
+    let shapes: &[(u32, u32, u32, u32, u32)] = if frag == 8 {
+        &[
+            // 16 subgroups of 2×2 fragments.
+            (64, 64, 32, 2, 2),
+            // 4 subgroups of 4×4 fragments: more reuse per subgroup.
+            (64, 64, 16, 4, 4),
+            (64, 64, 32, 4, 4),
+            (32, 64, 16, 2, 4),
+            (64, 32, 16, 4, 2),
+            (32, 32, 32, 2, 2),
+            (32, 32, 16, 1, 1),
+        ]
+    } else {
+        &[
+            // 8 subgroups of 2×4 fragments: the large-GPU tile.
+            (128, 128, 32, 2, 4),
+            // 4 subgroups of 4×4 fragments: more reuse per subgroup, fewer subgroups.
+            (128, 128, 32, 4, 4),
+            (128, 256, 16, 4, 4),
+            (256, 128, 16, 4, 4),
+            (128, 64, 32, 2, 2),
+            (64, 128, 32, 2, 2),
+            (64, 64, 32, 2, 2),
+            (64, 64, 64, 2, 2),
+            // Few rows: small token batches.
+            (32, 128, 32, 1, 2),
+        ]
+    };
+    shapes
+        .iter()
+        .map(|&(bm, bn, bk, tm, tn)| config(bm, bn, bk, tm, tn, lanes, frag))
+        .collect()
+}
+
+/// The base configurations of every fragment size the adapter offers, preferred first.
+pub fn configs_for(s: &Support) -> Vec<BlockConfig> {
+    s.frags
+        .iter()
+        .flat_map(|&f| base_configs(s.lanes, f))
+        .collect()
+}
+
+/// The shader's source for fragments of `frag`: the f16 variant of
+/// `shaders/gemm_coopmat.wgsl`, whose fragment types are spelled `coop_mat16x16`, with
+/// `coop_mat8x8` in their place for 8×8 fragments (WGSL has no fragment type generic
+/// over its size; every index computation uses the `FRAG` constant).
+pub fn source(frag: u32) -> anyhow::Result<String> {
+    let f16 = super::precision::f16_variant(super::gemm::COOPMAT_WGSL)?;
+    match frag {
+        16 => Ok(f16),
+        8 => Ok(f16.replace("coop_mat16x16", "coop_mat8x8")),
+        _ => anyhow::bail!("internal error: no {frag}x{frag} cooperative-matrix kernel"),
+    }
 }
 
 /// Subgroups per workgroup, as (rows, columns) of the grid over the block.
 pub fn grid(c: BlockConfig) -> (u32, u32) {
-    (c.bm / (FRAG * c.tm.max(1)), c.bn / (FRAG * c.tn.max(1)))
+    let f = c.frag.max(1);
+    (c.bm / (f * c.tm.max(1)), c.bn / (f * c.tn.max(1)))
 }
 
 pub fn subgroups(c: BlockConfig) -> u32 {
@@ -225,14 +312,14 @@ pub fn loads(c: BlockConfig) -> (u32, u32) {
 }
 
 /// Bytes of workgroup memory in the worse of the two orientations: two buffers of each
-/// staged slice (f16) and one 16×16 f32 scratch tile per subgroup.
+/// staged slice (f16) and one fragment-sized f32 scratch tile per subgroup.
 pub fn workgroup_bytes(c: BlockConfig) -> u64 {
     let mut most = 0;
     for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
         let ((_, a), (_, b)) = staging(c, ta, tb);
         most = most.max(u64::from(a) + u64::from(b));
     }
-    2 * 2 * most + 4 * 256 * u64::from(subgroups(c))
+    2 * 2 * most + 4 * u64::from(c.frag * c.frag) * u64::from(subgroups(c))
 }
 
 /// Checks the shader's contract and the adapter's limits; `Err` says why not.
@@ -246,16 +333,19 @@ pub fn check(c: BlockConfig, limits: &wgpu::Limits) -> Result<(), String> {
             c.tm, c.tn
         ));
     }
+    if !FRAGS.contains(&c.frag) {
+        return Err(format!(
+            "fragments must be 8x8 or 16x16 (got {0}x{0})",
+            c.frag
+        ));
+    }
     if !matches!(c.bk, 16 | 32 | 64) {
         return Err(format!("BK must be 16, 32 or 64 (got {})", c.bk));
     }
-    if c.bm == 0
-        || c.bn == 0
-        || !c.bm.is_multiple_of(FRAG * c.tm)
-        || !c.bn.is_multiple_of(FRAG * c.tn)
-    {
+    let f = c.frag;
+    if c.bm == 0 || c.bn == 0 || !c.bm.is_multiple_of(f * c.tm) || !c.bn.is_multiple_of(f * c.tn) {
         return Err(format!(
-            "BM must be a multiple of 16·TM and BN of 16·TN (got {}x{}, {}x{} fragments)",
+            "BM must be a multiple of {f}·TM and BN of {f}·TN (got {}x{}, {}x{} fragments)",
             c.bm, c.bn, c.tm, c.tn
         ));
     }
@@ -333,6 +423,8 @@ pub fn constants(c: BlockConfig, trans_a: bool, trans_b: bool) -> Vec<(&'static 
     let (la, lb) = loads(c);
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     vec![
+        ("FRAG", f64::from(c.frag)),
+        ("FAULT", flag(c.fault)),
         ("TRANS_A", flag(trans_a)),
         ("TRANS_B", flag(trans_b)),
         ("BM", f64::from(c.bm)),
@@ -365,7 +457,7 @@ pub fn params(c: BlockConfig) -> Vec<(&'static str, serde_json::Value)> {
         ("subgroups_m", gm.into()),
         ("subgroups_n", gn.into()),
         ("lanes", c.lanes.into()),
-        ("fragment", "16x16x16 f16->f32".into()),
+        ("fragment", format!("{0}x{0}x{0} f16->f32", c.frag).into()),
         ("split_k", c.split_k.into()),
         ("vec4_loads", true.into()),
         ("double_buffered", true.into()),
@@ -390,23 +482,39 @@ mod tests {
 
     #[test]
     fn base_configurations_fit_a_large_gpu() {
-        let fitting: Vec<BlockConfig> = base_configs(32)
+        let fitting: Vec<BlockConfig> = base_configs(32, 16)
             .into_iter()
             .filter(|c| check(*c, &h200_limits()).is_ok())
             .collect();
         assert!(fitting.len() >= 6, "{fitting:?}");
-        for c in base_configs(32) {
+        for c in base_configs(32, 16) {
             if let Err(e) = check(c, &h200_limits()) {
                 assert!(e.contains("workgroup memory"), "{c}: {e}");
             }
         }
         // Not within WebGPU's default 16 KiB of workgroup memory, so never offered there.
-        assert!(check(base_configs(32)[0], &wgpu::Limits::default()).is_err());
+        assert!(check(base_configs(32, 16)[0], &wgpu::Limits::default()).is_err());
+        // 8×8 fragments: all but one configuration fit lavapipe's limits with its subgroups
+        // of 8 (the 4×4-fragment 64×64×32 block would need 16 loads per invocation), and
+        // all fit with subgroups of 32 (Apple GPUs).
+        let lavapipe = wgpu::Limits {
+            max_compute_workgroup_storage_size: 32768,
+            max_compute_invocations_per_workgroup: 1024,
+            max_compute_workgroup_size_x: 1024,
+            ..wgpu::Limits::default()
+        };
+        let fit = |lanes| {
+            base_configs(lanes, 8)
+                .into_iter()
+                .filter(|c| check(*c, &lavapipe).is_ok())
+                .count()
+        };
+        assert_eq!((fit(8), fit(32)), (6, 7));
     }
 
     #[test]
     fn staging_strides_keep_rows_16_byte_aligned() {
-        for c in base_configs(32) {
+        for c in base_configs(32, 16).into_iter().chain(base_configs(8, 8)) {
             for (ta, tb) in [(false, false), (false, true), (true, false)] {
                 let ((sa, ba), (sb, bb)) = staging(c, ta, tb);
                 for v in [sa, ba, sb, bb] {
@@ -417,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn support_needs_the_16x16x16_f16_to_f32_configuration() {
+    fn support_takes_the_8x8_and_16x16_f16_to_f32_configurations() {
         let info = wgpu::AdapterInfo {
             name: "test".into(),
             vendor: 0,
@@ -444,9 +552,22 @@ mod tests {
             saturating_accumulation: false,
         };
         use wgpu::CooperativeScalarType::{F16, F32};
-        assert_eq!(support_of(all, &[prop(16, F16, F32)], &info), Ok(32));
+        let s = support_of(all, &[prop(16, F16, F32)], &info).unwrap();
+        assert_eq!((s.lanes, s.frags), (32, vec![16]));
+        // lavapipe 26.1: 8×8×8 f16 → f16 and f16 → f32, subgroups of 8.
+        let lvp = wgpu::AdapterInfo {
+            subgroup_min_size: 8,
+            subgroup_max_size: 8,
+            ..info.clone()
+        };
+        let s = support_of(all, &[prop(8, F16, F16), prop(8, F16, F32)], &lvp).unwrap();
+        assert_eq!((s.lanes, s.frags.clone()), (8, vec![8]));
+        assert_eq!(s.fragments(), "8x8x8");
+        assert!(configs_for(&s).iter().all(|c| c.frag == 8 && c.lanes == 8));
+        let both = support_of(all, &[prop(8, F16, F32), prop(16, F16, F32)], &info).unwrap();
+        assert_eq!(both.frags, vec![16, 8], "16x16 preferred");
         let e = support_of(all, &[prop(8, F32, F32), prop(16, F16, F16)], &info).unwrap_err();
-        assert!(e.contains("not 16x16x16 f16 -> f32"), "{e}");
+        assert!(e.contains("neither 16x16x16 nor 8x8x8 f16 -> f32"), "{e}");
         assert!(support_of(wgpu::Features::empty(), &[], &info).is_err());
         let varying = wgpu::AdapterInfo {
             subgroup_min_size: 32,
@@ -484,8 +605,7 @@ mod shader_tests {
     /// SPIR-V for one configuration and layout, as wgpu's Vulkan back end would produce it
     /// for a shader created without runtime checks.
     fn spirv(config: BlockConfig, layout: Layout) -> Result<Vec<u32>, String> {
-        let source = crate::kernels::precision::f16_variant(crate::kernels::gemm::COOPMAT_WGSL)
-            .map_err(|e| e.to_string())?;
+        let source = super::source(config.frag).map_err(|e| e.to_string())?;
         let source = source.as_str();
         let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
         let info = validator()
@@ -552,9 +672,12 @@ mod shader_tests {
         let mut checked = 0;
         let mut khronos = None;
         let mut rejected = Vec::new();
-        for lanes in [32, 64, 16] {
-            let configs = crate::kernels::tune::coop_candidates(&h200_limits(), lanes);
-            assert!(!configs.is_empty(), "no candidates for {lanes} lanes");
+        for (lanes, frag) in [(32, 16), (64, 16), (16, 16), (8, 8), (32, 8)] {
+            let configs = crate::kernels::tune::coop_candidates(&h200_limits(), lanes, frag);
+            assert!(
+                !configs.is_empty(),
+                "no candidates for {lanes} lanes, {frag}x{frag}"
+            );
             for config in configs {
                 for layout in Layout::ALL {
                     let words =

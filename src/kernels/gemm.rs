@@ -222,7 +222,7 @@ impl BlockPipeline {
             bail!("kernel '{name}' ({config}) cannot run on this adapter: {why}");
         }
         if config.coopmat
-            && let Err(why) = coop::support(gpu)
+            && let Err(why) = coop::check_support(config, gpu)
         {
             bail!("kernel '{name}' ({config}) cannot run on this adapter: {why}");
         }
@@ -257,7 +257,7 @@ impl BlockPipeline {
             });
         let source = if config.coopmat {
             constants = coop::constants(config, layout.trans_a(), layout.trans_b());
-            shader_source(COOPMAT_WGSL, Precision::F16)?
+            std::borrow::Cow::Owned(coop::source(config.frag)?)
         } else if config.subgroup {
             shader_source(SUBGROUP_WGSL, config.precision)?
         } else {

@@ -227,7 +227,8 @@ pub fn registry() -> Vec<KernelSpec> {
             hidden: false,
             description: "register-blocked family, configuration autotuned per adapter, \
                           precision, layout and shape class (see `flopcost tune`); f16 on \
-                          cooperative matrices (tensor cores) where the adapter has them",
+                          cooperative matrices (tensor cores: 16x16x16 or 8x8x8 f16 -> f32 \
+                          fragments, as the adapter offers) where the adapter has them",
         },
         KernelSpec {
             name: "faulty".into(),

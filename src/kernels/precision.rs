@@ -5,7 +5,7 @@
 //! writes C in f32. f16 operands run either on the shader cores (`simt`: the same
 //! kernels as f32, converting each operand to f32 as it is loaded) or on cooperative
 //! matrices (`coopmat`: tensor cores, `shaders/gemm_coopmat.wgsl`) where the adapter
-//! offers 16×16×16 f16 → f32.
+//! offers 16×16×16 or 8×8×8 f16 → f32.
 //!
 //! The shader-core kernels are written once: their operand type is a WGSL `alias`
 //! (`alias In = f32;`, `alias In4 = vec4<f32>;`) and [`shader_source`] turns a file into its
@@ -76,7 +76,7 @@ pub struct F16Plan {
 }
 
 /// Decides the f16 path for an adapter before any GPU work. Asking for f16 on an adapter
-/// without f16 in shaders, or for cooperative matrices on one without a 16×16×16 f16 →
+/// without f16 in shaders, or for cooperative matrices on one without a 16×16×16 or 8×8×8 f16 →
 /// f32 configuration, is bad input (exit 2) with the reason; the automatic choice falls
 /// back to the shader cores and says why.
 pub fn plan_f16(

@@ -70,12 +70,12 @@ pub fn base_configs(sg: Option<u32>) -> Vec<BlockConfig> {
     v
 }
 
-/// Every cooperative-matrix configuration the tuner can emit for subgroups of `lanes` on
-/// an adapter with `limits`: the base configurations that fit, each with and without
-/// split-K.
-pub fn coop_candidates(limits: &wgpu::Limits, lanes: u32) -> Vec<BlockConfig> {
+/// Every cooperative-matrix configuration the tuner can emit for subgroups of `lanes` and
+/// fragments of `frag` on an adapter with `limits`: the base configurations that fit,
+/// each with and without split-K.
+pub fn coop_candidates(limits: &wgpu::Limits, lanes: u32, frag: u32) -> Vec<BlockConfig> {
     let mut out = Vec::new();
-    for b in coop::base_configs(lanes) {
+    for b in coop::base_configs(lanes, frag) {
         if coop::check(b, limits).is_ok() {
             out.push(b);
             out.extend(SPLITS.iter().map(|&s| b.with_split(s)));
@@ -104,7 +104,7 @@ pub fn fitting_bases_for(gpu: &Gpu, variant: Variant) -> Vec<BlockConfig> {
     let limits = gpu.limits();
     let bases = if variant.coopmat {
         match coop::support(gpu) {
-            Ok(lanes) => coop::base_configs(lanes),
+            Ok(support) => coop::configs_for(&support),
             Err(_) => Vec::new(),
         }
     } else {
