@@ -1,5 +1,7 @@
-// Arithmetic peak (vkpeak's method): every invocation runs CHAINS independent vec4 FMA
-// chains, UNROLL steps per loop iteration, with no memory traffic at all. The chains
+// Arithmetic peak (vkpeak's method), chains as an array (one form of the FMA family in
+// src/workloads/peaks/fma.rs; shaders/peak_fma_named.wgsl is the other): every
+// invocation runs CHAINS independent vec4 FMA chains, UNROLL steps per loop iteration,
+// with no memory traffic at all. The chains
 // start from values derived from the invocation id and step by multiplier and addend
 // from the uniform block, so nothing can be folded at compile time; the final sum is
 // written only when it equals a runtime sentinel (never, in practice), so the compiler

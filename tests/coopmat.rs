@@ -276,3 +276,57 @@ fn the_automatic_f16_path_takes_cooperative_matrices_after_their_check() {
         file.warnings
     );
 }
+
+#[test]
+fn the_cooperative_matrix_peak_runs_below_the_ceiling_and_gives_records_an_efficiency() {
+    let Some(support) = support() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("peaks.json");
+    run_ok(
+        flopcost()
+            .args(["run", "--precision", "f16", "--kernel", "tuned"])
+            .args([
+                "--shape",
+                "64",
+                "--time-budget",
+                "0.05",
+                "--min-samples",
+                "3",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .env("FLOPCOST_CACHE_DIR", dir.path().join("cache")),
+    );
+    let file = result::read(&out).unwrap();
+    assert!(validate::problems(&file).is_empty());
+    let peaks = file.peaks.as_ref().expect("peaks are measured by default");
+    for &f in &support.frags {
+        let m = peaks
+            .matrix
+            .iter()
+            .find(|m| m.fragment == format!("{f}x{f}x{f}") && m.accumulator == Precision::F32)
+            .unwrap_or_else(|| panic!("no {f}x{f}x{f} f32-accumulator peak: {:?}", peaks.matrix));
+        assert!(m.tflops > 0.0);
+        if common::gpu().is_software() {
+            // A software adapter emulates the fragments with the CPU's FMAs: a matrix peak
+            // far above its FMA peak would be a product the compiler hoisted, not a rate.
+            let fma = peaks
+                .fma_f32_tflops
+                .max(peaks.fma_f16_tflops.unwrap_or(0.0));
+            assert!(
+                m.tflops < 2.0 * fma,
+                "matrix {} vs FMA {fma} TFLOP/s",
+                m.tflops
+            );
+        }
+    }
+    let r = &file.records[0];
+    assert_eq!(r.kernel.path, Some(KernelPath::Coopmat));
+    let e = r
+        .efficiency
+        .expect("a cooperative-matrix record has an efficiency");
+    let peak = peaks
+        .tflops_for(Precision::F16, Some(KernelPath::Coopmat))
+        .unwrap();
+    assert!((e - r.tflops.as_ref().unwrap().median / peak).abs() <= 1e-9 * e);
+}

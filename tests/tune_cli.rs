@@ -97,6 +97,18 @@ fn peak_reports_fma_and_copy_rates() {
     assert!(v["copy_gbps"].as_f64().unwrap() > 0.0);
     assert!(v["fma_f32"]["work_per_run"].as_f64().unwrap() > 0.0);
     let gpu = common::gpu();
+    // The FMA peak is the fastest of a family of kernels, and says which.
+    let variants = v["fma_f32"]["params"]["variants"].as_object().unwrap();
+    assert!(variants.len() >= 10, "{variants:?}");
+    let chosen = v["fma_f32"]["params"]["variant"].as_str().unwrap();
+    assert!(variants.contains_key(chosen), "{chosen}");
+    // Every copy is labelled with how its bytes count.
+    assert_eq!(v["copy"]["bytes"], "read_plus_write");
+    for k in ["transfer", "upload", "readback"] {
+        assert!(v[format!("{k}_gbps")].as_f64().unwrap() > 0.0, "{k}");
+        assert_eq!(v[k]["bytes"], "once", "{k}");
+        assert_eq!(v[k]["timing_method"], "host_clock", "{k}");
+    }
     if gpu.features().contains(wgpu::Features::SHADER_F16) {
         assert!(v["fma_f16_tflops"].as_f64().unwrap() > 0.0);
     } else {

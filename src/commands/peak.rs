@@ -27,7 +27,11 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
     };
     let created = chrono::Utc::now();
     let session = startup.open(&mut |_| {})?;
-    eprintln!("measuring: f32 FMA, f16 FMA (where supported), copy bandwidth");
+    eprintln!(
+        "measuring: FMA f32, FMA f16 (where supported; each the fastest of a family of \
+         kernels), cooperative matrices (where supported), shader and transfer copies, upload \
+         and readback"
+    );
     let settings = PeakSettings {
         runs: args.runs,
         ..PeakSettings::default()
@@ -36,6 +40,11 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
     let p = peaks::measure(&mut meter, &settings)?;
     let mut warnings = session.warnings.clone();
     warnings.extend(meter.take_warnings());
+    let adapter = session.adapter.clone();
+    warnings.extend(peaks::plausibility(
+        &p,
+        crate::cost::catalog::builtin().find(&adapter),
+    ));
     for w in &warnings {
         eprintln!("warning: {w}");
     }

@@ -5,17 +5,32 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use crate::result::{PeakMethod, Peaks};
 use crate::util::{fmt_ns, fmt_sig};
 
-/// `peaks: FMA f32 … TFLOP/s, FMA f16 … TFLOP/s, copy … GB/s`.
+/// `peaks: FMA f32 … TFLOP/s, FMA f16 … TFLOP/s, matrix … TFLOP/s, copy … GB/s, …`.
 pub fn line(p: &Peaks) -> String {
-    format!(
-        "peaks: FMA f32 {} TFLOP/s{}, copy {} GB/s",
-        fmt_sig(p.fma_f32_tflops, 3),
-        p.fma_f16_tflops.map_or(String::new(), |v| format!(
-            ", FMA f16 {} TFLOP/s",
-            fmt_sig(v, 3)
-        )),
-        fmt_sig(p.copy_gbps, 3)
-    )
+    let mut parts = vec![format!("FMA f32 {} TFLOP/s", fmt_sig(p.fma_f32_tflops, 3))];
+    if let Some(v) = p.fma_f16_tflops {
+        parts.push(format!("FMA f16 {} TFLOP/s", fmt_sig(v, 3)));
+    }
+    for m in &p.matrix {
+        parts.push(format!(
+            "matrix {} f16→{} {} TFLOP/s",
+            m.fragment,
+            m.accumulator,
+            fmt_sig(m.tflops, 3)
+        ));
+    }
+    parts.push(format!("copy {} GB/s", fmt_sig(p.copy_gbps, 3)));
+    if let Some(v) = p.transfer_gbps {
+        parts.push(format!("transfer {} GB/s", fmt_sig(v, 3)));
+    }
+    if let (Some(u), Some(r)) = (p.upload_gbps, p.readback_gbps) {
+        parts.push(format!(
+            "upload {} GB/s, readback {} GB/s",
+            fmt_sig(u, 3),
+            fmt_sig(r, 3)
+        ));
+    }
+    format!("peaks: {}", parts.join(", "))
 }
 
 /// The peaks as a table: rate, fastest and median run, method.
@@ -41,18 +56,52 @@ pub fn table(p: &Peaks) -> String {
             Cell::new(m.timing_method.as_str()),
         ]);
     };
+    let variant = |m: &PeakMethod| {
+        m.params
+            .get("variant")
+            .and_then(|v| v.as_str())
+            .map_or(String::new(), |v| format!(" ({v})"))
+    };
     row(
-        "FMA f32",
+        &format!("FMA f32{}", variant(&p.fma_f32)),
         format!("{} TFLOP/s", fmt_sig(p.fma_f32_tflops, 3)),
         &p.fma_f32,
     );
     if let (Some(v), Some(m)) = (p.fma_f16_tflops, &p.fma_f16) {
-        row("FMA f16", format!("{} TFLOP/s", fmt_sig(v, 3)), m);
+        row(
+            &format!("FMA f16{}", variant(m)),
+            format!("{} TFLOP/s", fmt_sig(v, 3)),
+            m,
+        );
+    }
+    for m in &p.matrix {
+        row(
+            &format!("cooperative matrix {} f16 → {}", m.fragment, m.accumulator),
+            format!("{} TFLOP/s", fmt_sig(m.tflops, 3)),
+            &m.method,
+        );
     }
     row(
-        "copy (read + write)",
+        "shader copy (bytes read + written)",
         format!("{} GB/s", fmt_sig(p.copy_gbps, 3)),
         &p.copy,
     );
+    for (name, v, m) in [
+        ("transfer copy (bytes once)", p.transfer_gbps, &p.transfer),
+        (
+            "upload host → device (bytes once)",
+            p.upload_gbps,
+            &p.upload,
+        ),
+        (
+            "readback device → host (bytes once)",
+            p.readback_gbps,
+            &p.readback,
+        ),
+    ] {
+        if let (Some(v), Some(m)) = (v, m) {
+            row(name, format!("{} GB/s", fmt_sig(v, 3)), m);
+        }
+    }
     t.to_string()
 }

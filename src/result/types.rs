@@ -453,7 +453,10 @@ pub struct Tflops {
 }
 
 /// Measured ceilings of the adapter, vkpeak's method: arithmetic from many independent
-/// FMA chains with no memory traffic, bandwidth from a vec4 copy.
+/// FMA chains with no memory traffic (the fastest of a family of chain shapes), the
+/// cooperative-matrix rate from fragments multiplied back to back, and bandwidth from
+/// copies: a shader copy, a transfer copy, and uploads and readbacks between host and
+/// device.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Peaks {
     /// f32 FMA rate at the fastest run, 10¹² FLOP/s (an FMA counts as 2 FLOP).
@@ -461,7 +464,8 @@ pub struct Peaks {
     /// f16 FMA rate at the fastest run, 10¹² FLOP/s; absent without `SHADER_F16`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fma_f16_tflops: Option<f64>,
-    /// Copy bandwidth at the fastest run, 10⁹ bytes/s, bytes read plus bytes written.
+    /// Shader-copy bandwidth at the fastest run, 10⁹ bytes/s, bytes read plus bytes
+    /// written.
     pub copy_gbps: f64,
     /// How `fma_f32_tflops` was measured.
     pub fma_f32: PeakMethod,
@@ -470,19 +474,69 @@ pub struct Peaks {
     pub fma_f16: Option<PeakMethod>,
     /// How `copy_gbps` was measured.
     pub copy: PeakMethod,
+    /// Cooperative-matrix (tensor-core) rates, f16 inputs: one per fragment size and
+    /// accumulator type the adapter offers; empty without cooperative matrices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matrix: Vec<MatrixPeak>,
+    /// Transfer copy (`copy_buffer_to_buffer`, device to device), 10⁹ bytes/s, bytes
+    /// copied counted once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_gbps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<PeakMethod>,
+    /// Host to device (`queue.write_buffer`, submitted and waited for), 10⁹ bytes/s,
+    /// bytes counted once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_gbps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<PeakMethod>,
+    /// Device to host (a copy into a mappable buffer, mapped and read), 10⁹ bytes/s,
+    /// bytes counted once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readback_gbps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readback: Option<PeakMethod>,
+}
+
+/// One cooperative-matrix peak.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct MatrixPeak {
+    /// `8x8x8` or `16x16x16` (M × N × K of one fragment product).
+    pub fragment: String,
+    /// Accumulator type: `f32` or `f16`.
+    pub accumulator: Precision,
+    /// Rate at the fastest run, 10¹² FLOP/s (2·M·N·K per fragment product).
+    pub tflops: f64,
+    pub method: PeakMethod,
 }
 
 impl Peaks {
     /// The measured peak a record of `precision` on `path` is judged against, TFLOP/s:
-    /// the FMA peak of its precision on the shader cores; none for cooperative matrices.
+    /// the FMA peak of its precision on the shader cores; for cooperative matrices the
+    /// fastest f32-accumulator matrix peak (the kernels accumulate in f32).
     pub fn tflops_for(&self, precision: Precision, path: Option<KernelPath>) -> Option<f64> {
         let peak = match (precision, path) {
-            (_, Some(KernelPath::Coopmat)) => None,
+            (_, Some(KernelPath::Coopmat)) => self
+                .matrix
+                .iter()
+                .filter(|m| m.accumulator == Precision::F32)
+                .map(|m| m.tflops)
+                .max_by(f64::total_cmp),
             (Precision::F32, _) => Some(self.fma_f32_tflops),
             (Precision::F16, _) => self.fma_f16_tflops,
         };
         peak.filter(|p| p.is_finite() && *p > 0.0)
     }
+}
+
+/// How the bytes of a bandwidth peak are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ByteCount {
+    /// Bytes read plus bytes written (a copy of N bytes counts 2·N).
+    ReadPlusWrite,
+    /// Bytes moved, counted once (a copy of N bytes counts N).
+    Once,
 }
 
 /// How one peak was measured.
@@ -502,6 +556,10 @@ pub struct PeakMethod {
     pub best_ns: f64,
     /// Median run, ns.
     pub median_ns: f64,
-    /// Kernel parameters (chains, iterations, vector width, buffer size).
+    /// Kernel parameters (chains, iterations, vector width, buffer size; for the FMA
+    /// peaks the chosen `variant` and every variant's screening rate in `variants`).
     pub params: BTreeMap<String, serde_json::Value>,
+    /// For bandwidth peaks: how the bytes are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<ByteCount>,
 }

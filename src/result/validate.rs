@@ -92,7 +92,7 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
 /// Each peak must be its method's work over its fastest run.
 fn peak_problems(p: &Peaks) -> Vec<String> {
     let mut out = Vec::new();
-    let mut check = |name: &str, value: f64, m: &PeakMethod, scale: f64| {
+    fn check(out: &mut Vec<String>, name: &str, value: f64, m: &PeakMethod, scale: f64) {
         if !(m.best_ns.is_finite() && m.best_ns > 0.0 && m.work_per_run > 0.0) {
             out.push(format!("{name}: best_ns and work_per_run must be positive"));
             return;
@@ -107,13 +107,37 @@ fn peak_problems(p: &Peaks) -> Vec<String> {
         if !close(value, want) {
             out.push(format!("{name} {value} != work_per_run / best_ns ({want})"));
         }
-    };
-    check("fma_f32_tflops", p.fma_f32_tflops, &p.fma_f32, 1e3);
-    check("copy_gbps", p.copy_gbps, &p.copy, 1.0);
+    }
+    check(
+        &mut out,
+        "fma_f32_tflops",
+        p.fma_f32_tflops,
+        &p.fma_f32,
+        1e3,
+    );
+    check(&mut out, "copy_gbps", p.copy_gbps, &p.copy, 1.0);
     match (p.fma_f16_tflops, &p.fma_f16) {
-        (Some(v), Some(m)) => check("fma_f16_tflops", v, m, 1e3),
+        (Some(v), Some(m)) => check(&mut out, "fma_f16_tflops", v, m, 1e3),
         (None, None) => {}
         _ => out.push("fma_f16_tflops and fma_f16 must be present together".into()),
+    }
+    for (name, v, m) in [
+        ("transfer_gbps", p.transfer_gbps, &p.transfer),
+        ("upload_gbps", p.upload_gbps, &p.upload),
+        ("readback_gbps", p.readback_gbps, &p.readback),
+    ] {
+        match (v, m) {
+            (Some(v), Some(m)) => check(&mut out, name, v, m, 1.0),
+            (None, None) => {}
+            _ => out.push(format!("{name} and its method must be present together")),
+        }
+    }
+    for m in &p.matrix {
+        let name = format!("matrix {} {}", m.fragment, m.accumulator);
+        if !matches!(m.fragment.as_str(), "8x8x8" | "16x16x16") {
+            out.push(format!("{name}: fragment must be 8x8x8 or 16x16x16"));
+        }
+        check(&mut out, &name, m.tflops, &m.method, 1e3);
     }
     out
 }

@@ -55,11 +55,15 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
     let mut warnings = session.warnings.clone();
     warnings.extend(unmatched_price);
     let peaks = if plan.peaks {
-        progress.message("measuring the FMA peaks and copy bandwidth");
+        progress.message("measuring the FMA, cooperative-matrix and copy peaks");
         match peaks::measure(runner.meter(), &PeakSettings::default()) {
             Ok(p) => {
                 runner.set_peaks(&p);
                 progress.info(&report::peaks::line(&p));
+                warnings.extend(peaks::plausibility(
+                    &p,
+                    crate::cost::catalog::builtin().find(&file.adapter),
+                ));
                 Some(p)
             }
             Err(e) => {

@@ -486,7 +486,19 @@ impl<'a> Runner<'a> {
                     timing.cv * 100.0
                 ));
             }
-            obs.finished(&records::timed(record, timing, self.peaks.as_ref()))?;
+            let cv = timing.cv;
+            let record = records::timed(record, timing, self.peaks.as_ref());
+            if let (Some(tf), Some(peak)) = (
+                &record.tflops,
+                self.peaks
+                    .as_ref()
+                    .and_then(|p| p.tflops_for(record.precision, record.kernel.path)),
+            ) && let Some(w) =
+                crate::workloads::peaks::above_peak(&record.id, tf.median, peak, cv)
+            {
+                obs.warn(w);
+            }
+            obs.finished(&record)?;
         }
         self.gpu.errors.check()?;
         Ok(())
