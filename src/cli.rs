@@ -89,6 +89,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Generate DIR/README.md, the leaderboard of the result files published in DIR.
     Leaderboard(LeaderboardArgs),
+    /// Summarise a folder of result files from many hosts per accelerator model: hosts,
+    /// median and spread of the workload's throughput and cost, and the slow outliers.
+    #[command(after_help = FLEET_EXAMPLES)]
+    Fleet(FleetArgs),
 }
 
 const RUN_EXAMPLES: &str = "\
@@ -244,15 +248,22 @@ pub enum TimingArg {
 /// Where a measuring command runs and where its result goes (`run`, `train`).
 #[derive(Args, Debug)]
 pub struct TargetArgs {
-    /// Adapter: an index from `flopcost devices` or part of its name. Default: the best.
-    #[arg(long, value_name = "INDEX|NAME")]
+    /// Adapter: an index from `flopcost devices`, part of its name, or `all`: every GPU of
+    /// the host (each physical device once, one after another, each to its own file in
+    /// --out-dir; only the best software adapter where there is no GPU). Default: the best.
+    #[arg(long, value_name = "INDEX|NAME|all")]
     pub adapter: Option<String>,
     /// Only consider adapters on this backend.
     #[arg(long, value_enum)]
     pub backend: Option<BackendArg>,
     /// Result file. Default: results/local/<adapter>-<UTC time>.json
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "out_dir")]
     pub out: Option<PathBuf>,
+    /// Write the result file into DIR (created if missing), named
+    /// <host>-<adapter>.json (-2, -3, ... when taken): for fleets, where many runs share
+    /// one folder. Default with --adapter all: results/local.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
     /// Overwrite --out if it exists.
     #[arg(long)]
     pub force: bool,
@@ -263,9 +274,10 @@ pub struct TargetArgs {
 
 impl TargetArgs {
     pub fn selector(&self) -> AdapterSelector {
-        self.adapter
-            .as_deref()
-            .map_or(AdapterSelector::Best, AdapterSelector::parse)
+        match self.adapter.as_deref().map(str::trim) {
+            Some(a) if a.eq_ignore_ascii_case("all") => AdapterSelector::All,
+            other => other.map_or(AdapterSelector::Best, AdapterSelector::parse),
+        }
     }
 
     pub fn backend(&self) -> BackendFilter {
@@ -406,7 +418,7 @@ pub enum WorkloadChoice {
 }
 
 /// A validated `run`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RunPlan {
     /// The workload to run (its suite, kernels, seed and budget replace the plan's once
     /// the adapter is known); `None` for a suite or explicit shapes.
@@ -426,6 +438,8 @@ pub struct RunPlan {
     /// `--tokens`, to check against the adapter's limits before any GPU work.
     pub tokens: Option<u32>,
     pub out: Option<PathBuf>,
+    /// `--out-dir`: the result goes into this folder under a host-and-adapter name.
+    pub out_dir: Option<PathBuf>,
     pub force: bool,
     pub quiet: bool,
     /// Price inputs for the result's `cost` section.
@@ -635,6 +649,7 @@ impl RunArgs {
             explicit_shapes: shapes,
             tokens,
             out: self.device.out,
+            out_dir: self.device.out_dir,
             force: self.device.force,
             quiet: self.device.quiet,
             price: self.price.spec()?,
@@ -823,6 +838,7 @@ impl TrainArgs {
             explicit_shapes: Vec::new(),
             tokens: None,
             out: self.device.out,
+            out_dir: self.device.out_dir,
             force: self.device.force,
             quiet: self.device.quiet,
             price: self.price.spec()?,
@@ -845,6 +861,19 @@ Examples:
 
 Precedence: --usd-per-hour, then the ownership flags, then --price-file, then the prices
 already recorded in the file, then the catalog entry the adapter matches.";
+
+const FLEET_EXAMPLES: &str = "\
+Examples:
+  flopcost fleet fleet-results
+  flopcost fleet fleet-results --threshold 0.05 --format markdown
+  flopcost fleet fleet-results --price-file prices.toml --format html --out fleet.html
+  flopcost run --adapter all --out-dir fleet-results   (every GPU of this host, then fleet)
+
+Files are grouped by named workload (name, version and digest: the same work; files of
+different workloads are never mixed), then by accelerator model (adapter name and
+backend). A host is an outlier when its workload step is more than --threshold below its
+model's median. Files that cannot be read, fail validation, did not finish or ran no
+named workload are listed by name with the reason; the rest are summarised.";
 
 const COMPARE_EXAMPLES: &str = "\
 Examples:
@@ -1040,6 +1069,48 @@ impl CompareArgs {
                     "--baseline {b}: not one of the files being compared"
                 ))
             })
+    }
+}
+
+/// `fleet --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FleetFormat {
+    /// Tables for the terminal.
+    Table,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// The whole summary as JSON.
+    Json,
+    /// A self-contained page (needs --out).
+    Html,
+}
+
+#[derive(Args, Debug)]
+pub struct FleetArgs {
+    /// Folder of result files (`run --out-dir`, or the Slurm job's shared folder).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// A host more than this fraction below its model's median is an outlier.
+    #[arg(long, default_value_t = crate::report::fleet::DEFAULT_THRESHOLD, value_name = "FRACTION")]
+    pub threshold: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FleetFormat,
+    /// Write the output to this file (atomically) instead of stdout; required for html.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Prices of the machines keyed by adapter name (TOML or JSON); otherwise each file's
+    /// recorded prices, else the catalog's.
+    #[arg(long, value_name = "FILE")]
+    pub price_file: Option<PathBuf>,
+}
+
+impl FleetArgs {
+    pub fn price_spec(&self) -> Result<PriceSpec> {
+        price_spec(&Fields::default(), self.price_file.as_deref())
     }
 }
 

@@ -67,6 +67,7 @@ pub fn host() -> Host {
             .unwrap_or_else(|| std::env::consts::ARCH.to_string()),
         logical_cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         memory_bytes: sys.total_memory(),
+        hostname: sysinfo::System::host_name().filter(|h| !h.trim().is_empty()),
     }
 }
 

@@ -41,7 +41,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     match writer {
         Some(w) => {
             w.write(text.as_bytes())?;
-            eprintln!("wrote {}", w.path.display());
+            eprintln!("wrote {}", w.path().display());
         }
         None => write_stdout(&text)?,
     }

@@ -37,7 +37,7 @@ pub fn cost(args: CostArgs) -> Result<ExitCode> {
     file.cost = Some(c);
     if let Some(w) = writer {
         w.save(&file)?;
-        eprintln!("wrote {} with the new cost section", w.path.display());
+        eprintln!("wrote {} with the new cost section", w.path().display());
     }
     Ok(ExitCode::SUCCESS)
 }

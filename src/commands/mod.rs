@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod compare;
 pub mod cost;
 pub mod devices;
+pub mod fleet;
 pub mod leaderboard;
 pub mod peak;
 pub mod run;
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Workloads(args) => workloads::workloads(args.json),
         Command::Cost(args) => cost::cost(args),
         Command::Compare(args) => compare::compare(args),
+        Command::Fleet(args) => fleet::fleet(args),
         Command::Leaderboard(args) => leaderboard::leaderboard(&args.dir, args.check, args.force),
         Command::Schema => {
             print!("{}", crate::result::schema_json());

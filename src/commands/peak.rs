@@ -64,7 +64,7 @@ pub fn peak(args: PeakArgs) -> Result<ExitCode> {
         file.complete = true;
         file.incomplete_reason = None;
         w.save(&file)?;
-        println!("result file: {}", w.path.display());
+        println!("result file: {}", w.path().display());
     }
     Ok(ExitCode::SUCCESS)
 }

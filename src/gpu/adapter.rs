@@ -22,6 +22,8 @@ pub enum AdapterSelector {
     Best,
     Index(usize),
     Name(String),
+    /// Every GPU of the host (`run --adapter all`; see [`physical_devices`]).
+    All,
 }
 
 impl AdapterSelector {
@@ -239,6 +241,10 @@ pub fn choose(
             };
             Ok(AdapterChoice { entry, reason })
         }
+        AdapterSelector::All => Err(input_error(
+            "--adapter all is for `flopcost run` and `flopcost train`; give an index or a name \
+             here",
+        )),
         AdapterSelector::Best => {
             let n = entries.len();
             let best = (0..n)
@@ -257,6 +263,50 @@ pub fn choose(
     }
 }
 
+/// Whether two listings are one physical device: the same PCI bus address where both
+/// have one; else the same PCI vendor and device ids where both have them (and at most
+/// one has a bus address, as when GL reports none); else the same name up to any `/`
+/// suffix (GL renderers append `/PCIe/SSE2`), case aside.
+pub fn same_device(a: &wgpu::AdapterInfo, b: &wgpu::AdapterInfo) -> bool {
+    let bus = |i: &wgpu::AdapterInfo| {
+        (!i.device_pci_bus_id.is_empty()).then_some(i.device_pci_bus_id.clone())
+    };
+    if let (Some(x), Some(y)) = (bus(a), bus(b)) {
+        return x == y;
+    }
+    if a.vendor != 0 && a.device != 0 && b.vendor != 0 && b.device != 0 {
+        return a.vendor == b.vendor && a.device == b.device;
+    }
+    let name = |i: &wgpu::AdapterInfo| i.name.split('/').next().unwrap_or("").trim().to_lowercase();
+    name(a) == name(b)
+}
+
+/// The adapters `--adapter all` measures: every GPU once (the best-ranked listing of
+/// each physical device: Vulkan, Metal or DX12 before GL), in listing order; where the
+/// host has no GPU, the best software adapter alone, as the default choice would.
+pub fn physical_devices(entries: Vec<AdapterEntry>) -> Vec<AdapterEntry> {
+    let mut ranked = entries;
+    ranked.sort_by_key(|e| (rank(&e.info), e.index));
+    let mut kept: Vec<AdapterEntry> = Vec::new();
+    for e in ranked {
+        if !kept.iter().any(|k| same_device(&k.info, &e.info)) {
+            kept.push(e);
+        }
+    }
+    let any_gpu = kept
+        .iter()
+        .any(|e| e.info.device_type != wgpu::DeviceType::Cpu);
+    let mut out: Vec<AdapterEntry> = if any_gpu {
+        kept.into_iter()
+            .filter(|e| e.info.device_type != wgpu::DeviceType::Cpu)
+            .collect()
+    } else {
+        kept.into_iter().take(1).collect()
+    };
+    out.sort_by_key(|e| e.index);
+    out
+}
+
 /// `discrete_gpu`, `integrated_gpu`, `virtual_gpu`, `cpu` or `other`.
 pub fn device_type_id(t: wgpu::DeviceType) -> &'static str {
     match t {
@@ -270,6 +320,59 @@ pub fn device_type_id(t: wgpu::DeviceType) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    fn listing(
+        name: &str,
+        backend: wgpu::Backend,
+        vendor: u32,
+        device: u32,
+        bus: &str,
+    ) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo {
+            name: name.into(),
+            vendor,
+            device,
+            device_type: wgpu::DeviceType::DiscreteGpu,
+            device_pci_bus_id: bus.into(),
+            driver: String::new(),
+            driver_info: String::new(),
+            backend,
+            subgroup_min_size: 32,
+            subgroup_max_size: 32,
+            transient_saves_memory: None,
+            limit_bucket: None,
+        }
+    }
+
+    #[test]
+    fn one_gpu_through_two_backends_is_one_device_and_two_gpus_are_two() {
+        use wgpu::Backend::{Gl, Vulkan};
+        let vk0 = listing("NVIDIA H200", Vulkan, 0x10de, 0x2335, "0000:18:00.0");
+        let vk1 = listing("NVIDIA H200", Vulkan, 0x10de, 0x2335, "0000:2a:00.0");
+        let gl = listing("NVIDIA H200/PCIe/SSE2", Gl, 0, 0, "");
+        assert!(
+            !same_device(&vk0, &vk1),
+            "two identical GPUs at two bus addresses"
+        );
+        assert!(same_device(&vk0, &gl), "GL reports no ids: matched by name");
+        let lvp_vk = listing("llvmpipe (LLVM 15.0.6, 256 bits)", Vulkan, 0x10005, 0, "");
+        let lvp_gl = listing("llvmpipe (LLVM 15.0.6, 256 bits)", Gl, 0x10005, 0, "");
+        assert!(same_device(&lvp_vk, &lvp_gl));
+        let other = listing(
+            "AMD Instinct MI300X",
+            Vulkan,
+            0x1002,
+            0x74a1,
+            "0000:18:00.0",
+        );
+        assert!(
+            same_device(&vk0, &other),
+            "the same bus address is one device"
+        );
+        let amd = listing("AMD Instinct MI300X", Vulkan, 0x1002, 0x74a1, "");
+        assert!(!same_device(&vk1, &amd));
+    }
+
     use super::*;
 
     fn info(ty: wgpu::DeviceType, backend: wgpu::Backend) -> wgpu::AdapterInfo {

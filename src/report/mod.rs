@@ -3,6 +3,7 @@
 pub mod breakdown;
 pub mod compare;
 pub mod export;
+pub mod fleet;
 pub mod leaderboard;
 pub mod peaks;
 pub mod progress;

@@ -80,7 +80,10 @@ pub fn read(path: &Path) -> Result<ResultFile> {
 /// measurement is removed when the writer is dropped: a run that fails before its first
 /// record leaves nothing behind.
 pub struct ResultWriter {
-    pub path: PathBuf,
+    path: std::cell::RefCell<PathBuf>,
+    /// `--out-dir`: the folder and the name's stem; the first save takes the first free
+    /// `<stem>.json`, `<stem>-2.json`, ...
+    in_dir: Option<(PathBuf, String)>,
     force: bool,
     /// The file this writer last put at `path`, while it holds no measurement and the
     /// run is not complete (removed on drop); `None` otherwise.
@@ -172,11 +175,47 @@ impl ResultWriter {
         })?;
         let _ = fs::remove_file(&probe);
         Ok(ResultWriter {
-            path,
+            path: std::cell::RefCell::new(path),
+            in_dir: None,
             force,
             placeholder: std::cell::Cell::new(None),
             written: std::cell::Cell::new(false),
         })
+    }
+
+    /// A writer for `--out-dir DIR`: the file is `DIR/<stem>.json`, or `<stem>-2.json`,
+    /// `-3`, ... when taken, chosen at the first save by an exclusive create, so runs
+    /// sharing a folder (the tasks of a fleet) never take one another's name. DIR is
+    /// created if missing; everything else is checked as by [`ResultWriter::prepare`].
+    pub fn in_dir(dir: &Path, stem: &str) -> Result<ResultWriter> {
+        crate::util::fs::check_output_path(&dir.join(format!("{stem}.json")), "--out-dir")?;
+        if dir.exists() && !dir.is_dir() {
+            return Err(input_error(format!(
+                "--out-dir {}: exists and is not a directory",
+                crate::util::clean(&dir.display().to_string())
+            )));
+        }
+        fs::create_dir_all(dir)
+            .map_err(|e| input_error(format!("cannot create directory {}: {e}", dir.display())))?;
+        let mut w = ResultWriter::prepare(Self::free_name(dir, stem), false, false)?;
+        w.in_dir = Some((dir.to_path_buf(), stem.to_string()));
+        Ok(w)
+    }
+
+    /// The first `<stem>[-N].json` in `dir` that does not exist now.
+    fn free_name(dir: &Path, stem: &str) -> PathBuf {
+        let mut p = dir.join(format!("{stem}.json"));
+        let mut n = 2;
+        while fs::symlink_metadata(&p).is_ok() {
+            p = dir.join(format!("{stem}-{n}.json"));
+            n += 1;
+        }
+        p
+    }
+
+    /// Where the file is (or will be) written.
+    pub fn path(&self) -> PathBuf {
+        self.path.borrow().clone()
     }
 
     /// Saves the current state of the run atomically, after checking that the bytes
@@ -186,11 +225,11 @@ impl ResultWriter {
     pub fn save(&self, file: &ResultFile) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(file).context("serializing the result")?;
         bytes.push(b'\n');
-        if let Err(e) = parse(&bytes, &self.path.display().to_string()) {
+        if let Err(e) = parse(&bytes, &self.path().display().to_string()) {
             anyhow::bail!(
                 "the result would not read back ({e:#}), so it was not written to {}; this is \
                  a bug in flopcost: please report it with the command line",
-                self.path.display()
+                self.path().display()
             );
         }
         self.put(&bytes, file.complete || file.has_measurements())
@@ -204,24 +243,28 @@ impl ResultWriter {
 
     fn put(&self, bytes: &[u8], measured: bool) -> Result<()> {
         if !self.written.get() && !self.force {
-            if !crate::util::fs::write_exclusive(&self.path, bytes)? {
-                return Err(input_error(format!(
-                    "{} was created by another process after this run started; nothing \
+            while !crate::util::fs::write_exclusive(&self.path(), bytes)? {
+                let Some((dir, stem)) = &self.in_dir else {
+                    return Err(input_error(format!(
+                        "{} was created by another process after this run started; nothing \
                      was written; choose another --out (or pass --force to replace it)",
-                    crate::util::clean(&self.path.display().to_string())
-                )));
+                        crate::util::clean(&self.path().display().to_string())
+                    )));
+                };
+                // Another run in the same folder took the name: the next free one.
+                *self.path.borrow_mut() = Self::free_name(dir, stem);
             }
         } else if self.force && !self.written.get() && !measured {
             // Keep the file being replaced until there is something to replace it with.
             return Ok(());
         } else {
-            crate::util::fs::write_atomic(&self.path, bytes)?;
+            crate::util::fs::write_atomic(&self.path(), bytes)?;
         }
         self.written.set(true);
         self.placeholder.set(if measured {
             None
         } else {
-            FileId::of(&self.path)
+            FileId::of(&self.path())
         });
         Ok(())
     }
@@ -229,10 +272,11 @@ impl ResultWriter {
 
 impl Drop for ResultWriter {
     fn drop(&mut self) {
+        let path = self.path();
         if let Some(id) = self.placeholder.get()
-            && FileId::of(&self.path) == Some(id)
+            && FileId::of(&path) == Some(id)
         {
-            let _ = fs::remove_file(&self.path);
+            let _ = fs::remove_file(&path);
         }
     }
 }

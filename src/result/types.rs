@@ -153,6 +153,10 @@ pub struct Host {
     pub logical_cores: u32,
     /// Physical memory in bytes.
     pub memory_bytes: u64,
+    /// The machine's host name (what a fleet summary names its outliers by); absent in
+    /// files from before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
 /// The adapter: every `wgpu::AdapterInfo` field, its features, limits and

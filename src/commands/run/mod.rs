@@ -2,6 +2,7 @@
 //! limits, open the device, run the suite, save the result file after every record,
 //! print the summary.
 
+mod all;
 mod checks;
 mod ui;
 mod workload;
@@ -12,6 +13,7 @@ use anyhow::{Result, anyhow};
 
 use super::startup::Startup;
 use crate::cli::RunPlan;
+use crate::gpu::adapter::AdapterSelector;
 use crate::report::{self, progress::Progress};
 use crate::result::{ResultFile, ResultWriter};
 use crate::types::{Layout, Precision, Shape};
@@ -21,18 +23,31 @@ use crate::workloads::runner::{Observer, Runner};
 use crate::workloads::{Case, Step};
 use ui::RunUi;
 
-pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
+pub fn run(plan: RunPlan) -> Result<ExitCode> {
+    if plan.adapter == AdapterSelector::All {
+        return all::run_all(plan);
+    }
+    run_one(plan, &mut None)
+}
+
+/// One adapter's run; `written` learns the result file's path once it is chosen.
+fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Result<ExitCode> {
     let startup = Startup::new(&plan.adapter, plan.backend, &plan.precisions, plan.f16_path)?;
     let (limits, info) = (startup.limits(), startup.info().clone());
     let workload = workload::resolve(&mut plan, info.device_type);
     // Everything that makes the input bad is found here, before a file or a device exists.
     checks::check(&plan, &limits, &startup.choice.entry.adapter, &info)?;
     let created = chrono::Utc::now();
-    let path = plan
-        .out
-        .clone()
-        .unwrap_or_else(|| ResultWriter::default_path(&info.name, created));
-    let writer = ResultWriter::prepare(path, plan.force, plan.out.is_none())?;
+    let writer = match &plan.out_dir {
+        Some(dir) => ResultWriter::in_dir(dir, &fleet_stem(&info.name))?,
+        None => {
+            let path = plan
+                .out
+                .clone()
+                .unwrap_or_else(|| ResultWriter::default_path(&info.name, created));
+            ResultWriter::prepare(path, plan.force, plan.out.is_none())?
+        }
+    };
     let adapter = startup.adapter_record();
     let unmatched_price = crate::cost::price::resolve(
         &plan.price,
@@ -44,6 +59,7 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
     let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
     // Takes the path (exclusively, without --force) before the device is opened.
     writer.save(&file)?;
+    *written = Some(writer.path());
     let mut progress = Progress::new(plan.quiet);
     let session = startup.open(&mut |m| progress.message(m))?;
     let gpu = &session.gpu;
@@ -124,7 +140,7 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
         let e = if ui.file.has_measurements() {
             e.context(format!(
                 "the run stopped; {kept} finished record(s) are saved in {}",
-                ui.writer.path.display()
+                ui.writer.path().display()
             ))
         } else {
             e.context("the run stopped before its first measurement; no result file was written")
@@ -144,7 +160,7 @@ pub fn run(mut plan: RunPlan) -> Result<ExitCode> {
     ui.file.cost = Some(cost);
     ui.save()?;
     println!("{}", report::run_summary(&ui.file, runner.timing_method()));
-    println!("result file: {}", ui.writer.path.display());
+    println!("result file: {}", ui.writer.path().display());
     if !runner.failures.is_empty() {
         return Err(anyhow!(
             "verification failed for {} record(s): {}; they were not timed. This is a bug in \
@@ -215,4 +231,16 @@ fn sustain_target(
         spec,
         best.precision,
     ))
+}
+
+/// `<host>-<adapter>`: the name of a run's file in `--out-dir`.
+pub fn fleet_stem(adapter: &str) -> String {
+    let host = crate::provenance::host()
+        .hostname
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "{}-{}",
+        crate::util::slug(&host),
+        crate::util::slug(adapter)
+    )
 }
