@@ -260,9 +260,10 @@ pub struct TargetArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "out_dir")]
     pub out: Option<PathBuf>,
     /// Write the result file into DIR (created if missing), named
-    /// <host>-<adapter>.json (-2, -3, ... when taken): for fleets, where many runs share
-    /// one folder. Default with --adapter all: results/local.
-    #[arg(long, value_name = "DIR")]
+    /// <host>-<adapter>.json (-2, -3, ... when taken: nothing in DIR is ever replaced):
+    /// for fleets, where many runs share one folder. Default with --adapter all:
+    /// results/local.
+    #[arg(long, value_name = "DIR", conflicts_with = "force")]
     pub out_dir: Option<PathBuf>,
     /// Overwrite --out if it exists.
     #[arg(long)]

@@ -266,13 +266,18 @@ pub fn choose(
 /// Whether two listings are one physical device: the same PCI bus address where both
 /// have one; else the same PCI vendor and device ids where both have them (and at most
 /// one has a bus address, as when GL reports none); else the same name up to any `/`
-/// suffix (GL renderers append `/PCIe/SSE2`), case aside.
+/// suffix (GL renderers append `/PCIe/SSE2`), case aside. Two listings of one backend
+/// are one device only by their bus address: a backend lists each device once, and
+/// identical cards without bus addresses (DX12, Metal) are still several.
 pub fn same_device(a: &wgpu::AdapterInfo, b: &wgpu::AdapterInfo) -> bool {
     let bus = |i: &wgpu::AdapterInfo| {
         (!i.device_pci_bus_id.is_empty()).then_some(i.device_pci_bus_id.clone())
     };
     if let (Some(x), Some(y)) = (bus(a), bus(b)) {
         return x == y;
+    }
+    if a.backend == b.backend {
+        return false;
     }
     if a.vendor != 0 && a.device != 0 && b.vendor != 0 && b.device != 0 {
         return a.vendor == b.vendor && a.device == b.device;
@@ -371,6 +376,9 @@ mod tests {
         );
         let amd = listing("AMD Instinct MI300X", Vulkan, 0x1002, 0x74a1, "");
         assert!(!same_device(&vk1, &amd));
+        // Identical cards on one backend without bus addresses are several devices.
+        let dx0 = listing("NVIDIA H200", wgpu::Backend::Dx12, 0x10de, 0x2335, "");
+        assert!(!same_device(&dx0, &dx0.clone()));
     }
 
     use super::*;

@@ -31,7 +31,7 @@ pub struct Support {
 }
 
 impl Support {
-    /// `8x8x8, 16x16x16`.
+    /// `16x16x16, 8x8x8` (preferred first).
     pub fn fragments(&self) -> String {
         self.frags
             .iter()
@@ -111,10 +111,16 @@ pub fn support_of(
             info.name
         ));
     }
-    if info.subgroup_min_size != info.subgroup_max_size || info.subgroup_min_size < 4 {
+    if info.subgroup_min_size != info.subgroup_max_size {
         return Err(format!(
             "adapter '{}' has no fixed subgroup size (it reports {}–{})",
             info.name, info.subgroup_min_size, info.subgroup_max_size
+        ));
+    }
+    if info.subgroup_min_size < 4 {
+        return Err(format!(
+            "adapter '{}' has subgroups of {}, fewer than the kernel's 4",
+            info.name, info.subgroup_min_size
         ));
     }
     Ok(Support {

@@ -99,17 +99,10 @@ struct Entry {
     usd: Option<f64>,
 }
 
+/// Sorts `v` and gives its median (none for no values).
 fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    })
+    (!v.is_empty()).then(|| crate::stats::median(v))
 }
 
 /// Reads `dir`'s result files and summarises them.
@@ -182,12 +175,7 @@ pub fn build(dir: &Path, threshold: f64, spec: &PriceSpec) -> Result<Fleet> {
 }
 
 fn entry(path: &Path, name: &str, spec: &PriceSpec) -> Result<Entry> {
-    let file: ResultFile = result::strict::cleaned(&result::read(path)?);
-    if let Some(p) = result::validate::problems(&file).first() {
-        return Err(input_error(format!(
-            "not a valid result file: {p} (see `flopcost validate`)"
-        )));
-    }
+    let file: ResultFile = result::read_valid(path)?;
     let Some(w) = &file.workload else {
         return Err(input_error(format!(
             "ran no named workload (suite '{}'): a fleet is compared on the same work; run \

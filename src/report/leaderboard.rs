@@ -219,12 +219,7 @@ pub fn render(dir: &Path) -> Result<String> {
 
 /// One file's row, or why the file is not on the page.
 fn line(path: &Path, name: &str, spec: &PriceSpec, prices: &Path) -> Result<Line> {
-    let file = result::strict::cleaned(&result::read(path)?);
-    if let Some(p) = result::validate::problems(&file).first() {
-        return Err(input_error(format!(
-            "not a valid result file: {p} (see `flopcost validate`)"
-        )));
-    }
+    let file = result::read_valid(path)?;
     let mut c = cost::price_file(&file, spec)?;
     // The page is published next to the price file: name it by file name, not by path.
     let local = format!("price file {}", prices.display());

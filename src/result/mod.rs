@@ -70,6 +70,18 @@ pub fn read(path: &Path) -> Result<ResultFile> {
     parse(&bytes, &path.display().to_string())
 }
 
+/// Reads a result file for a report: parsed, valid (else bad input naming the first
+/// problem), and with every string cleaned for printing ([`strict::cleaned`]).
+pub fn read_valid(path: &Path) -> Result<ResultFile> {
+    let file = strict::cleaned(&read(path)?);
+    if let Some(p) = validate::problems(&file).first() {
+        return Err(input_error(format!(
+            "not a valid result file: {p} (see `flopcost validate`)"
+        )));
+    }
+    Ok(file)
+}
+
 /// Where a result goes; checked before any GPU work.
 ///
 /// Without `--force` the path is taken exclusively: the first save links a complete file
@@ -118,14 +130,7 @@ impl ResultWriter {
             crate::util::slug(adapter),
             t.format("%Y%m%dT%H%M%SZ")
         );
-        let dir = PathBuf::from("results").join("local");
-        let mut p = dir.join(format!("{base}.json"));
-        let mut n = 2;
-        while p.exists() {
-            p = dir.join(format!("{base}-{n}.json"));
-            n += 1;
-        }
-        p
+        Self::free_name(&PathBuf::from("results").join("local"), &base)
     }
 
     /// Checks that the file may be written: a file name (no trailing separator, not too

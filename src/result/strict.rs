@@ -2,7 +2,6 @@
 //! wins"), and strings have length limits, so a hostile file can neither hide a value
 //! behind another nor make every later step slow by carrying megabytes in a name.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserializer;
@@ -136,13 +135,12 @@ impl<'de> Visitor<'de> for Seed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             Seed {
                 limit: MAX_NAME_BYTES,
             }
             .check::<A::Error>(&key)?;
-            if !seen.insert(key.clone()) {
+            if out.contains_key(&key) {
                 return Err(A::Error::custom(format!(
                     "the key \"{}\" appears twice in one object",
                     crate::util::clean(&key)

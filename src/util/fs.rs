@@ -180,8 +180,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes `bytes` to `path` only if nothing is there: a complete temporary file is linked
 /// to the name, which fails if the name exists, so of two writers racing for one path
-/// exactly one succeeds and a reader never sees half a file. `Ok(false)` means the path
-/// was taken.
+/// exactly one succeeds and a reader never sees half a file. (On a filesystem without
+/// hard links the file is created exclusively and then written, so a reader may see it
+/// short for a moment; a failed write removes it.) `Ok(false)` means the path was taken.
 pub fn write_exclusive(path: &Path, bytes: &[u8]) -> Result<bool> {
     let dir = parent_dir(path);
     let name = path
@@ -204,8 +205,12 @@ pub fn write_exclusive(path: &Path, bytes: &[u8]) -> Result<bool> {
                 .open(path)
             {
                 Ok(mut f) => {
-                    f.write_all(bytes)?;
-                    f.sync_all()?;
+                    // Not atomic on such a filesystem: a failed write removes the file.
+                    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+                        drop(f);
+                        let _ = fs::remove_file(path);
+                        return Err(e);
+                    }
                     Ok(true)
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),

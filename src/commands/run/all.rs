@@ -24,11 +24,16 @@ struct Outcome {
 }
 
 pub fn run_all(plan: RunPlan) -> Result<ExitCode> {
+    if plan.out.is_some() {
+        return Err(crate::error::input_error(
+            "--adapter all writes one file per adapter: give --out-dir DIR instead of --out",
+        ));
+    }
     let entries = adapter::enumerate(plan.backend);
     if entries.is_empty() {
         // The usual "no adapter" message, with its remedy.
-        adapter::choose(entries, &AdapterSelector::Best, plan.backend)?;
-        unreachable!("choose fails on an empty listing");
+        return adapter::choose(entries, &AdapterSelector::Best, plan.backend)
+            .map(|_| ExitCode::from(1));
     }
     let devices = adapter::physical_devices(entries);
     let dir = plan
@@ -61,9 +66,10 @@ pub fn run_all(plan: RunPlan) -> Result<ExitCode> {
         one.out_dir = Some(dir.clone());
         let mut file = None;
         let result = super::run_one(one, &mut file);
+        // A run that failed before its first measurement removed its file.
+        let file = file.filter(|p| p.exists());
         let error = match result {
-            Ok(code) if code == ExitCode::SUCCESS => None,
-            Ok(_) => Some("the run reported a failure (see above)".to_string()),
+            Ok(_) => None,
             Err(err) => {
                 let code = crate::error::exit_code(&err);
                 eprintln!("Error: {}", clean(&format!("{err:#}")));

@@ -235,8 +235,8 @@ fn sustain_target(
 
 /// `<host>-<adapter>`: the name of a run's file in `--out-dir`.
 pub fn fleet_stem(adapter: &str) -> String {
-    let host = crate::provenance::host()
-        .hostname
+    let host = sysinfo::System::host_name()
+        .filter(|h| !h.trim().is_empty())
         .unwrap_or_else(|| "host".into());
     format!(
         "{}-{}",

@@ -9,7 +9,7 @@
 //! compiler cannot delete the chains either. What differs is the shape the compiler
 //! sees: chains as named values (`shaders/peak_fma_named.wgsl`, instantiated here with
 //! the chains and steps written out) or as an array updated in loops
-//! (`shaders/peak_fma.wgsl`); 8 or 16 chains; vec4 or scalar; 64 or 256 invocations per
+//! (`shaders/peak_fma.wgsl`); 4 to 32 chains; vec4 or scalar; 64 or 256 invocations per
 //! workgroup. Compilers differ in which they keep in registers and fully unroll (Mesa
 //! 22.3's lavapipe emulates f16 and is fastest with arrays there; Mesa 26.1's with named
 //! values), so no single shape reaches the ceiling everywhere.
@@ -196,7 +196,7 @@ impl Candidate {
     }
 }
 
-/// Screens every variant with a short calibration and `screen_runs` runs, then times the
+/// Screens every variant (calibrated, then `screen_runs` runs), then times the
 /// [`FINALISTS`] fastest with `runs` runs each, interleaved so that a noisy moment hurts
 /// them alike; the peak is the fastest run of the fastest. Its method records the variant
 /// and every variant's screening rate.

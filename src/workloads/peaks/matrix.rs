@@ -33,6 +33,14 @@ pub fn source(frag: u32, acc: Precision) -> String {
     s
 }
 
+/// Workgroup memory of the kernel: four f16 tiles of A and of B, and four accumulator
+/// tiles per subgroup.
+fn workgroup_bytes(frag: u32, acc: Precision) -> u64 {
+    let tile = u64::from(frag * frag);
+    let acc_bytes = if acc == Precision::F32 { 4 } else { 2 };
+    2 * 4 * tile * 2 + u64::from(SUBGROUPS) * 4 * tile * acc_bytes
+}
+
 /// Whether the adapter offers `frag`³ f16 × f16 → `acc`.
 fn offers(gpu: &crate::gpu::Gpu, frag: u32, acc: Precision) -> bool {
     let want = match acc {
@@ -61,7 +69,10 @@ pub fn measure(
                 continue;
             }
             let wg = SUBGROUPS * support.lanes;
-            if wg > gpu.limits().max_compute_invocations_per_workgroup {
+            let limits = gpu.limits();
+            if wg > limits.max_compute_invocations_per_workgroup
+                || workgroup_bytes(frag, acc) > u64::from(limits.max_compute_workgroup_storage_size)
+            {
                 continue;
             }
             let label = format!("peak coopmat {frag}x{frag} {acc}");

@@ -211,7 +211,7 @@ impl Arith {
 
 /// Measures the FMA peaks (f32, and f16 where the adapter has `SHADER_F16`), the
 /// cooperative-matrix peaks where it has cooperative matrices, and the bandwidths,
-/// through the device's meter. `progress` hears what is being measured.
+/// through the device's meter.
 pub fn measure(meter: &mut Meter, settings: &PeakSettings) -> Result<Peaks> {
     let gpu = meter.gpu();
     let fma_f32 =
@@ -277,13 +277,7 @@ pub fn plausibility(p: &Peaks, entry: Option<&Entry>) -> Vec<String> {
         sheet(e.fp32_tflops.as_ref()),
         "TFLOP/s",
     );
-    let matrix = p
-        .matrix
-        .iter()
-        .filter(|m| m.accumulator == Precision::F32)
-        .map(|m| m.tflops)
-        .max_by(f64::total_cmp);
-    if let Some(m) = matrix {
+    if let Some(m) = p.tflops_for(Precision::F16, Some(crate::types::KernelPath::Coopmat)) {
         check(
             "cooperative-matrix f16",
             m,
