@@ -276,6 +276,7 @@ fn rows(g: &WorkloadGroup) -> Vec<Vec<String>> {
                 m.adapter.clone(),
                 m.backend.clone(),
                 m.hosts.to_string(),
+                m.files.to_string(),
                 fmt_sig(m.tflops_median, 3),
                 pct(m.spread),
                 usd(m.usd_per_pflop_median),
@@ -289,10 +290,11 @@ fn rows(g: &WorkloadGroup) -> Vec<Vec<String>> {
         .collect()
 }
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "accelerator",
     "backend",
     "hosts",
+    "files",
     "step TFLOP/s (median)",
     "spread",
     "USD/PFLOP (median)",

@@ -118,6 +118,8 @@ pub struct Runner<'a> {
     /// repetitions: the comparison flags them from the file).
     warn_noise: bool,
     references: HashMap<(Layout, crate::types::Shape, u64, Precision), Arc<ReferenceSample>>,
+    /// A workload's MLP run, timed by a short probe before the run states its duration.
+    mlp_probe: Option<std::time::Duration>,
     /// Records that failed verification.
     pub failures: Vec<String>,
     /// Why a training run failed (gradient check or loss target), if one did.
@@ -155,6 +157,7 @@ impl<'a> Runner<'a> {
             ids: records::Ids::default(),
             cache_references: false,
             warn_noise: true,
+            mlp_probe: None,
             references: HashMap::new(),
             failures: Vec::new(),
             training_failure: None,

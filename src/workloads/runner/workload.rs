@@ -3,9 +3,9 @@
 //!
 //! The duration is stated before the workload starts ([`Runner::expect_workload`]):
 //! tuning the shape classes the cache lacks, then each repetition's fixed work
-//! (references, uploads, verification and warm-up runs, the MLP's steps), estimated from
-//! the speeds known so far (the tuning cache, else the measured FMA peak), plus each
-//! product's sampling time. While it runs, the sampling time of every product is set so
+//! (references, uploads, verification and warm-up runs), estimated from the speeds known
+//! so far (the tuning cache, else the measured FMA peak), and the MLP's run, timed by a
+//! short probe of its steps, plus each product's sampling time. While it runs, the sampling time of every product is set so
 //! that what is left ends on time: what each product's fixed work really cost in the
 //! first repetition replaces its estimate for the others. Budgets change how many
 //! samples are taken, never what work is done.
@@ -38,6 +38,9 @@ const PRIOR_FLOP_PER_NS: f64 = 1.0;
 
 /// Host cost of one submission and readback, assumed before any is measured.
 const LAUNCH: Duration = Duration::from_millis(5);
+
+/// Steps the MLP probe times (one readback batch of the small workload).
+const PROBE_STEPS: u64 = 25;
 
 /// Tuning time per shape class the cache lacks: software adapters, GPUs.
 const TUNE_PER_CLASS_CPU: Duration = Duration::from_secs(3);
@@ -122,8 +125,12 @@ impl Runner<'_> {
             + w.time_budget / 10
     }
 
-    /// One MLP training run: its gradient check, data and steps.
+    /// One MLP training run: its gradient check, data and steps; the probe's measurement
+    /// when there is one.
     fn mlp_time(&self, w: &Workload) -> Duration {
+        if let Some(t) = self.mlp_probe {
+            return t;
+        }
         let dims = vec![w.mlp.width; w.mlp.depth as usize + 1];
         let flops = train::flops_per_step(&dims, w.mlp.batch) as f64;
         let step = flops / (self.speed(w, PRIOR_GEMM) * PRIOR_TRAINING / PRIOR_GEMM) * 1e-9;
@@ -133,8 +140,15 @@ impl Runner<'_> {
             + Duration::from_millis(500)
     }
 
-    /// How long `repetitions` of `w` will take from now, tuning included.
-    pub fn expect_workload(&self, w: &Workload, repetitions: u32) -> Duration {
+    /// How long `repetitions` of `w` will take from now, tuning included. The MLP's run
+    /// is timed first by a probe ([`train::probe`]): on a shared machine its steps can
+    /// take twice what the GEMM speeds predict, and it is fixed work that shorter
+    /// sampling cannot make up. Without the probe (it failed: the run will say why) the
+    /// estimate comes from the speeds.
+    pub fn expect_workload(&mut self, w: &Workload, repetitions: u32) -> Duration {
+        self.mlp_probe = train::probe(self, &w.train_options(), w.precision, PROBE_STEPS)
+            .ok()
+            .map(|p| p.setup + p.per_step * w.mlp.steps as u32);
         let per_class = if self.gpu.is_software() {
             TUNE_PER_CLASS_CPU
         } else {

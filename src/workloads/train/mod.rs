@@ -14,7 +14,7 @@ pub mod net;
 pub mod ops;
 pub mod reference;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -397,6 +397,61 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
     Ok(())
 }
 
+/// What [`probe`] measured on the wall clock: everything a training run does before its
+/// first step (kernels, gradient check, network, data and targets), and one step with
+/// its share of the loss readbacks.
+pub struct Probe {
+    pub setup: Duration,
+    pub per_step: Duration,
+}
+
+/// Prepares the training run of `options` in `precision` as [`run_step`] would, and
+/// runs `steps` of its steps (at most one readback batch): what a workload's stated
+/// duration needs to know of its MLP. Nothing is reported or kept.
+pub fn probe(
+    runner: &mut Runner,
+    options: &TrainOptions,
+    precision: Precision,
+    steps: u64,
+) -> Result<Probe> {
+    let start = Instant::now();
+    let gpu = runner.gpu();
+    let cfg = options.resolve(
+        &gpu.limits(),
+        gpu.info.device_type,
+        &runner.kernels(),
+        runner.settings().seed,
+    )?;
+    let kernel = runner
+        .fastest_kernel()
+        .map(|(k, _)| k)
+        .or_else(|| runner.kernels().into_iter().next())
+        .context("no kernel to train with")?;
+    let variant = runner.variant_for(&kernel, precision);
+    let kernels = ops::Kernels::new(gpu, precision)?;
+    let timeout = Duration::from_secs(120);
+    check::gradient_check(
+        gpu,
+        &kernels,
+        &kernel,
+        variant,
+        &cfg.optimizer,
+        cfg.seed,
+        timeout,
+    )?;
+    let net = build_net(gpu, &kernels, &kernel, variant, &cfg)?;
+    let setup = start.elapsed();
+    let n = steps.clamp(1, cfg.log_every.max(1)).min(cfg.steps);
+    let encode = |pass: &mut wgpu::ComputePass<'_>| net.encode_step(pass);
+    let t0 = Instant::now();
+    runner.meter().batch(&encode, n as usize, timeout)?;
+    net.read_losses(gpu, 0, n, timeout)?;
+    Ok(Probe {
+        setup,
+        per_step: t0.elapsed() / n as u32,
+    })
+}
+
 /// Checks one step and trains in one precision with `kernel`.
 fn train_in(
     runner: &mut Runner,
@@ -521,51 +576,9 @@ pub fn train(
 ) -> Result<Training> {
     let dims = &cfg.dims;
     let (din, dout) = (dims[0], dims[dims.len() - 1]);
-    let setup_timeout = Duration::from_secs(300);
     obs.started("training: data and teacher targets");
     let precision = kernels.precision;
-    anyhow::ensure!(
-        variant.precision == precision,
-        "training kernels and GEMMs differ in precision"
-    );
-    let gemms = Gemms::new_with(gpu, gemm, variant)?;
-    let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-    let xs = (0..cfg.data_batches)
-        .map(|p| {
-            let x = random_matrix(
-                cfg.batch as usize * din as usize,
-                cfg.seed,
-                0xDA7A_0000 + u64::from(p),
-            );
-            net::upload_operand(gpu, "inputs", precision, &x, storage)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // The teacher: He-uniform weights (variance 2/d_in) so its signal survives the
-    // GELUs, and biases in ±0.5.
-    let mut teacher = random_params(dims, cfg.seed ^ 0x7EAC_4E12, 2f64.sqrt());
-    for (l, b) in teacher.b.iter_mut().enumerate() {
-        *b = random_matrix(b.len(), cfg.seed, 0x7B1A_0000 + l as u64)
-            .iter()
-            .map(|v| 0.5 * v)
-            .collect();
-    }
-    let dev = net::Device {
-        gpu,
-        ops: kernels,
-        gemms: &gemms,
-    };
-    let ts = net::teacher_targets(dev, dims, cfg.batch, &teacher, &xs, setup_timeout)?;
-    drop(teacher);
-    let init = random_params(dims, cfg.seed, 1.0);
-    let net = Net::new(
-        dev,
-        dims,
-        cfg.batch,
-        &init,
-        &cfg.optimizer,
-        net::Data { xs, ts },
-        cfg.steps,
-    )?;
+    let net = build_net(gpu, kernels, gemm, variant, cfg)?;
 
     let flops = flops_per_step(dims, cfg.batch);
     let mut times: Vec<f64> = Vec::with_capacity(cfg.steps as usize);
@@ -699,6 +712,63 @@ pub fn train(
         step_time,
         gradient_check,
     })
+}
+
+/// The network of `cfg` on the GPU with its data and the teacher's targets: everything a
+/// training run does before its first step.
+fn build_net(
+    gpu: &Gpu,
+    kernels: &ops::Kernels,
+    gemm: &KernelSpec,
+    variant: Variant,
+    cfg: &TrainConfig,
+) -> Result<Net> {
+    let dims = &cfg.dims;
+    let din = dims[0];
+    let setup_timeout = Duration::from_secs(300);
+    let precision = kernels.precision;
+    anyhow::ensure!(
+        variant.precision == precision,
+        "training kernels and GEMMs differ in precision"
+    );
+    let gemms = Gemms::new_with(gpu, gemm, variant)?;
+    let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+    let xs = (0..cfg.data_batches)
+        .map(|p| {
+            let x = random_matrix(
+                cfg.batch as usize * din as usize,
+                cfg.seed,
+                0xDA7A_0000 + u64::from(p),
+            );
+            net::upload_operand(gpu, "inputs", precision, &x, storage)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The teacher: He-uniform weights (variance 2/d_in) so its signal survives the
+    // GELUs, and biases in ±0.5.
+    let mut teacher = random_params(dims, cfg.seed ^ 0x7EAC_4E12, 2f64.sqrt());
+    for (l, b) in teacher.b.iter_mut().enumerate() {
+        *b = random_matrix(b.len(), cfg.seed, 0x7B1A_0000 + l as u64)
+            .iter()
+            .map(|v| 0.5 * v)
+            .collect();
+    }
+    let dev = net::Device {
+        gpu,
+        ops: kernels,
+        gemms: &gemms,
+    };
+    let ts = net::teacher_targets(dev, dims, cfg.batch, &teacher, &xs, setup_timeout)?;
+    drop(teacher);
+    let init = random_params(dims, cfg.seed, 1.0);
+    Net::new(
+        dev,
+        dims,
+        cfg.batch,
+        &init,
+        &cfg.optimizer,
+        net::Data { xs, ts },
+        cfg.steps,
+    )
 }
 
 /// The first step (1-based) whose running mean over the last `window` losses (fewer at
