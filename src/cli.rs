@@ -25,21 +25,24 @@ use crate::workloads::{self, Step, Suite};
 
 const EXAMPLES: &str = "\
 Examples:
-  flopcost run                          the default workload on the best adapter (decoder-8b on a GPU,
-                                        small on a software adapter), 3 repetitions, result in results/local/
+  flopcost run                          the default workload on the best adapter (decoder-8b
+                                        on a GPU, small on a software adapter), 3 repetitions,
+                                        result in results/local/
   flopcost run --workload small         the small workload (about a minute on two CPU cores)
-  flopcost workloads                    the named workloads a comparison's headline can be about
+  flopcost workloads                    the named workloads a comparison's headline is about
   flopcost run --suite quick            an exploratory suite: a handful of small shapes
   flopcost run --suite llm --tokens 64  training triplets of language-model blocks
   flopcost run --shape 4096 --layout nn,nt,tn --kernel tiled
-  flopcost run --precision f32,f16      f32 and f16 GEMMs (tensor cores where wgpu offers them)
+  flopcost run --precision f32,f16      f32 and f16 GEMMs (tensor cores where wgpu has them)
+  flopcost run --adapter all --out-dir fleet-results   every GPU of this host, one file each
   flopcost tune                         autotune the GEMM kernels for this adapter (cached)
-  flopcost peak                         measured FMA peaks and copy bandwidth
+  flopcost peak                         measured FMA, matrix and copy peaks
   flopcost train                        train an MLP on the GPU: step time, TFLOP/s, loss
   flopcost devices                      every adapter wgpu finds, with features and limits
   flopcost validate results/*.json      check result files against the schema and invariants
   flopcost cost results/lavapipe-vulkan.json --usd-per-hour 0.5   what the measured work costs
   flopcost compare results/lavapipe-vulkan.json results/llvmpipe-gl.json
+  flopcost fleet fleet-results          per accelerator model: spread, cost and slow hosts
   flopcost catalog                      datasheet peaks and prices the cost model knows";
 
 /// Measures what a unit of neural-network training work costs on this GPU: verified GEMMs

@@ -59,6 +59,26 @@ const TICKS: (&str, u32) = ("sans-serif", 15);
 const AXIS: (&str, u32) = ("sans-serif", 17);
 const CAPTION: (&str, u32) = ("sans-serif", 20);
 
+/// Ticks for a log axis: 1, 2, 3 and 5 times each power of ten between `lo` and `hi`, so
+/// that an axis spanning less than a decade still has several labels.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return ticks;
+    }
+    let mut e = lo.log10().floor() as i32;
+    while 10f64.powi(e) <= hi && ticks.len() < 64 {
+        for m in [1.0, 2.0, 3.0, 5.0] {
+            let t = m * 10f64.powi(e);
+            if (lo..=hi).contains(&t) {
+                ticks.push(t);
+            }
+        }
+        e += 1;
+    }
+    ticks
+}
+
 /// Median throughput of every matched record against its FLOPs: one point per record,
 /// coloured by machine and shaped by layout (a circle for the forward product or any
 /// record that is no training product, a triangle for the input gradient, a square for
@@ -75,7 +95,20 @@ fn throughput_chart(c: &Comparison) -> Result<String> {
     }
     let xmin = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min) / 2.0;
     let xmax = pts.iter().map(|p| p.0).fold(0.0, f64::max) * 2.0;
-    let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max) * 1.15;
+    // Headroom above the highest point for the legend (upper left), one row per
+    // machine and kind of product, so that it covers no point.
+    let entries: usize = c
+        .machines
+        .iter()
+        .map(|m| {
+            ["forward", "other", "input gradient", "weight gradient"]
+                .iter()
+                .filter(|r| m.points.iter().any(|p| p.role == **r))
+                .count()
+        })
+        .sum();
+    let headroom = (1.15 + 0.1 * entries as f64).min(3.0);
+    let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max) * headroom;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 460)).into_drawing_area();
@@ -85,7 +118,12 @@ fn throughput_chart(c: &Comparison) -> Result<String> {
             .margin(16)
             .x_label_area_size(56)
             .y_label_area_size(90)
-            .build_cartesian_2d((xmin..xmax).log_scale(), 0f64..ymax.max(f64::MIN_POSITIVE))
+            .build_cartesian_2d(
+                (xmin..xmax)
+                    .log_scale()
+                    .with_key_points(log_ticks(xmin, xmax)),
+                0f64..ymax.max(f64::MIN_POSITIVE),
+            )
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -198,7 +236,10 @@ fn ratio_chart(c: &Comparison) -> Result<String> {
             .margin(16)
             .x_label_area_size(56)
             .y_label_area_size(90)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo..hi).log_scale())
+            .build_cartesian_2d(
+                -0.5f64..(n as f64 - 0.5),
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            )
             .map_err(plot_err)?;
         chart
             .configure_mesh()
