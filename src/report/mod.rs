@@ -1,4 +1,6 @@
-//! Presenting results to people: the terminal summary table and number formatting.
+//! Presenting results to people: a run's summary table (here), comparisons ([`compare`],
+//! drawn by [`export`]), the fleet summary, the leaderboard, the cost breakdown, the
+//! peak, training and tuning tables, and progress on stderr.
 
 pub mod breakdown;
 pub mod compare;
