@@ -24,20 +24,7 @@ override SUBGROUPS: u32 = 4u;
 override LANES: u32 = 32u;
 override WG: u32 = SUBGROUPS * LANES;
 
-struct Params {
-    iters: u32,
-    // Invocations per row of the 2-D dispatch.
-    row: u32,
-    mul: f32,
-    add: f32,
-    sentinel: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<uniform> p: Params;
+// Params `p` and the output `out`: shaders/peak_params.wgsl, appended by the host.
 
 // Four tiles of A and four of B.
 var<workgroup> As: array<f16, 4u * FRAG * FRAG>;

@@ -19,20 +19,7 @@ override WG: u32 = 256u;
 override CHAINS: u32 = 16u; // ≤ 16
 override UNROLL: u32 = 8u;
 
-struct Params {
-    iters: u32,
-    // Invocations per row of the 2-D dispatch.
-    row: u32,
-    mul: f32,
-    add: f32,
-    sentinel: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<uniform> p: Params;
+// Params `p` and the output `out`: shaders/peak_params.wgsl, appended by the host.
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

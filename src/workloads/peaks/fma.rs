@@ -77,10 +77,12 @@ impl Variant {
             Form::Array => ARRAY_WGSL.to_string(),
             Form::Named => named_source(self.chains, self.width),
         };
-        match precision {
-            Precision::F32 => Ok(f32_source),
-            Precision::F16 => f16_variant(&f32_source),
-        }
+        let mut source = match precision {
+            Precision::F32 => f32_source,
+            Precision::F16 => f16_variant(&f32_source)?,
+        };
+        source.push_str(super::PARAMS_WGSL);
+        Ok(source)
     }
 
     fn constants(self) -> Vec<(&'static str, f64)> {

@@ -30,6 +30,7 @@ pub fn source(frag: u32, acc: Precision) -> String {
     if acc == Precision::F16 {
         s = s.replace("alias ACC = f32;", "alias ACC = f16;");
     }
+    s.push_str(super::PARAMS_WGSL);
     s
 }
 

@@ -34,6 +34,10 @@ pub const TARGET_RUN: Duration = Duration::from_millis(40);
 /// before it is called implausible: the spread of repeated peak runs on a quiet device.
 pub const PLAUSIBLE_SLACK: f64 = 0.05;
 
+/// The uniform block and output binding of the arithmetic peak shaders, appended to each
+/// (`shaders/peak_params.wgsl`); [`ArithParams`] is its host side.
+const PARAMS_WGSL: &str = include_str!("../../../shaders/peak_params.wgsl");
+
 /// The uniform block of the arithmetic peaks (FMA and matrix).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

@@ -428,17 +428,8 @@ pub fn probe(
         .or_else(|| runner.kernels().into_iter().next())
         .context("no kernel to train with")?;
     let variant = runner.variant_for(&kernel, precision);
-    let kernels = ops::Kernels::new(gpu, precision)?;
+    let (kernels, _) = checked_kernels(gpu, &kernel, variant, &cfg)?;
     let timeout = Duration::from_secs(120);
-    check::gradient_check(
-        gpu,
-        &kernels,
-        &kernel,
-        variant,
-        &cfg.optimizer,
-        cfg.seed,
-        timeout,
-    )?;
     let net = build_net(gpu, &kernels, &kernel, variant, &cfg)?;
     let setup = start.elapsed();
     let n = steps.clamp(1, cfg.log_every.max(1)).min(cfg.steps);
@@ -481,17 +472,7 @@ fn train_in(
         cfg.optimizer.learning_rate
     ));
     obs.started(&format!("training ({precision}): gradient check"));
-    let kernels = ops::Kernels::new(gpu, precision)?;
-    let timeout = Duration::from_secs(120);
-    let checked = check::gradient_check(
-        gpu,
-        &kernels,
-        &kernel,
-        variant,
-        &cfg.optimizer,
-        cfg.seed,
-        timeout,
-    )?;
+    let (kernels, checked) = checked_kernels(gpu, &kernel, variant, cfg)?;
     if !checked.passed {
         return Err(TrainingFailed(format!(
             "the gradient check failed: one {precision} step on a {} network differs from the \
@@ -712,6 +693,27 @@ pub fn train(
         step_time,
         gradient_check,
     })
+}
+
+/// The training kernels in `variant`'s precision, and one step of the check network
+/// with them and `gemm` against the f64 CPU implementation ([`check`]).
+fn checked_kernels(
+    gpu: &Gpu,
+    gemm: &KernelSpec,
+    variant: Variant,
+    cfg: &TrainConfig,
+) -> Result<(ops::Kernels, GradientCheck)> {
+    let kernels = ops::Kernels::new(gpu, variant.precision)?;
+    let checked = check::gradient_check(
+        gpu,
+        &kernels,
+        gemm,
+        variant,
+        &cfg.optimizer,
+        cfg.seed,
+        Duration::from_secs(120),
+    )?;
+    Ok((kernels, checked))
 }
 
 /// The network of `cfg` on the GPU with its data and the teacher's targets: everything a
