@@ -8,8 +8,8 @@ use anyhow::Result;
 use crate::cli::{CompareArgs, FormatArg};
 use crate::error::input_error;
 use crate::report::compare::{self, Input};
-use crate::report::{export, write_stdout};
-use crate::result::{self, ResultWriter};
+use crate::report::export;
+use crate::result;
 
 pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     let baseline = args.baseline_index()?;
@@ -19,10 +19,7 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
             "--format html needs --out FILE (the page is written to a file)",
         ));
     }
-    let writer = match &args.out {
-        Some(out) => Some(ResultWriter::prepare(out.clone(), args.force, false)?),
-        None => None,
-    };
+    let writer = super::out_writer(&args.out, args.force)?;
     if args.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         return Err(input_error(
             "standard input (-) can be read once; give it for one file at most",
@@ -38,12 +35,6 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     }
     let c = compare::build(&inputs, baseline, &spec, args.kernel.as_deref())?;
     let text = export::exporter(args.format.into()).render(&c)?;
-    match writer {
-        Some(w) => {
-            w.write(text.as_bytes())?;
-            eprintln!("wrote {}", w.path().display());
-        }
-        None => write_stdout(&text)?,
-    }
+    super::emit(writer, &text)?;
     Ok(ExitCode::SUCCESS)
 }

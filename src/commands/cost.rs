@@ -10,7 +10,7 @@ use crate::cost;
 use crate::error::input_error;
 use crate::report::breakdown::breakdown;
 use crate::report::write_stdout;
-use crate::result::{self, ResultWriter, validate};
+use crate::result::{self, validate};
 
 pub fn cost(args: CostArgs) -> Result<ExitCode> {
     let spec = args.price.spec()?;
@@ -22,10 +22,7 @@ pub fn cost(args: CostArgs) -> Result<ExitCode> {
         )));
     }
     // Checked before anything is computed or written.
-    let writer = match &args.out {
-        Some(out) => Some(ResultWriter::prepare(out.clone(), args.force, false)?),
-        None => None,
-    };
+    let writer = super::out_writer(&args.out, args.force)?;
     let c = cost::price_file(&file, &spec).map_err(|e| e.context(name.clone()))?;
     if args.json {
         let mut text = serde_json::to_string_pretty(&c).context("serializing the cost section")?;

@@ -7,8 +7,6 @@ use anyhow::Result;
 use crate::cli::{FleetArgs, FleetFormat};
 use crate::error::input_error;
 use crate::report::fleet;
-use crate::report::write_stdout;
-use crate::result::ResultWriter;
 
 pub fn fleet(args: FleetArgs) -> Result<ExitCode> {
     if args.format == FleetFormat::Html && args.out.is_none() {
@@ -17,10 +15,7 @@ pub fn fleet(args: FleetArgs) -> Result<ExitCode> {
         ));
     }
     let spec = args.price_spec()?;
-    let writer = match &args.out {
-        Some(out) => Some(ResultWriter::prepare(out.clone(), args.force, false)?),
-        None => None,
-    };
+    let writer = super::out_writer(&args.out, args.force)?;
     let f = fleet::build(&args.dir, args.threshold, &spec)?;
     let text = match args.format {
         FleetFormat::Table => fleet::table(&f),
@@ -28,12 +23,6 @@ pub fn fleet(args: FleetArgs) -> Result<ExitCode> {
         FleetFormat::Json => fleet::json(&f)?,
         FleetFormat::Html => fleet::html(&f),
     };
-    match writer {
-        Some(w) => {
-            w.write(text.as_bytes())?;
-            eprintln!("wrote {}", w.path().display());
-        }
-        None => write_stdout(&text)?,
-    }
+    super::emit(writer, &text)?;
     Ok(ExitCode::SUCCESS)
 }

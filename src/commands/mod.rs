@@ -13,11 +13,32 @@ pub mod tune;
 pub mod validate;
 pub mod workloads;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
+use crate::result::ResultWriter;
+
+/// The writer of `--out`, taken before any work is done (exclusively, unless `--force`).
+fn out_writer(out: &Option<PathBuf>, force: bool) -> Result<Option<ResultWriter>> {
+    out.as_ref()
+        .map(|o| ResultWriter::prepare(o.clone(), force, false))
+        .transpose()
+}
+
+/// `text` into the `--out` file when there is one (saying so on stderr), else to stdout.
+fn emit(writer: Option<ResultWriter>, text: &str) -> Result<()> {
+    match writer {
+        Some(w) => {
+            w.write(text.as_bytes())?;
+            eprintln!("wrote {}", w.path().display());
+            Ok(())
+        }
+        None => crate::report::write_stdout(text),
+    }
+}
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {

@@ -277,6 +277,17 @@ pub fn check_fits(
 }
 
 impl TrainOptions {
+    /// [`TrainOptions::resolve`] for the runner's device, kernels and seed.
+    pub fn resolve_for(&self, runner: &Runner) -> Result<TrainConfig> {
+        let gpu = runner.gpu();
+        self.resolve(
+            &gpu.limits(),
+            gpu.info.device_type,
+            &runner.kernels(),
+            runner.settings().seed,
+        )
+    }
+
     /// Chooses the sizes left open for this device and checks the ones given (`Err` is
     /// bad input when a given size does not fit).
     pub fn resolve(
@@ -347,13 +358,7 @@ pub fn random_params(dims: &[u32], seed: u64, gain: f64) -> HostParams {
 /// The suite step: measure the model layer's GEMMs if asked, check one step, train, and
 /// report the section. A check or target failure is a [`TrainingFailed`] error.
 pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Observer) -> Result<()> {
-    let gpu = runner.gpu();
-    let cfg = options.resolve(
-        &gpu.limits(),
-        gpu.info.device_type,
-        &runner.kernels(),
-        runner.settings().seed,
-    )?;
+    let cfg = options.resolve_for(runner)?;
     let width = cfg.dims[1];
     let precisions = runner.precisions().to_vec();
     // The kernel each precision trains with.
@@ -416,12 +421,7 @@ pub fn probe(
 ) -> Result<Probe> {
     let start = Instant::now();
     let gpu = runner.gpu();
-    let cfg = options.resolve(
-        &gpu.limits(),
-        gpu.info.device_type,
-        &runner.kernels(),
-        runner.settings().seed,
-    )?;
+    let cfg = options.resolve_for(runner)?;
     let kernel = runner
         .fastest_kernel()
         .map(|(k, _)| k)
