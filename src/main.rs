@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
+    restore_sigpipe();
     let cli = match flopcost::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -29,6 +30,19 @@ fn main() -> ExitCode {
             eprintln!("Error: {err:#}");
             flopcost::error::exit_code(&err)
         }
+    }
+}
+
+/// A reader that closes the pipe early (`flopcost validate *.json | head -1`) ends flopcost
+/// as it ends other Unix tools, quietly by SIGPIPE (exit 141 in the shell), where Rust's
+/// default (the signal ignored, then `println!` panicking on the write error) would print
+/// a panic and exit 101. Result files are written atomically and whole, so a run ended this
+/// way keeps every file it saved.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -122,6 +122,16 @@ pub fn payload_bound(samples: u64) -> u64 {
 /// The largest payload any histogram may have, whatever its sample count claims.
 pub const MAX_PAYLOAD: u64 = 1 << 20;
 
+/// The most payload bytes a histogram encoded in `encoded` characters may inflate to. The
+/// counts of real histograms compress by less than 2 (the published files: at most 1.35
+/// inflated bytes per base64 character); padding of empty counts compresses a
+/// thousandfold. Bounding each histogram by its own size bounds the decoding work of a
+/// whole file by the file's size: at most 64 bytes inflated per byte read, plus 4 KiB per
+/// histogram.
+pub fn inflation_bound(encoded: usize) -> u64 {
+    64 * encoded as u64 + 4096
+}
+
 /// Reads back a histogram written by [`encode_histogram`], at a cost proportional to its
 /// encoded size: the compressed payload is inflated under a bound ([`MAX_PAYLOAD`], or
 /// what `samples` samples can need), the header must describe exactly the bytes that
@@ -149,7 +159,9 @@ pub fn decode_histogram_for(s: &str, samples: Option<u64>) -> Result<Histogram<u
             u64::from_be_bytes(a)
         })
     };
-    let limit = samples.map_or(MAX_PAYLOAD, |n| payload_bound(n).min(MAX_PAYLOAD)) as usize;
+    let limit = samples
+        .map_or(MAX_PAYLOAD, |n| payload_bound(n).min(MAX_PAYLOAD))
+        .min(inflation_bound(s.len())) as usize;
     let v2: Vec<u8> = match u32_at(&bytes, 0) {
         Some(V2_DEFLATE_COOKIE) => {
             let len = u32_at(&bytes, 4).context("histogram is truncated")? as usize;
@@ -195,6 +207,120 @@ pub fn decode_histogram_for(s: &str, samples: Option<u64>) -> Result<Histogram<u
         .map_err(|e| anyhow::anyhow!("histogram does not decode: {e:?}"))
 }
 
+/// What a histogram says about the exact samples it was made from. Each sample was rounded
+/// to a whole ns (at least 1) and recorded in a bucket of [`HISTOGRAM_SIGFIG`] digits, so
+/// the k-th smallest sample lies in the k-th recorded bucket, widened by half a ns. A
+/// summary computed from the exact samples ([`summarize`]) must fall within the bounds
+/// these give, whatever the samples were: that is how a file's percentiles, mean and
+/// spread are checked against the histogram it carries.
+#[derive(Clone, Debug)]
+pub struct Ranks {
+    /// Per recorded bucket, ascending: the lowest and highest value a sample in it can
+    /// have had (ns), and the count of samples up to and including it.
+    buckets: Vec<(f64, f64, u64)>,
+}
+
+impl Ranks {
+    pub fn of(h: &Histogram<u64>) -> Ranks {
+        let mut cum = 0;
+        let buckets = h
+            .iter_recorded()
+            .map(|v| {
+                let at = v.value_iterated_to();
+                cum += v.count_at_value();
+                let lo = h.lowest_equivalent(at);
+                // A sample recorded as 1 ns may have been anything below 1.5 ns.
+                let low = if lo <= 1 { 0.0 } else { lo as f64 - 0.5 };
+                (low, h.highest_equivalent(at) as f64 + 0.5, cum)
+            })
+            .collect();
+        Ranks { buckets }
+    }
+
+    /// How many samples the histogram holds.
+    pub fn len(&self) -> u64 {
+        self.buckets.last().map_or(0, |b| b.2)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// Bounds of the `rank`-th smallest sample (1-based).
+    pub fn rank(&self, rank: u64) -> (f64, f64) {
+        let i = self.buckets.partition_point(|b| b.2 < rank);
+        let b = self.buckets[i.min(self.buckets.len() - 1)];
+        (b.0, b.1)
+    }
+
+    /// Bounds of the nearest-rank percentile `q` ([`percentile`]).
+    pub fn percentile(&self, q: f64) -> (f64, f64) {
+        let n = self.len();
+        let rank = (q * n as f64).ceil() as u64;
+        self.rank(rank.clamp(1, n))
+    }
+
+    /// Bounds of the median ([`median`]: the mean of the middle two for an even count).
+    pub fn median(&self) -> (f64, f64) {
+        let n = self.len();
+        if n % 2 == 1 {
+            self.rank(n / 2 + 1)
+        } else {
+            let (a, b) = (self.rank(n / 2), self.rank(n / 2 + 1));
+            (0.5 * (a.0 + b.0), 0.5 * (a.1 + b.1))
+        }
+    }
+
+    /// Bounds of the mean.
+    pub fn mean(&self) -> (f64, f64) {
+        let n = self.len() as f64;
+        let (mut lo, mut hi, mut prev) = (0.0, 0.0, 0);
+        for &(l, h, cum) in &self.buckets {
+            let c = (cum - prev) as f64;
+            prev = cum;
+            lo += l * c;
+            hi += h * c;
+        }
+        (lo / n, hi / n)
+    }
+
+    /// The sample standard deviation of the buckets' middles, and how far the exact
+    /// samples' can be from it: moving each sample by at most w_i moves the standard
+    /// deviation by at most sqrt(Σ w_i² / (n − 1)) (it is a norm of the centred samples
+    /// over √(n − 1)).
+    pub fn stddev(&self) -> (f64, f64) {
+        let n = self.len();
+        if n < 2 {
+            return (0.0, 0.0);
+        }
+        let (mut prev, mut sum) = (0, 0.0);
+        let mids: Vec<(f64, f64, f64)> = self
+            .buckets
+            .iter()
+            .map(|&(l, h, cum)| {
+                let c = (cum - prev) as f64;
+                prev = cum;
+                sum += 0.5 * (l + h) * c;
+                (0.5 * (l + h), 0.5 * (h - l), c)
+            })
+            .collect();
+        let mean = sum / n as f64;
+        let (mut var, mut slack) = (0.0, 0.0);
+        for (mid, w, c) in mids {
+            var += c * (mid - mean) * (mid - mean);
+            slack += c * w * w;
+        }
+        let d = (n - 1) as f64;
+        ((var / d).sqrt(), (slack / d).sqrt())
+    }
+}
+
+/// Whether `v` lies within `bounds`, allowing a relative 1e-9 for rounding in the file.
+pub fn within(v: f64, (lo, hi): (f64, f64)) -> bool {
+    let slack = 1e-9 * v.abs();
+    v.is_finite() && v >= lo - slack && v <= hi + slack
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +340,39 @@ mod tests {
         assert!(summarize(&[]).is_none());
         let one = summarize(&[7.0]).unwrap();
         assert_eq!((one.median, one.stddev, one.cv), (7.0, 0.0, 0.0));
+    }
+
+    proptest::proptest! {
+        /// The summary of any samples lies within the bounds their histogram gives.
+        #[test]
+        fn a_summary_lies_within_its_histograms_bounds(
+            raw in proptest::collection::vec(0.2f64..1e7, 1..300),
+            spread in 0u32..3,
+        ) {
+            let v: Vec<f64> = raw.iter().map(|x| x.powi(spread as i32 + 1) % 1e9 + 0.3).collect();
+            let s = summarize(&v).unwrap();
+            let r = Ranks::of(&histogram(&v).unwrap());
+            proptest::prop_assert_eq!(r.len(), s.samples);
+            proptest::prop_assert!(within(s.min, r.rank(1)));
+            proptest::prop_assert!(within(s.max, r.rank(s.samples)));
+            proptest::prop_assert!(within(s.p10, r.percentile(0.10)));
+            proptest::prop_assert!(within(s.p90, r.percentile(0.90)));
+            proptest::prop_assert!(within(s.p99, r.percentile(0.99)));
+            proptest::prop_assert!(within(s.median, r.median()));
+            proptest::prop_assert!(within(s.mean, r.mean()));
+            let (sd, slack) = r.stddev();
+            proptest::prop_assert!((s.stddev - sd).abs() <= slack * (1.0 + 1e-9) + 1e-9);
+        }
+    }
+
+    #[test]
+    fn a_median_moved_to_the_fastest_sample_is_outside_its_bounds() {
+        let v: Vec<f64> = (0..200).map(|i| 1e6 + 1e3 * f64::from(i)).collect();
+        let s = summarize(&v).unwrap();
+        let r = Ranks::of(&histogram(&v).unwrap());
+        assert!(within(s.median, r.median()));
+        assert!(!within(s.min, r.median()));
+        assert!(!within(0.9 * s.mean, r.mean()));
     }
 
     #[test]

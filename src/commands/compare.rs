@@ -27,10 +27,11 @@ pub fn compare(args: CompareArgs) -> Result<ExitCode> {
     }
     let mut inputs = Vec::new();
     for path in &args.files {
-        // Reports print from a copy whose strings cannot forge a line.
+        // The one strict reader: validated as written, then cleaned, so reports print
+        // from a copy whose strings cannot forge a line.
         inputs.push(Input {
             path: crate::util::clean(&path.display().to_string()),
-            file: result::strict::cleaned(&result::read(path)?),
+            file: result::read_valid(path)?,
         });
     }
     let c = compare::build(&inputs, baseline, &spec, args.kernel.as_deref())?;

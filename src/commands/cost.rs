@@ -14,11 +14,14 @@ use crate::result::{self, validate};
 
 pub fn cost(args: CostArgs) -> Result<ExitCode> {
     let spec = args.price.spec()?;
-    let name = args.file.display().to_string();
+    let name = crate::util::clean(&args.file.display().to_string());
+    // Validated as written; the breakdown prints from a cleaned copy (no string of the file
+    // can forge or erase a line), and the priced copy keeps the file's own strings.
     let mut file = result::read(&args.file)?;
     if let Some(p) = validate::problems(&file).first() {
         return Err(input_error(format!(
-            "{name}: not a valid result file: {p} (see `flopcost validate`)"
+            "{name}: not a valid result file: {} (see `flopcost validate`)",
+            crate::util::clean(p)
         )));
     }
     // Checked before anything is computed or written.
@@ -29,12 +32,16 @@ pub fn cost(args: CostArgs) -> Result<ExitCode> {
         text.push('\n');
         write_stdout(&text)?;
     } else {
-        write_stdout(&breakdown(&name, &file, &c))?;
+        let shown = result::strict::cleaned(&file);
+        write_stdout(&breakdown(&name, &shown, &result::strict::cleaned(&c)))?;
     }
     file.cost = Some(c);
     if let Some(w) = writer {
         w.save(&file)?;
-        eprintln!("wrote {} with the new cost section", w.path().display());
+        eprintln!(
+            "wrote {} with the new cost section",
+            crate::util::clean(&w.path().display().to_string())
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,8 +21,8 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                 continue;
             }
         };
-        if is_json_schema(&bytes) {
-            println!("skip    {name}: a JSON Schema, not a result file");
+        if result::is_result_schema(&bytes) {
+            println!("skip    {name}: the JSON Schema of result files, not a result file");
             continue;
         }
         match result::parse(&bytes, &path.display().to_string()) {
@@ -83,7 +83,7 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
                         1 => String::new(),
                         n => format!(" (and {} more)", n - 1),
                     };
-                    println!("invalid {}: {}{more}", path.display(), problems[0]);
+                    println!("invalid {name}: {}{more}", clean(&problems[0]));
                 }
             }
         }
@@ -94,11 +94,4 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
         eprintln!("{bad} of {} files are invalid", files.len());
         ExitCode::from(2)
     })
-}
-
-/// True for a JSON Schema document (such as `results/schema.json`), which sits beside
-/// result files and is checked by its own test, not by `validate`.
-fn is_json_schema(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(bytes)
-        .is_ok_and(|v| v.get("$schema").is_some() && v.get("schema").is_none())
 }

@@ -19,6 +19,7 @@ use super::catalog::{Entry, words};
 use super::model::{self, defaults};
 use crate::error::input_error;
 use crate::result::{AdapterRecord, Cost, CostField, CostInput, CostInputs, Fields, Pricing};
+use crate::util::fmt_num;
 
 /// Price inputs given on the command line (already checked to be in range).
 #[derive(Clone, Debug, Default)]
@@ -34,7 +35,7 @@ impl PriceSpec {
         for (field, &v) in self.flags.iter() {
             field
                 .check(v)
-                .map_err(|why| input_error(format!("--{} {v}: {why}", field.flag())))?;
+                .map_err(|why| input_error(format!("--{} {}: {why}", field.flag(), fmt_num(v))))?;
         }
         Ok(())
     }
@@ -57,6 +58,23 @@ impl PriceSpec {
     }
 }
 
+/// The longest `source` a price file may give: with the file's path and key it must fit
+/// the 16 KiB a result file allows a message, or a priced file would not read back.
+pub const MAX_SOURCE_BYTES: usize = 4 << 10;
+
+/// A machine's key is an adapter name, recorded in the source of every price taken from
+/// it: at most the 1 KiB a result file allows a name.
+fn check_key(key: &str) -> Result<(), String> {
+    let most = crate::result::strict::MAX_NAME_BYTES;
+    if key.len() > most {
+        return Err(format!(
+            "a key of {} bytes; an adapter name is at most {most}",
+            key.len()
+        ));
+    }
+    Ok(())
+}
+
 /// One machine in a price file: values of the price fields, and where they come from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PriceEntry {
@@ -75,6 +93,13 @@ impl PriceEntry {
         for (key, value) in items {
             if key == "source" {
                 match value {
+                    Value::Text(t) if t.len() > MAX_SOURCE_BYTES => {
+                        return Err(format!(
+                            "source is {} bytes; at most {MAX_SOURCE_BYTES} are allowed (it is \
+                             recorded in every result file priced with it)",
+                            t.len()
+                        ));
+                    }
                     Value::Text(t) => e.source = Some(t.to_string()),
                     _ => return Err("source must be text".into()),
                 }
@@ -167,6 +192,7 @@ impl PriceFile {
                 });
                 let entry =
                     PriceEntry::from_table(items).map_err(|why| bad(format!("[{key:?}] {why}")))?;
+                check_key(key).map_err(&bad)?;
                 machines.insert(key.clone(), entry);
             }
         } else {
@@ -193,6 +219,7 @@ impl PriceFile {
                 });
                 let entry =
                     PriceEntry::from_table(items).map_err(|why| bad(format!("[{key:?}] {why}")))?;
+                check_key(key).map_err(&bad)?;
                 machines.insert(key.clone(), entry);
             }
         }
@@ -452,7 +479,7 @@ fn check_recorded(inputs: &CostInputs) -> Result<()> {
                 "the recorded cost input {} = {} {why}; re-price the file with \
                  `flopcost cost FILE --{} X --out FILE --force`",
                 field.name(),
-                i.value,
+                fmt_num(i.value),
                 field.flag()
             ))
         })?;

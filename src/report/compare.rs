@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::cost::{self, PriceSpec, Throughputs};
 use crate::error::input_error;
-use crate::result::validate_workload;
+use crate::result::validate::workload as validate_workload;
 use crate::result::{CostField, Record, ResultFile, TRAINING_REPEAT_ID, validate};
 use crate::stats::bootstrap::Sampled;
 use crate::stats::repeated::{Repeated, speed_ratio};
@@ -502,6 +502,12 @@ fn unfit(label: &str, file: &ResultFile) -> Vec<String> {
     }
     if w.step_times_ns.is_empty() {
         out.push(format!("{label}: no repetition of the workload finished"));
+    } else if w.step_times_ns.len() < w.repetitions as usize {
+        out.push(format!(
+            "{label}: {} of its {} repetitions finished",
+            w.step_times_ns.len(),
+            w.repetitions
+        ));
     }
     out
 }

@@ -18,13 +18,15 @@ pub const PAGE: &str = "README.md";
 /// Prices for the published files, read when present in the results directory.
 pub const PRICES: &str = "prices.toml";
 
-/// The result files of a directory (top level only, `*.json`, JSON Schemas skipped), by name.
+/// The result files of a directory (top level only, `*.json` that is not a directory,
+/// the JSON Schema of result files skipped), by name. Links, pipes and devices among them
+/// are listed, so that the reader refuses them by name instead of dropping them silently.
 pub fn result_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| input_error(format!("{}: cannot list the directory: {e}", dir.display())))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !p.is_dir() && p.extension().is_some_and(|e| e == "json"))
         .filter(|p| !is_json_schema(p))
         .collect();
     files.sort();
@@ -32,10 +34,7 @@ pub fn result_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn is_json_schema(path: &Path) -> bool {
-    result::read_limited(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .is_some_and(|v| v.get("$schema").is_some() && v.get("schema").is_none())
+    result::read_limited(path).is_ok_and(|b| result::is_result_schema(&b))
 }
 
 /// One file's row.

@@ -194,9 +194,11 @@ impl CostField {
             CostField::CapexUsd => {
                 "Purchase price, USD: prices by ownership, with the flags below and --watts"
             }
-            CostField::LifetimeYears => "Years the purchase is written off over [default: 4]",
+            CostField::LifetimeYears => {
+                "Years the purchase is written off over, at least 0.01 [default: 4]"
+            }
             CostField::Utilization => {
-                "Fraction of all hours doing paid work, in (0, 1] [default: 0.8]"
+                "Fraction of all hours doing paid work, in [0.001, 1] [default: 0.8]"
             }
             CostField::Watts => {
                 "Board power while working, W (also gives joules per PFLOP) [default: the catalog's]"
@@ -231,8 +233,10 @@ impl CostField {
         let (lo, lo_open, hi) = match self {
             CostField::UsdPerHour => (0.0, false, 1e6),
             CostField::CapexUsd => (0.0, false, 1e10),
-            CostField::LifetimeYears => (0.0, true, 100.0),
-            CostField::Utilization => (0.0, true, 1.0),
+            // Lower bounds that keep the hourly share of the purchase finite: at most
+            // 1e10 / (0.01 · 8766 · 0.001) USD per hour.
+            CostField::LifetimeYears => (0.01, false, 100.0),
+            CostField::Utilization => (0.001, false, 1.0),
             CostField::Watts => (0.0, true, 1e7),
             CostField::UsdPerKwh => (0.0, false, 1e3),
             CostField::Pue => (1.0, false, 10.0),

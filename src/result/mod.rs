@@ -6,8 +6,6 @@ pub mod strict;
 pub mod training;
 pub mod types;
 pub mod validate;
-mod validate_training;
-pub mod validate_workload;
 pub mod workload;
 
 pub use cost_section::*;
@@ -73,13 +71,17 @@ pub fn read(path: &Path) -> Result<ResultFile> {
 /// Reads a result file for a report: parsed, valid (else bad input naming the first
 /// problem), and with every string cleaned for printing ([`strict::cleaned`]).
 pub fn read_valid(path: &Path) -> Result<ResultFile> {
-    let file = strict::cleaned(&read(path)?);
+    // Validated as written, then cleaned: a file that `validate` refuses (a trailing space
+    // in a timestamp or a name) is refused here too.
+    let file = read(path)?;
     if let Some(p) = validate::problems(&file).first() {
         return Err(input_error(format!(
-            "not a valid result file: {p} (see `flopcost validate`)"
+            "{}: not a valid result file: {} (see `flopcost validate`)",
+            crate::util::clean(&path.display().to_string()),
+            crate::util::clean(p)
         )));
     }
-    Ok(file)
+    Ok(strict::cleaned(&file))
 }
 
 /// Where a result goes; checked before any GPU work.
@@ -171,14 +173,12 @@ impl ResultWriter {
                 )));
             }
         }
-        let probe = dir.join(format!(".flopcost-write-test-{}", std::process::id()));
-        fs::write(&probe, b"").map_err(|e| {
+        crate::util::fs::check_writable_dir(&dir).map_err(|e| {
             input_error(format!(
                 "output directory {} is not writable: {e}",
                 dir.display()
             ))
         })?;
-        let _ = fs::remove_file(&probe);
         Ok(ResultWriter {
             path: std::cell::RefCell::new(path),
             in_dir: None,
@@ -292,6 +292,17 @@ pub fn schema_json() -> String {
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Whether `bytes` are the JSON Schema of result files that this version writes
+/// (`results/schema.json`, which sits beside result files), as a value. Anything else that
+/// is not a result file, a file with `$schema` and no `schema` among them, is refused as
+/// such by every reader.
+pub fn is_result_schema(bytes: &[u8]) -> bool {
+    let Ok(value) = strict::parse(bytes) else {
+        return false;
+    };
+    serde_json::from_str::<serde_json::Value>(&schema_json()).is_ok_and(|ours| ours == value)
 }
 
 /// The best verified record by median throughput.

@@ -153,11 +153,14 @@ impl<'de> Visitor<'de> for Seed {
     }
 }
 
-/// A copy of `file` safe to print: every string (names, ids, sources, warnings; not
-/// the encoded histograms) has its control characters escaped with
-/// [`crate::util::clean`]. Reports print from this copy; files are written from the
-/// original.
-pub fn cleaned(file: &super::ResultFile) -> super::ResultFile {
+/// A copy of `file` (a result file or any part of one) safe to print: every string
+/// (names, ids, sources, warnings; not the encoded histograms) has its control characters
+/// escaped with [`crate::util::clean`]. Reports print from this copy; files are written
+/// from the original.
+pub fn cleaned<T>(file: &T) -> T
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone,
+{
     fn walk(v: &mut Value) {
         match v {
             Value::String(s) => *s = crate::util::clean(s),

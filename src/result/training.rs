@@ -2,7 +2,7 @@
 //! (`triplets`) and the MLP trained on the GPU (`training`).
 //!
 //! Both are derived from measurements elsewhere in the file or in the section itself, so
-//! `flopcost validate` can recompute every derived number (see `validate_training.rs`).
+//! `flopcost validate` can recompute every derived number (see `validate/training.rs`).
 //! Units are in the field names, as in the rest of the file.
 
 use schemars::JsonSchema;
@@ -166,7 +166,8 @@ pub struct Training {
     /// (1 − this is the training overhead).
     #[serde(default)]
     pub tflops_vs_best_gemm: Option<f64>,
-    /// Loss of the first step (the initial network on its first batch).
+    /// Mean loss of the first `log_every` steps (the first point of `loss_curve`; in files
+    /// whose `target_window` is not `log_every`, the loss of the first step).
     pub loss_start: f64,
     /// Mean loss of the last `log_every` steps.
     pub loss_end: f64,
@@ -174,10 +175,11 @@ pub struct Training {
     pub target_loss: f64,
     /// The fraction of loss_start the loss must fall below within `steps`.
     pub target_fraction: f64,
-    /// The running mean over this many steps is what is compared with the target, so a
-    /// single easy batch does not count as reaching it.
+    /// The mean over this many steps is what is compared with the target, so a single
+    /// easy batch does not count as reaching it: `log_every`, the window of each logged
+    /// mean (10, a running mean over single steps, in older files).
     pub target_window: u64,
-    /// The first step whose running mean loss is at most target_loss (time to quality,
+    /// The step of the first logged mean at most target_loss (time to quality,
     /// in steps); absent when it was never reached.
     #[serde(default)]
     pub steps_to_target: Option<u64>,

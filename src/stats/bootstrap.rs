@@ -15,7 +15,8 @@
 //! that the machines are equal.
 
 use hdrhistogram::Histogram;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::SeedableRng;
+use rand_distr::{Beta, Distribution};
 use rand_pcg::Pcg64Mcg;
 
 /// Resamples per interval.
@@ -27,61 +28,84 @@ pub const CONFIDENCE: f64 = 0.95;
 /// Fixed seed, so the same files always give the same interval.
 const SEED: u64 = 0x00f1_0bc0_5700_0001;
 
-/// Most values taken from one histogram; larger ones are represented by this many evenly
-/// spaced quantiles.
-const MAX_VALUES: u64 = 20_000;
-
-/// The samples of one record: its FLOPs per run and its times in ns, ascending.
+/// The samples of one record: its FLOPs per run and its times in ns, as distinct values
+/// ascending with the count of samples up to each.
 #[derive(Clone, Debug)]
 pub struct Sampled {
     pub flops: f64,
     values: Vec<f64>,
+    cum: Vec<u64>,
+    /// The distribution of the (lower) middle order statistic of n uniforms, and of the
+    /// gap to the next one for an even n.
+    middle: Beta<f64>,
+    next: Option<Beta<f64>>,
 }
 
 impl Sampled {
     /// The samples held in `h` (each at its bucket's middle value).
     pub fn from_histogram(flops: f64, h: &Histogram<u64>) -> Option<Sampled> {
-        if h.is_empty() {
-            return None;
-        }
-        let mut values = Vec::new();
-        if h.len() <= MAX_VALUES {
-            for v in h.iter_recorded() {
-                let value = h.median_equivalent(v.value_iterated_to()) as f64;
-                values.extend(std::iter::repeat_n(value, v.count_at_value() as usize));
-            }
-        } else {
-            values = (0..MAX_VALUES)
-                .map(|i| h.value_at_quantile((i as f64 + 0.5) / MAX_VALUES as f64) as f64)
-                .collect();
-        }
-        values.sort_by(f64::total_cmp);
-        Some(Sampled { flops, values })
+        let mut cum = 0;
+        let (values, cums) = h
+            .iter_recorded()
+            .map(|v| {
+                cum += v.count_at_value();
+                (h.median_equivalent(v.value_iterated_to()) as f64, cum)
+            })
+            .unzip();
+        Sampled::new(flops, values, cums)
     }
 
     /// Samples given directly (ascending or not).
     pub fn from_values(flops: f64, mut values: Vec<f64>) -> Option<Sampled> {
-        if values.is_empty() || values.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+        if values.iter().any(|v| !v.is_finite() || *v <= 0.0) {
             return None;
         }
         values.sort_by(f64::total_cmp);
-        Some(Sampled { flops, values })
+        let cum = (1..=values.len() as u64).collect();
+        Sampled::new(flops, values, cum)
     }
 
-    /// The median of one resample with replacement. Indices are drawn uniformly; since the
-    /// values are sorted, the median of the drawn values is the value at the median index.
-    fn resampled_median(&self, rng: &mut Pcg64Mcg, idx: &mut Vec<usize>) -> f64 {
-        let n = self.values.len();
-        idx.clear();
-        idx.extend((0..n).map(|_| (rng.next_u64() % n as u64) as usize));
-        let mid = n / 2;
-        let (lower, upper, _) = idx.select_nth_unstable(mid);
-        let hi = self.values[*upper];
-        if n % 2 == 1 {
-            hi
+    fn new(flops: f64, values: Vec<f64>, cum: Vec<u64>) -> Option<Sampled> {
+        let n = *cum.last()?;
+        // The k-th smallest of n uniforms is Beta(k, n + 1 − k); for an even n the next
+        // one lies above it by (1 − u) times the smallest of the n − k others, Beta(1, n − k).
+        let k = if n % 2 == 1 { n / 2 + 1 } else { n / 2 };
+        let middle = Beta::new(k as f64, (n + 1 - k) as f64).ok()?;
+        let next = if n % 2 == 0 {
+            Some(Beta::new(1.0, (n - k) as f64).ok()?)
         } else {
-            let lo = self.values[*lower.iter().max().unwrap_or(upper)];
-            0.5 * (lo + hi)
+            None
+        };
+        Some(Sampled {
+            flops,
+            values,
+            cum,
+            middle,
+            next,
+        })
+    }
+
+    /// The value at 0-based position `i` of the sorted samples.
+    fn at(&self, i: u64) -> f64 {
+        let b = self.cum.partition_point(|&c| c <= i);
+        self.values[b.min(self.values.len() - 1)]
+    }
+
+    /// The median of one resample with replacement. Drawing n indices uniformly and
+    /// taking the middle one of them, in sorted order, is drawing the middle order
+    /// statistic u of n uniforms and taking the sample at ⌊n·u⌋: the same distribution,
+    /// at a cost that does not grow with n (Efron & Tibshirani, section 13.4, resample the
+    /// statistic's distribution directly).
+    fn resampled_median(&self, rng: &mut Pcg64Mcg) -> f64 {
+        let n = *self.cum.last().unwrap_or(&1);
+        let index = |u: f64| ((u * n as f64) as u64).min(n - 1);
+        let u = self.middle.sample(rng);
+        match &self.next {
+            None => self.at(index(u)),
+            Some(gap) => {
+                let v = u + (1.0 - u) * gap.sample(rng);
+                0.5 * (self.at(index(u)) + self.at(index(v)))
+            }
         }
     }
 }
@@ -103,17 +127,10 @@ pub fn throughput_ratio_interval(base: &[Sampled], other: &[Sampled]) -> Option<
     let flops = |s: &[Sampled]| s.iter().map(|x| x.flops).sum::<f64>();
     let (fb, fo) = (flops(base), flops(other));
     let mut rng = Pcg64Mcg::seed_from_u64(SEED);
-    let mut idx = Vec::new();
     let mut ratios = Vec::with_capacity(RESAMPLES);
     for _ in 0..RESAMPLES {
-        let tb: f64 = base
-            .iter()
-            .map(|s| s.resampled_median(&mut rng, &mut idx))
-            .sum();
-        let to: f64 = other
-            .iter()
-            .map(|s| s.resampled_median(&mut rng, &mut idx))
-            .sum();
+        let tb: f64 = base.iter().map(|s| s.resampled_median(&mut rng)).sum();
+        let to: f64 = other.iter().map(|s| s.resampled_median(&mut rng)).sum();
         ratios.push((fo / to) / (fb / tb));
     }
     ratios.sort_by(f64::total_cmp);
@@ -133,12 +150,11 @@ pub fn within_run_log_variance(records: &[Sampled]) -> Option<f64> {
         return None;
     }
     let mut rng = Pcg64Mcg::seed_from_u64(SEED);
-    let mut idx = Vec::new();
     let logs: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
             records
                 .iter()
-                .map(|s| s.resampled_median(&mut rng, &mut idx))
+                .map(|s| s.resampled_median(&mut rng))
                 .sum::<f64>()
                 .ln()
         })
@@ -177,12 +193,54 @@ mod tests {
         assert!(width(400) < width(20));
     }
 
+    /// The median drawn as an order statistic has the distribution of the median of n
+    /// indices drawn with replacement, for odd and even n.
+    #[test]
+    fn order_statistic_medians_match_brute_force_resampling() {
+        use rand_core::RngCore;
+        for n in [5usize, 8, 31] {
+            let values: Vec<f64> = (0..n).map(|i| (i * i) as f64 + 1.0).collect();
+            let s = Sampled::from_values(1.0, values.clone()).unwrap();
+            let mut rng = Pcg64Mcg::seed_from_u64(7);
+            let draws = 40_000;
+            let mut fast: Vec<f64> = (0..draws).map(|_| s.resampled_median(&mut rng)).collect();
+            let mut slow: Vec<f64> = (0..draws)
+                .map(|_| {
+                    let mut pick: Vec<f64> = (0..n)
+                        .map(|_| values[(rng.next_u64() % n as u64) as usize])
+                        .collect();
+                    pick.sort_by(f64::total_cmp);
+                    crate::stats::median(&pick)
+                })
+                .collect();
+            fast.sort_by(f64::total_cmp);
+            slow.sort_by(f64::total_cmp);
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let scale = values[n - 1];
+            assert!(
+                (mean(&fast) - mean(&slow)).abs() < 0.01 * scale,
+                "n={n}: {} vs {}",
+                mean(&fast),
+                mean(&slow)
+            );
+            for q in [0.025, 0.25, 0.5, 0.75, 0.975] {
+                let at = |v: &[f64]| v[(q * draws as f64) as usize];
+                assert!(
+                    (at(&fast) - at(&slow)).abs() <= 0.03 * scale,
+                    "n={n} q={q}: {} vs {}",
+                    at(&fast),
+                    at(&slow)
+                );
+            }
+        }
+    }
+
     #[test]
     fn histograms_feed_the_bootstrap() {
         let h = crate::stats::histogram(&[1000.0, 1100.0, 1200.0]).unwrap();
         let s = Sampled::from_histogram(2.0, &h).unwrap();
-        assert_eq!(s.values.len(), 3);
-        assert!((s.values[1] - 1100.0).abs() <= 1.1);
+        assert_eq!(s.cum, [1, 2, 3]);
+        assert!((s.at(1) - 1100.0).abs() <= 1.1);
         assert!(Sampled::from_values(1.0, vec![]).is_none());
         assert!(Sampled::from_values(1.0, vec![f64::NAN]).is_none());
     }

@@ -10,6 +10,16 @@ pub fn fmt_sig(v: f64, sig: usize) -> String {
     format!("{v:.decimals$}")
 }
 
+/// A number as given, short whatever its size: plain between 1e-4 and 1e15, otherwise in
+/// scientific notation (`1e300`, never three hundred digits).
+pub fn fmt_num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e15).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// A duration in ns with a readable unit.
 pub fn fmt_ns(ns: f64) -> String {
     if ns >= 1e9 {
@@ -96,6 +106,9 @@ mod tests {
         assert_eq!(fmt_err(Some(3.14e-7)), "3.1e-7");
         assert_eq!(fmt_err(None), "NaN");
         assert_eq!(fmt_bytes(512), "512 B");
+        assert_eq!(fmt_num(1e300), "1e300");
+        assert_eq!(fmt_num(5e-324), "5e-324");
+        assert_eq!(fmt_num(0.25), "0.25");
         assert_eq!(fmt_bytes(3 << 20), "3.0 MiB");
         assert_eq!(
             clean("a\nok   fake.json\x1b[2K"),

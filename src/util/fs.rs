@@ -5,7 +5,9 @@
 //! to `/dev/zero` is a device, not a file), and the bytes are read once under a size
 //! cap. `-` is standard input, read once under the same cap. Writers replace a file
 //! atomically (a temporary in the same directory, synced, then renamed), so a reader
-//! never sees half a file.
+//! never sees half a file. Temporaries are created exclusively under unpredictable names,
+//! so a link planted beside an output (a shared `--out-dir`, `/tmp`) is never written
+//! through.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -144,9 +146,43 @@ pub fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed
-/// to disk, then renamed over the target. A failure at any step leaves the previous file
-/// (if any) untouched and removes the temporary.
+/// A new temporary file in `dir` for the bytes of `name`: created exclusively under an
+/// unpredictable name (`O_CREAT | O_EXCL`, so a link or file planted at any name is never
+/// opened or followed, only stepped around), with the permissions a plain create gives,
+/// and removed when dropped unless it was renamed or linked into place.
+fn temporary_in(dir: &Path, name: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let prefix = format!(".{name}.");
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Mode 0666 before the umask, as `File::create` would: published result files
+        // and pages stay readable by the group and others where the umask allows it.
+        b.permissions(fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
+}
+
+/// The file name that `path` writes, for naming its temporary.
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".into())
+}
+
+/// A complete temporary beside `path` holding `bytes`, flushed to disk.
+fn written_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = temporary_in(&parent_dir(path), &file_name_of(path))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory (created
+/// exclusively under an unpredictable name, see [`temporary_in`]), flushed to disk, then
+/// renamed over the target. A failure at any step leaves the previous file (if any)
+/// untouched and removes the temporary.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // Renaming over a device, a pipe or a directory would replace it (`--out /dev/null`
     // run as root would delete the device node): only regular files are replaced.
@@ -158,44 +194,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             path.display()
         );
     }
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result.json".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = res {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("could not write {}", path.display()));
-    }
-    Ok(())
+    written_temporary(path, bytes)
+        .and_then(|tmp| tmp.persist(path).map(drop).map_err(|e| e.error))
+        .with_context(|| format!("could not write {}", path.display()))
 }
 
-/// Writes `bytes` to `path` only if nothing is there: a complete temporary file is linked
-/// to the name, which fails if the name exists, so of two writers racing for one path
-/// exactly one succeeds and a reader never sees half a file. (On a filesystem without
-/// hard links the file is created exclusively and then written, so a reader may see it
-/// short for a moment; a failed write removes it.) `Ok(false)` means the path was taken.
+/// Writes `bytes` to `path` only if nothing is there: a complete temporary file (created
+/// as for [`write_atomic`]) is linked to the name, which fails if the name exists, so of
+/// two writers racing for one path exactly one succeeds and a reader never sees half a
+/// file. (On a filesystem without hard links the file is created exclusively and then
+/// written, so a reader may see it short for a moment; a failed write removes it.)
+/// `Ok(false)` means the path was taken.
 pub fn write_exclusive(path: &Path, bytes: &[u8]) -> Result<bool> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result.json".into());
-    let tmp = dir.join(format!(".{name}.new-{}", std::process::id()));
     let res = (|| -> std::io::Result<bool> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        match fs::hard_link(&tmp, path) {
+        let tmp = written_temporary(path, bytes)?;
+        // `link` never follows a link at the new name: it fails as the name exists.
+        match fs::hard_link(tmp.path(), path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
             // A filesystem without hard links: an exclusive create, then the bytes.
@@ -217,9 +231,16 @@ pub fn write_exclusive(path: &Path, bytes: &[u8]) -> Result<bool> {
                 Err(e) => Err(e),
             },
         }
+        // The temporary is removed here, when `tmp` is dropped.
     })();
-    let _ = fs::remove_file(&tmp);
     res.with_context(|| format!("could not write {}", path.display()))
+}
+
+/// Whether a file can be created in `dir`: an unnamed (or exclusively created, randomly
+/// named) temporary is made there and removed at once, so nothing planted in the
+/// directory is ever opened.
+pub fn check_writable_dir(dir: &Path) -> std::io::Result<()> {
+    tempfile::tempfile_in(dir).map(drop)
 }
 
 /// Checks a path a file will be written to, before any work: not ending in a separator
@@ -307,6 +328,38 @@ mod tests {
             "{e}"
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// Links planted at every temporary name older versions used (`.NAME.tmp-<pid>`,
+    /// `.NAME.new-<pid>`, `.flopcost-write-test-<pid>`), and at names shaped like the
+    /// ones used now, are never written through.
+    #[cfg(unix)]
+    #[test]
+    fn planted_links_at_temporary_names_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let pid = std::process::id();
+        for name in [
+            format!(".r.json.tmp-{pid}"),
+            format!(".r.json.new-{pid}"),
+            format!(".x.json.new-{pid}"),
+            format!(".flopcost-write-test-{pid}"),
+            ".r.json.tmp".to_string(),
+            ".r.json.AAAAAA.tmp".to_string(),
+        ] {
+            std::os::unix::fs::symlink(&victim, dir.path().join(name)).unwrap();
+        }
+        let r = dir.path().join("r.json");
+        write_atomic(&r, b"one").unwrap();
+        write_atomic(&r, b"two").unwrap();
+        assert!(write_exclusive(&dir.path().join("x.json"), b"three").unwrap());
+        check_writable_dir(dir.path()).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&r).unwrap(), b"two");
+        assert_eq!(fs::read(dir.path().join("x.json")).unwrap(), b"three");
+        // Nothing of ours is left: the victim, the six links and the two files.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 9);
     }
 
     #[test]

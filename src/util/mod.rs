@@ -6,7 +6,7 @@ pub mod fmt;
 pub mod fs;
 pub mod mem;
 
-pub use fmt::{clean, fmt_bytes, fmt_err, fmt_ns, fmt_sig};
+pub use fmt::{clean, fmt_bytes, fmt_err, fmt_ns, fmt_num, fmt_sig};
 
 use anyhow::Result;
 

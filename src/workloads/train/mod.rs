@@ -149,8 +149,6 @@ impl Default for TrainOptions {
 pub const DEFAULT_STEPS: u64 = 300;
 /// The default target: the loss must fall below this fraction of its start.
 pub const DEFAULT_TARGET_FRACTION: f64 = 0.3;
-/// The running mean over this many steps is compared with the target loss.
-pub const TARGET_WINDOW: u64 = 10;
 /// Layers of a default model.
 pub const DEFAULT_DEPTH: u32 = 4;
 
@@ -620,7 +618,7 @@ pub fn train(
             done + n,
             cfg.steps,
             fmt_sig(mean, 4),
-            fmt_sig(mean / losses[0], 3),
+            fmt_sig(mean / curve[0].loss, 3),
             fmt_ns(median)
         ));
         timeout = Duration::from_secs_f64((10.0 * n as f64 * median * 1e-9).max(30.0));
@@ -644,9 +642,12 @@ pub fn train(
         meter.method()
     };
     let step_time = Timing::from_samples(method, &times, 0)?;
-    let loss_start = losses[0];
+    // Every loss figure comes from the logged curve, so a reader can recompute it: the
+    // start is the first logged mean, and the target is reached at the first logged mean
+    // at or below it (a window of log_every steps, so one easy batch does not count).
+    let loss_start = curve.first().map_or(losses[0], |p| p.loss);
     let target_loss = cfg.target_fraction * loss_start;
-    let reached = first_below(&losses, target_loss, TARGET_WINDOW);
+    let reached = curve.iter().find(|p| p.loss <= target_loss).map(|p| p.step);
     let loss_end = curve.last().map_or(loss_start, |p| p.loss);
     let tflops = flops as f64 / step_time.median_ns / 1e3;
     Ok(Training {
@@ -685,7 +686,7 @@ pub fn train(
         loss_end,
         target_loss,
         target_fraction: cfg.target_fraction,
-        target_window: TARGET_WINDOW,
+        target_window: cfg.log_every,
         steps_to_target: reached,
         seconds_to_target: reached.map(|s| times[..s as usize].iter().sum::<f64>() * 1e-9),
         reached_target: reached.is_some(),
@@ -773,24 +774,6 @@ fn build_net(
     )
 }
 
-/// The first step (1-based) whose running mean over the last `window` losses (fewer at
-/// the start) is at most `target`.
-pub fn first_below(losses: &[f64], target: f64, window: u64) -> Option<u64> {
-    let w = window.max(1) as usize;
-    let mut sum = 0.0;
-    for (i, &l) in losses.iter().enumerate() {
-        sum += l;
-        if i >= w {
-            sum -= losses[i - w];
-        }
-        let count = (i + 1).min(w) as f64;
-        if sum / count <= target {
-            return Some(i as u64 + 1);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -804,15 +787,6 @@ mod tests {
             6 * b * 4 * 128 * 128 - 2 * b * 128 * 128
         );
         assert_eq!(flops_per_step(&[3, 5], 2), 6 * 2 * 15 - 2 * 2 * 15);
-    }
-
-    #[test]
-    fn target_uses_a_running_mean() {
-        let l = [1.0, 0.9, 0.2, 0.8, 0.4, 0.3, 0.3];
-        // One lucky batch (0.2 at step 3) does not count with a window of 3.
-        assert_eq!(first_below(&l, 0.45, 3), Some(7));
-        assert_eq!(first_below(&l, 0.45, 1), Some(3));
-        assert_eq!(first_below(&l, 0.1, 3), None);
     }
 
     #[test]

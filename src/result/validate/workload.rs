@@ -1,12 +1,18 @@
 //! Invariants of the workload section: the digest is that of the recorded definition,
-//! every product of the definition is one verified record of the file, and each
-//! repetition's step time is the sum of its products' medians.
+//! every product of the definition is one verified record of the file, each repetition's
+//! step time is the sum of its products' medians, and every repetition's medians carry
+//! the histograms they can be checked against.
 
-use super::{ResultFile, WorkloadRecord};
-use crate::result::Record;
+use super::common::{close, plausible_ns};
+use crate::result::types::{Record, ResultFile};
+use crate::result::workload::WorkloadRecord;
 
-/// Relative slack of a recomputed sum.
-const SLACK: f64 = 1e-9;
+/// The most repetitions a run makes (`--repeat`).
+pub const MAX_REPETITIONS: u32 = 1000;
+
+/// The longest a workload may state it was expected to take or took, in seconds (about
+/// 31 years): beyond any run, and finite in every sum.
+const MAX_SECONDS: f64 = 1e9;
 
 /// The records of the workload's products, in definition order, or why they are not
 /// all there: exactly one record per (layer, product) with the role the runner writes,
@@ -72,7 +78,8 @@ pub fn medians(file: &ResultFile, records: &[&Record], rep: usize) -> Option<Vec
         .collect()
 }
 
-pub fn problems(file: &ResultFile) -> Vec<String> {
+/// The workload section's problems, each prefixed with the workload's name.
+pub fn check(file: &ResultFile) -> Vec<String> {
     let Some(w) = &file.workload else {
         return Vec::new();
     };
@@ -90,17 +97,24 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
         Some(f) => bad(format!("step_flops {} != 6·B·Σ in·out = {f}", w.step_flops)),
         None => bad("6·B·Σ in·out does not fit in 64 bits".into()),
     }
-    if w.repetitions == 0 || w.step_times_ns.len() > w.repetitions as usize {
+    if w.repetitions == 0
+        || w.repetitions > MAX_REPETITIONS
+        || w.step_times_ns.len() > w.repetitions as usize
+    {
         bad(format!(
-            "{} step times for {} repetitions",
+            "{} step times for {} repetitions (1 to {MAX_REPETITIONS} repetitions)",
             w.step_times_ns.len(),
             w.repetitions
         ));
     }
-    if !(w.expected_s.is_finite() && w.expected_s >= 0.0)
-        || w.took_s.is_some_and(|t| !(t.is_finite() && t >= 0.0))
-    {
-        bad("expected_s and took_s must be non-negative numbers".into());
+    let seconds = |s: f64| s.is_finite() && (0.0..=MAX_SECONDS).contains(&s);
+    if !seconds(w.expected_s) || w.took_s.is_some_and(|t| !seconds(t)) {
+        bad(format!(
+            "expected_s and took_s must be numbers of seconds from 0 to {MAX_SECONDS:e}"
+        ));
+    }
+    if !w.step_times_ns.iter().all(|t| plausible_ns(*t)) {
+        bad("a step time is not a positive plausible number of ns".into());
     }
     if w.step_times_ns.is_empty() {
         return out;
@@ -112,6 +126,24 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
             return out;
         }
     };
+    // Later repetitions' medians come from the repeatability section; a workload run keeps
+    // each one's histogram, and only those can be checked against their samples.
+    if w.step_times_ns.len() > 1 {
+        let entries = file
+            .repeatability
+            .as_ref()
+            .map_or(&[][..], |r| &r.records[..]);
+        for r in &records {
+            match entries.iter().find(|e| e.id == r.id) {
+                Some(e) if e.histograms.len() == e.medians_ns.len() => {}
+                _ => bad(format!(
+                    "record {}: its medians in later repetitions carry no histograms to check \
+                     them against",
+                    r.id
+                )),
+            }
+        }
+    }
     for (rep, &t) in w.step_times_ns.iter().enumerate() {
         match medians(file, &records, rep) {
             None => bad(format!(
@@ -120,7 +152,7 @@ pub fn problems(file: &ResultFile) -> Vec<String> {
             )),
             Some(m) => {
                 let sum: f64 = m.iter().sum();
-                if (sum - t).abs() > SLACK * sum.abs().max(t.abs()) {
+                if !close(sum, t) {
                     bad(format!(
                         "repetition {}: step time {t} ns != the sum of its products' medians \
                          ({sum} ns)",
