@@ -27,7 +27,8 @@ fn main() -> ExitCode {
     match flopcost::commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("Error: {err:#}");
+            // One line, with any text from a file or a driver in it shown escaped.
+            eprintln!("Error: {}", flopcost::util::clean(&format!("{err:#}")));
             flopcost::error::exit_code(&err)
         }
     }

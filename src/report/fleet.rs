@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::escape;
 use crate::cost::{self, price::PriceSpec, throughput::Throughputs};
 use crate::error::input_error;
 use crate::result::{self, ResultFile};
@@ -361,13 +362,13 @@ pub fn table(f: &Fleet) -> String {
 
 /// GitHub-flavoured Markdown.
 pub fn markdown(f: &Fleet) -> String {
-    let esc = |s: &str| s.replace('|', "\\|");
+    let esc = escape::markdown;
     let mut out = format!("# Fleet: {}\n", esc(&f.dir));
     for g in &f.workloads {
         out.push_str(&format!(
-            "\n## Workload {} (`{}`)\n\n| {} |\n|{}\n",
+            "\n## Workload {} ({})\n\n| {} |\n|{}\n",
             esc(&g.workload),
-            g.digest,
+            escape::markdown_digest(&g.digest),
             HEADER.join(" | "),
             "---|".repeat(HEADER.len())
         ));
@@ -384,14 +385,18 @@ pub fn markdown(f: &Fleet) -> String {
         } else {
             out.push_str("\nOutliers:\n\n");
             for l in o {
-                out.push_str(&format!("- {}\n", esc(&l)));
+                out.push_str(&format!("- {}\n", escape::markdown_line(&l)));
             }
         }
     }
     if !f.refused.is_empty() {
         out.push_str("\n## Not summarised\n\n");
         for r in &f.refused {
-            out.push_str(&format!("- {}: {}\n", esc(&r.file), esc(&r.why)));
+            out.push_str(&format!(
+                "- {}: {}\n",
+                escape::markdown_line(&r.file),
+                esc(&r.why)
+            ));
         }
     }
     out
@@ -406,12 +411,7 @@ pub fn json(f: &Fleet) -> Result<String> {
 
 /// A self-contained HTML page.
 pub fn html(f: &Fleet) -> String {
-    let e = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let e = escape::html;
     let mut out = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>flopcost \
          fleet {}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:\

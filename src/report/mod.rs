@@ -4,6 +4,7 @@
 
 pub mod breakdown;
 pub mod compare;
+pub mod escape;
 pub mod export;
 pub mod fleet;
 pub mod leaderboard;

@@ -41,10 +41,14 @@ impl Progress {
         }
     }
 
-    fn println(&self, line: &str) {
+    /// Prints lines on stderr, each with any text from a driver or a file in it shown
+    /// escaped (warnings quote adapter names and driver messages).
+    fn println(&self, text: &str) {
+        let text: Vec<String> = text.lines().map(super::escape::terminal_line).collect();
+        let text = text.join("\n");
         match &self.bar {
-            Some(pb) => pb.println(line),
-            None => eprintln!("{line}"),
+            Some(pb) => pb.println(text),
+            None => eprintln!("{text}"),
         }
     }
 

@@ -59,13 +59,13 @@ pub fn fmt_bytes(n: u64) -> String {
 
 /// Text from a file or a driver made safe to print on one line: every control character
 /// (a line break, an ANSI escape, a carriage return, a backspace) is shown escaped (`\n`,
-/// `\u{1b}`), as are the invisible direction marks, and runs of other whitespace become
+/// `\u{1b}`), as are the invisible marks ([`is_invisible_mark`]), and runs of other whitespace become
 /// one space, so no file can forge or erase a line of flopcost's output.
 pub fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
     for ch in s.chars() {
-        if ch.is_control() || matches!(ch, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}') {
+        if ch.is_control() || is_invisible_mark(ch) {
             // `\n`, `\t`, `\u{1b}`: visible, and never a line break or an escape sequence.
             out.extend(ch.escape_default());
             space = false;
@@ -84,6 +84,17 @@ pub fn clean(s: &str) -> String {
         }
     }
     out.trim().to_string()
+}
+
+/// The invisible marks that reorder or hide text: the Arabic letter mark (U+061C), zero
+/// widths and direction marks (U+200B–U+200F), line and paragraph separators, embeddings
+/// and overrides (U+2028–U+202E), isolates and invisible operators (U+2060–U+206F), and
+/// the byte-order mark (U+FEFF).
+pub fn is_invisible_mark(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}'
+    )
 }
 
 /// Text on one line: runs of whitespace (line breaks included) become one space.

@@ -124,3 +124,44 @@ slow_file() {
 
 # A tiny `run`: one 64³ GEMM, naive kernel, no peaks, 3 samples (≈0.1 s on lavapipe).
 TINY_RUN=(run --shape 64 --kernel naive --repeat 1 --time-budget 0.05 --no-peaks --min-samples 3 --max-samples 3 -q)
+
+# inert LABEL MODE FILE [LINK...]: the output FILE of LABEL is inert text in MODE (csv,
+# markdown, html, text): no formula cell, no HTML or link, no foreign tag, no control
+# character or direction mark (tools/inert.py).
+inert() {
+    local label=$1 mode=$2 file=$3; shift 3
+    local why
+    why=$(python3 "$TOOLS/inert.py" "$mode" "$file" "$@" 2>&1) || XWHY+=("$label $mode: ${why//$'\n'/; }")
+}
+
+# hostile_names FILE: compare in every format and leaderboard's page and fleet's, with the
+# hostile FILE beside a good one; each output inert.
+hostile_names() {
+    local f=$1
+    run_measured compare-csv 10 "$B" compare "$REF/good.json" "$f" --format csv
+    inert compare-csv csv compare-csv.out; expect compare-csv 0
+    run_measured compare-md 10 "$B" compare "$REF/good.json" "$f" --format markdown
+    inert compare-md markdown compare-md.out; expect compare-md 0
+    run_measured compare-html 10 "$B" compare "$REF/good.json" "$f" --format html --out cmp.html
+    inert compare-html html cmp.html; expect compare-html 0
+    run_measured compare-table 10 "$B" compare "$REF/good.json" "$f"
+    inert compare-table text compare-table.out; inert compare-table text compare-table.err
+    expect compare-table 0
+    mkdir -p lb && cp "$f" "$REF/good.json" lb/
+    run_measured leaderboard 10 "$B" leaderboard lb
+    local links=()
+    local n
+    for n in lb/*.json; do links+=("$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._~"))' "$(basename "$n")")"); done
+    inert leaderboard markdown lb/README.md "${links[@]}"; expect leaderboard 0
+    mkdir -p fl && cp "$f" "$REF/good.json" fl/
+    run_measured fleet-md 10 "$B" fleet fl --format markdown
+    inert fleet-md markdown fleet-md.out; expect fleet-md 0
+    run_measured fleet-html 10 "$B" fleet fl --format html --out fleet.html
+    inert fleet-html html fleet.html; expect fleet-html 0
+    run_measured fleet-table 10 "$B" fleet fl
+    inert fleet-table text fleet-table.out; expect fleet-table 0
+    run_measured validate 10 "$B" validate "$f"
+    inert validate text validate.out; expect validate 0
+    run_measured cost 10 "$B" cost "$f"
+    inert cost text cost.out; expect cost 0
+}

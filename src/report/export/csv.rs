@@ -1,21 +1,14 @@
 //! CSV: one row per (matched record or basis figure, machine), in long form, for
-//! spreadsheets and pivot tables. Fields are quoted per RFC 4180 where they need it.
+//! spreadsheets and pivot tables. Every cell goes through [`escape::csv`]: quoted per
+//! RFC 4180 where it needs it, and never read as a formula.
 
 use anyhow::Result;
 
 use super::Exporter;
 use crate::report::compare::{Basis, Comparison};
+use crate::report::escape;
 
 pub struct CsvExporter;
-
-/// One field, quoted when it holds a comma, a quote or a line break.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
 
 fn num(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
@@ -47,7 +40,13 @@ impl Exporter for CsvExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let mut out = HEADER.join(",") + "\n";
         let mut line = |cells: Vec<String>| {
-            out.push_str(&cells.iter().map(|s| field(s)).collect::<Vec<_>>().join(","));
+            out.push_str(
+                &cells
+                    .iter()
+                    .map(|s| escape::csv(s))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
             out.push('\n');
         };
         // The basis figures first: the headline's is the workload step.
@@ -120,10 +119,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_are_quoted_only_where_needed() {
-        assert_eq!(field("plain"), "plain");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
+    fn missing_figures_are_empty_cells() {
         assert_eq!(num(Some(f64::NAN)), "");
+        assert_eq!(num(Some(-0.5)), "-0.5");
     }
 }

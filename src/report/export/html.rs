@@ -21,12 +21,7 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 0, 0),
 ];
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::report::escape::html as esc;
 
 fn html_table(header: &[String], rows: &[Vec<String>], first_numeric: usize) -> String {
     let mut out = String::from("<table>\n<thead><tr>");

@@ -4,13 +4,14 @@ use anyhow::Result;
 
 use super::{Exporter, headline_lines, machine_cells, noisy_lines, row_cells, unmatched_lines};
 use crate::report::compare::Comparison;
+use crate::report::escape;
 
 pub struct MarkdownExporter;
 
-/// A Markdown table; cells have `|` escaped; columns from `first_numeric` on are
-/// right-aligned.
+/// A Markdown table; every cell is text ([`escape::markdown`]); columns from
+/// `first_numeric` on are right-aligned.
 pub fn md_table(header: &[String], rows: &[Vec<String>], first_numeric: usize) -> String {
-    let esc = |s: &str| s.replace('|', "\\|");
+    let esc = escape::markdown;
     let mut out = format!(
         "| {} |\n|{}\n",
         header
@@ -36,14 +37,14 @@ impl Exporter for MarkdownExporter {
         let mut out = String::from("## Summary\n\n");
         for l in headline_lines(c) {
             match l.strip_prefix("  ") {
-                Some(detail) => out.push_str(&format!("  {detail}\n")),
-                None => out.push_str(&format!("- **{l}**\n")),
+                Some(detail) => out.push_str(&format!("  {}\n", escape::markdown_line(detail))),
+                None => out.push_str(&format!("- **{}**\n", escape::markdown(&l))),
             }
         }
         if !c.warnings.is_empty() {
             out.push_str("\n## Warnings\n\n");
             for w in &c.warnings {
-                out.push_str(&format!("- {w}\n"));
+                out.push_str(&format!("- {}\n", escape::markdown_line(w)));
             }
         }
         out.push_str("\n## Machines\n\n");
@@ -59,19 +60,19 @@ impl Exporter for MarkdownExporter {
         if !noisy.is_empty() {
             out.push('\n');
             for l in noisy {
-                out.push_str(&format!("{}  \n", l.replacen('*', "\\*", 1)));
+                out.push_str(&format!("{}  \n", escape::markdown_line(&l)));
             }
         }
         let unmatched = unmatched_lines(c);
         if !unmatched.is_empty() {
             out.push_str("\n## Unmatched records\n\n");
             for l in unmatched {
-                out.push_str(&format!("- {l}\n"));
+                out.push_str(&format!("- {}\n", escape::markdown_line(&l)));
             }
         }
         out.push_str("\n## Notes\n\n");
         for n in &c.notes {
-            out.push_str(&format!("- {n}\n"));
+            out.push_str(&format!("- {}\n", escape::markdown_line(n)));
         }
         Ok(out)
     }

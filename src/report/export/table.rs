@@ -1,11 +1,13 @@
 //! The terminal format: comfy-table tables, then the summary sentences, the unmatched
-//! records and how the figures were made.
+//! records and how the figures were made; every cell and line through
+//! [`escape::terminal`].
 
 use anyhow::Result;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use super::{Exporter, headline_lines, machine_cells, noisy_lines, row_cells, unmatched_lines};
 use crate::report::compare::Comparison;
+use crate::report::escape;
 
 pub struct TableExporter;
 
@@ -13,10 +15,10 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, first_numeric: usize) -> S
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header);
+        .set_header(header.iter().map(|h| escape::terminal(h)));
     for row in rows {
         t.add_row(row.into_iter().enumerate().map(|(i, s)| {
-            let cell = Cell::new(s);
+            let cell = Cell::new(escape::terminal(&s));
             if i >= first_numeric {
                 cell.set_alignment(CellAlignment::Right)
             } else {
@@ -31,12 +33,12 @@ impl Exporter for TableExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let mut out = String::from("Summary\n");
         for l in headline_lines(c) {
-            out.push_str(&format!("  {l}\n"));
+            out.push_str(&format!("  {}\n", escape::terminal_line(&l)));
         }
         if !c.warnings.is_empty() {
             out.push_str("\nWarnings\n");
             for w in &c.warnings {
-                out.push_str(&format!("  {w}\n"));
+                out.push_str(&format!("  {}\n", escape::terminal(w)));
             }
         }
         let (h, r) = machine_cells(c);
@@ -47,18 +49,18 @@ impl Exporter for TableExporter {
         out.push_str(&table(h, r, 3));
         out.push('\n');
         for l in noisy_lines(c) {
-            out.push_str(&format!("{l}\n"));
+            out.push_str(&format!("{}\n", escape::terminal_line(&l)));
         }
         let unmatched = unmatched_lines(c);
         if !unmatched.is_empty() {
             out.push_str("\nUnmatched records\n");
             for l in unmatched {
-                out.push_str(&format!("  {l}\n"));
+                out.push_str(&format!("  {}\n", escape::terminal_line(&l)));
             }
         }
         out.push_str("\nNotes\n");
         for n in &c.notes {
-            out.push_str(&format!("  {n}\n"));
+            out.push_str(&format!("  {}\n", escape::terminal(n)));
         }
         Ok(out)
     }

@@ -4,7 +4,7 @@ script): per case a hostile file, a one-line README (what it is, the JSON paths 
 the expected behaviour) and case.sh (the checks, using lib.sh).
 
     python3 tools/gen.py OUT-DIR"""
-import os, sys, shutil
+import os, sys, shutil, shlex
 sys.path.insert(0, os.path.dirname(__file__))
 from lib import *
 from heavy import rep_bomb, many_records
@@ -349,4 +349,54 @@ d = load(); d["records"][0]["id"] += " "
 bad("9-record-id-trailing-space", "records[0].id = \"gemm-nn-256x768x256-tuned \": validate says triplets[0] names a record not in the file; compare trims and accepts", d)
 d = load(); d["$schema"] = d.pop("schema")
 bad("9-dollar-schema-no-schema", "A whole result file whose \"schema\" key is renamed \"$schema\": validate says 'skip: a JSON Schema' and exits 0, compare exits 2, leaderboard and fleet drop it silently", d)
+# ---- 10: text that would be live in a spreadsheet, a Markdown page, a browser or a terminal
+NAMES = {
+    "csv-cmd": "=cmd|' /C calc'!A0",
+    "csv-plus": "+SUM(1,2)*cmd|x",
+    "csv-minus": "-2+3+cmd|' /C calc'!A0",
+    "csv-at": "@SUM(A1:A9)",
+    "csv-tab": "\tTAB=1+1",
+    "csv-cr": "\r=1+1",
+    "csv-hyperlink": "=HYPERLINK(\"http://evil.example\",\"x\")",
+    "html-script": "<script>alert(1)</script>",
+    "html-img": "<img src=x onerror=alert(2)>",
+    "html-svg": "<svg onload=alert(6)>",
+    "html-close": "</td></tr></table><script>alert(7)</script>",
+    "html-attr": "\" onmouseover=\"alert(8)",
+    "md-link": "[click](javascript:alert(3))",
+    "md-image": "![x](javascript:alert(4))",
+    "md-autolink": "<javascript:alert(5)>",
+    "md-ref": "[x][1]\n\n[1]: javascript:alert(9)",
+    "md-code": "`a` ``b``",
+    "md-emph": "**bold** _em_ ~~del~~",
+    "md-heading": "# heading",
+    "md-list": "- item",
+    "md-table": "| forged | 999 | $0.0001 |",
+    "md-entity": "&lt;script&gt; &#x2066;",
+    "md-backslash": "\\<script>alert(10)\\</script>",
+    "md-url": "https://evil.example/x www.evil.example",
+    "term-clear": "\u001b[2J\u001b[Hok      fake.json: 15 records",
+    "term-title": "\u001b]0;pwned\u0007",
+    "term-c1": "\u009b31m red",
+    "bidi-isolates": "\u2066evil\u2069 \u2067x\u2068y",
+    "bidi-alm": "\u061cx\u200fy\u202ez\u202c",
+    "invisible": "a\u200bb\ufeffc\u2060d",
+}
+for key, text in NAMES.items():
+    d = load(BASE2)
+    d["adapter"]["name"] = text
+    d["adapter"]["backend"] = text
+    d["adapter"]["device_type"] = text
+    d["warnings"].append(text)
+    d["host"]["hostname"] = text
+    case(f"10-{key}-fields",
+         f"The adapter name, backend, device type, a warning and the host name of a valid file are {text!r}. expected: compare (csv, markdown, html, table), leaderboard's page and fleet's (markdown, html, table), validate and cost give inert text: no formula cell, HTML tag, foreign attribute, link or javascript: URL, control character or direction mark.",
+         "hostile_names hostile.json", {"hostile.json": d})
+    fname = "".join(c for c in text if c not in "/\0").strip() or "x"
+    d = load(BASE2)
+    case(f"10-{key}-filename",
+         f"A valid file named {fname!r}.json. expected: as the other 10- cases.",
+         f"cp hostile.json {shlex.quote('./' + fname + '.json')}\nhostile_names {shlex.quote('./' + fname + '.json')}",
+         {"hostile.json": d})
+
 print("generated", len(os.listdir(ROOT)), "cases")
