@@ -27,8 +27,14 @@ fn main() -> ExitCode {
     match flopcost::commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            // One line, with any text from a file or a driver in it shown escaped.
-            eprintln!("Error: {}", flopcost::util::clean(&format!("{err:#}")));
+            // Text from a file or a driver in the message is shown escaped (escape
+            // sequences, direction marks); the lines flopcost breaks it into stay.
+            let text = format!("{err:#}");
+            let lines: Vec<String> = text
+                .lines()
+                .map(flopcost::report::escape::terminal_line)
+                .collect();
+            eprintln!("Error: {}", lines.join("\n"));
             flopcost::error::exit_code(&err)
         }
     }

@@ -3,6 +3,7 @@
 pub mod cost_section;
 pub mod reliability;
 pub mod strict;
+pub mod timing;
 pub mod training;
 pub mod types;
 pub mod validate;
@@ -10,6 +11,7 @@ pub mod workload;
 
 pub use cost_section::*;
 pub use reliability::*;
+pub use timing::*;
 pub use training::*;
 pub use types::*;
 pub use workload::*;

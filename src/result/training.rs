@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Timing;
+use super::timing::Timing;
 use crate::types::{KernelPath, Precision};
 
 /// The three products of a dense layer, by their place in a training step.

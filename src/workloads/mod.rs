@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod named;
+pub mod observe;
 pub mod peaks;
 pub mod runner;
 pub mod shard;

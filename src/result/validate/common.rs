@@ -1,7 +1,7 @@
 //! What the checks share: how closely a recomputed figure must match, and the checks of a
 //! timing against the histogram it carries.
 
-use crate::result::types::Timing;
+use crate::result::timing::Timing;
 use crate::stats::{self, Ranks, within};
 
 /// Relative slack allowed when recomputing a derived float (sums of a few terms in

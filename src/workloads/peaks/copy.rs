@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::{PeakSettings, best_median, grid, pipeline, timed_runs};
+use super::common::{PeakSettings, best_median, grid, pipeline, timed_runs};
 use crate::gpu::Gpu;
 use crate::measure::gpu::Meter;
 use crate::result::{ByteCount, PeakMethod};

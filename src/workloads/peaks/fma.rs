@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 
-use super::{Arith, PeakSettings};
+use super::common::{Arith, PARAMS_WGSL, PeakSettings, best_median};
 use crate::kernels::precision::f16_variant;
 use crate::measure::gpu::Meter;
 use crate::result::PeakMethod;
@@ -81,7 +81,7 @@ impl Variant {
             Precision::F32 => f32_source,
             Precision::F16 => f16_variant(&f32_source)?,
         };
-        source.push_str(super::PARAMS_WGSL);
+        source.push_str(PARAMS_WGSL);
         Ok(source)
     }
 
@@ -249,7 +249,7 @@ pub fn measure(
         .context("no FMA variant ran")?;
     let v = c.variant;
     let runs = c.samples.len() as u64;
-    let (best_ns, median_ns) = super::best_median(c.samples)?;
+    let (best_ns, median_ns) = best_median(c.samples)?;
     let invocations = c.arith.invocations(v.workgroup);
     let ty = precision.as_str();
     let mut p = BTreeMap::new();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 
-use super::{Arith, PeakSettings};
+use super::common::{Arith, PARAMS_WGSL, PeakSettings, best_median};
 use crate::kernels::coop::Support;
 use crate::measure::gpu::Meter;
 use crate::result::{MatrixPeak, PeakMethod};
@@ -30,7 +30,7 @@ pub fn source(frag: u32, acc: Precision) -> String {
     if acc == Precision::F16 {
         s = s.replace("alias ACC = f32;", "alias ACC = f16;");
     }
-    s.push_str(super::PARAMS_WGSL);
+    s.push_str(PARAMS_WGSL);
     s
 }
 
@@ -95,7 +95,7 @@ pub fn measure(
             let iters = arith.calibrate(meter, settings)?;
             let samples = arith.time(meter, iters, settings.runs, settings)?;
             let runs = samples.len() as u64;
-            let (best_ns, median_ns) = super::best_median(samples)?;
+            let (best_ns, median_ns) = best_median(samples)?;
             let invocations = arith.invocations(wg);
             let subgroups = invocations / u64::from(support.lanes);
             let f = f64::from(frag);

@@ -10,9 +10,11 @@
 mod records;
 mod repeat;
 pub mod schedule;
+mod settings;
 pub mod speeds;
 mod steps;
 mod sustain;
+mod training;
 mod tuned;
 mod workload;
 
@@ -29,62 +31,17 @@ use crate::kernels::tune::{self, ShapeClass, Tuner};
 use crate::kernels::{Family, GemmBinding, GemmPipeline, KernelSpec, Problem, Variant};
 use crate::measure::gpu::Meter;
 use crate::measure::{Outcome, Plan};
-use crate::result::{Peaks, Record, Timing, Training, TripletBlock};
+use crate::result::{Peaks, Record, Timing};
 use crate::types::{ConfigSource, Layout, Precision};
 use crate::verify::{self, ReferenceSample};
 
+pub use super::observe::Observer;
 pub use repeat::Repeats;
 pub use schedule::DEFAULT_TUNE_BUDGET;
+pub use settings::{MIN_TUNE_FLOPS, RunSettings};
 pub use speeds::Speeds;
 pub use sustain::WINDOW;
 pub use workload::WorkloadRun;
-
-/// Problems below this many FLOPs are not tuned during a run (they use the cache or the
-/// default): their time is launch overhead on any device, and tuning them measures
-/// noise. `flopcost tune --shape` tunes them when asked.
-pub const MIN_TUNE_FLOPS: u64 = 1 << 24;
-
-/// How to sample.
-#[derive(Clone, Debug)]
-pub struct RunSettings {
-    pub seed: u64,
-    /// Sampling budget per benchmark.
-    pub time_budget: Duration,
-    /// Budget for the whole run; budgeted steps stop growing when it would be exceeded.
-    pub total_budget: Duration,
-    pub max_samples: u64,
-    pub min_samples: u64,
-    /// Use GPU timestamps when the adapter has them.
-    pub timestamps: bool,
-    /// Fixed timeout for every GPU wait; `None` derives one from the expected time.
-    pub dispatch_timeout: Option<Duration>,
-}
-
-/// Receives what the runner does: progress, finished records, warnings.
-pub trait Observer {
-    /// More benchmarks are planned.
-    fn planned(&mut self, count: u64);
-    /// A benchmark is starting.
-    fn started(&mut self, label: &str);
-    /// A benchmark finished (verified and timed, or failed verification).
-    fn finished(&mut self, record: &Record) -> Result<()>;
-    /// A benchmark of a repetition (`--repeat`) finished; its record is not the file's.
-    fn repeated(&mut self, _record: &Record) {}
-    /// A planned benchmark will not run.
-    fn skipped(&mut self, label: &str, why: &str);
-    /// Something the user should know, with its remedy.
-    fn warn(&mut self, message: String);
-    /// A line of information about what the run is doing (not a warning).
-    fn note(&mut self, _message: String) {}
-    /// A block of training layers finished: the cost of its training step, per kernel.
-    fn triplets(&mut self, _block: &TripletBlock) -> Result<()> {
-        Ok(())
-    }
-    /// A training run finished (whether or not it reached its target).
-    fn training(&mut self, _section: &Training) -> Result<()> {
-        Ok(())
-    }
-}
 
 /// Runs suites on one device.
 pub struct Runner<'a> {
@@ -297,7 +254,7 @@ impl<'a> Runner<'a> {
                     self.run_layers(block, *tokens, *fastest_only, 1.0 / sharing as f64, obs)?;
                 }
                 Step::Train(options) => {
-                    if let Err(e) = super::train::run_step(self, options, obs) {
+                    if let Err(e) = self.train(options, obs) {
                         if e.is::<super::train::TrainingFailed>() {
                             self.training_failure = Some(format!("{e:#}"));
                         } else {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::RunSettings;
+use super::settings::RunSettings;
 use super::speeds::Speeds;
 use crate::measure::{MIN_TIMEOUT, Timeout};
 use crate::types::{Precision, Shape};

@@ -141,12 +141,13 @@ impl Runner<'_> {
     }
 
     /// How long `repetitions` of `w` will take from now, tuning included. The MLP's run
-    /// is timed first by a probe ([`train::probe`]): on a shared machine its steps can
+    /// is timed first by a probe ([`Runner::probe_training`]): on a shared machine its steps can
     /// take twice what the GEMM speeds predict, and it is fixed work that shorter
     /// sampling cannot make up. Without the probe (it failed: the run will say why) the
     /// estimate comes from the speeds.
     pub fn expect_workload(&mut self, w: &Workload, repetitions: u32) -> Duration {
-        self.mlp_probe = train::probe(self, &w.train_options(), w.precision, PROBE_STEPS)
+        self.mlp_probe = self
+            .probe_training(&w.train_options(), w.precision, PROBE_STEPS)
             .ok()
             .map(|p| p.setup + p.per_step * w.mlp.steps as u32);
         let per_class = if self.gpu.is_software() {
@@ -275,7 +276,7 @@ impl Runner<'_> {
                 }
             }
             let t0 = Instant::now();
-            if let Err(e) = super::super::train::run_step(self, &options, &mut collect) {
+            if let Err(e) = self.train(&options, &mut collect) {
                 if e.is::<train::TrainingFailed>() {
                     self.training_failure = Some(format!("{e:#}"));
                 } else {

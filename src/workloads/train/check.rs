@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::net::random_params;
 use super::net::{Data, Device, Gemms, HostParams, Net, loss_scale, upload_operand};
 use super::ops::Kernels;
+use super::optimizer::{OptimizerConfig, OptimizerKind};
 use super::reference::{Mlp, OptState};
-use super::{OptimizerConfig, OptimizerKind, random_params};
 use crate::gpu::Gpu;
 use crate::kernels::{KernelSpec, Variant};
 use crate::result::{DenseLayer, GradientCheck};

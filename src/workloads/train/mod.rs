@@ -12,95 +12,29 @@
 pub mod check;
 pub mod net;
 pub mod ops;
+pub mod optimizer;
 pub mod reference;
+
+pub use net::random_params;
+pub use optimizer::{OptimizerConfig, OptimizerKind};
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 
-use super::runner::{Observer, Runner};
+use super::observe::Observer;
 use super::{Block, shard};
 use crate::error::input_error;
 use crate::gpu::Gpu;
 use crate::kernels::{KernelSpec, Variant};
 use crate::measure::gpu::Meter;
-use crate::result::{
-    DenseLayer, GradientCheck, LossPoint, Model, Optimizer, Timing, Training, TrainingData,
-};
+use crate::result::{DenseLayer, GradientCheck, LossPoint, Model, Timing, Training, TrainingData};
 use crate::stats;
 use crate::types::Layer;
 use crate::types::{Precision, Shape};
 use crate::util::{fmt_ns, fmt_sig};
 use crate::verify::random_matrix;
-use net::{Gemms, HostParams, Net};
-
-/// The optimizers the step can run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptimizerKind {
-    /// Adam with decoupled weight decay (Loshchilov & Hutter), as language models train.
-    AdamW,
-    /// Stochastic gradient descent with momentum.
-    Sgd,
-}
-
-impl OptimizerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OptimizerKind::AdamW => "adamw",
-            OptimizerKind::Sgd => "sgd",
-        }
-    }
-}
-
-/// An optimizer and its constants.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OptimizerConfig {
-    pub kind: OptimizerKind,
-    pub learning_rate: f64,
-    /// Decoupled weight decay of the weights (biases are not decayed).
-    pub weight_decay: f64,
-    /// AdamW β₁, or the SGD momentum.
-    pub beta1: f64,
-    pub beta2: f64,
-    pub epsilon: f64,
-}
-
-impl OptimizerConfig {
-    /// AdamW with PyTorch's defaults (β 0.9, 0.999, ε 1e-8) and weight decay 0.01.
-    pub fn adamw(learning_rate: f64) -> OptimizerConfig {
-        OptimizerConfig {
-            kind: OptimizerKind::AdamW,
-            learning_rate,
-            weight_decay: 0.01,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-        }
-    }
-
-    /// SGD with momentum 0.9 and no weight decay.
-    pub fn sgd(learning_rate: f64) -> OptimizerConfig {
-        OptimizerConfig {
-            kind: OptimizerKind::Sgd,
-            learning_rate,
-            weight_decay: 0.0,
-            beta1: 0.9,
-            beta2: 0.0,
-            epsilon: 0.0,
-        }
-    }
-
-    fn record(&self) -> Optimizer {
-        Optimizer {
-            name: self.kind.as_str().into(),
-            learning_rate: self.learning_rate,
-            weight_decay: self.weight_decay,
-            beta1: self.beta1,
-            beta2: self.beta2,
-            epsilon: self.epsilon,
-        }
-    }
-}
+use net::{Gemms, Net};
 
 /// What to train; sizes left `None` are chosen for the device.
 #[derive(Clone, Debug, PartialEq)]
@@ -275,17 +209,6 @@ pub fn check_fits(
 }
 
 impl TrainOptions {
-    /// [`TrainOptions::resolve`] for the runner's device, kernels and seed.
-    pub fn resolve_for(&self, runner: &Runner) -> Result<TrainConfig> {
-        let gpu = runner.gpu();
-        self.resolve(
-            &gpu.limits(),
-            gpu.info.device_type,
-            &runner.kernels(),
-            runner.settings().seed,
-        )
-    }
-
     /// Chooses the sizes left open for this device and checks the ones given (`Err` is
     /// bad input when a given size does not fit).
     pub fn resolve(
@@ -335,60 +258,56 @@ impl TrainOptions {
 #[error("{0}")]
 pub struct TrainingFailed(pub String);
 
-/// Uniform weights in ±gain·√(3/d_in) (variance gain²/d_in) and zero biases.
-pub fn random_params(dims: &[u32], seed: u64, gain: f64) -> HostParams {
-    let mut w = Vec::new();
-    let mut b = Vec::new();
-    for (l, d) in dims.windows(2).enumerate() {
-        let scale = (gain * (3.0 / f64::from(d[0])).sqrt()) as f32;
-        let len = d[0] as usize * d[1] as usize;
-        w.push(
-            random_matrix(len, seed, 0x7EAC_0000 + l as u64)
-                .iter()
-                .map(|v| v * scale)
-                .collect(),
-        );
-        b.push(vec![0.0; d[1] as usize]);
-    }
-    HostParams { w, b }
+/// What a training run needs from the run it is part of, handed over as values by the
+/// runner: the device and its meter, and the run's kernels (every size must fit each of
+/// them) and seed.
+pub struct Context<'c, 'g> {
+    pub gpu: &'g Gpu,
+    pub meter: &'c mut Meter<'g>,
+    pub kernels: Vec<KernelSpec>,
+    pub seed: u64,
 }
 
-/// The suite step: measure the model layer's GEMMs if asked, check one step, train, and
-/// report the section. A check or target failure is a [`TrainingFailed`] error.
-pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Observer) -> Result<()> {
-    let cfg = options.resolve_for(runner)?;
-    let width = cfg.dims[1];
-    let precisions = runner.precisions().to_vec();
-    // The kernel each precision trains with.
-    let mut chosen: Vec<(Precision, Option<KernelSpec>)> = Vec::new();
-    if options.measure_gemms {
-        let block = Block::new(
-            "mlp-train",
-            &format!("the {width}→{width} layer of the trained MLP"),
-            vec![Layer::new("hidden", width, width)],
-        );
-        // Train with the kernel whose three products of this very layer take least, in
-        // the precision being trained.
-        let summaries = runner.run_layers(&block, Some(cfg.batch), false, 1.0, obs)?;
-        for &p in &precisions {
-            let k = summaries
-                .iter()
-                .filter(|s| s.missing_layers.is_empty() && s.precision == p)
-                .min_by(|a, b| a.total.step_ns.total_cmp(&b.total.step_ns))
-                .and_then(|s| runner.kernels().into_iter().find(|k| k.name == s.kernel));
-            chosen.push((p, k));
-        }
-    } else {
-        let fastest = runner.fastest_kernel().map(|(k, _)| k);
-        chosen = precisions.iter().map(|&p| (p, fastest.clone())).collect();
+impl Context<'_, '_> {
+    /// The sizes of `options` for this device and these kernels (see
+    /// [`TrainOptions::resolve`]).
+    pub fn resolve(&self, options: &TrainOptions) -> Result<TrainConfig> {
+        options.resolve(
+            &self.gpu.limits(),
+            self.gpu.info.device_type,
+            &self.kernels,
+            self.seed,
+        )
     }
+}
+
+/// One precision to train in: the GEMM kernel it trains with (`None` when no kernel
+/// passed verification in it), the precision and path its GEMMs run, and the best GEMM
+/// throughput the run measured in that precision (for the section's ratio).
+#[derive(Clone, Debug)]
+pub struct Trainee {
+    pub precision: Precision,
+    pub kernel: Option<KernelSpec>,
+    pub variant: Variant,
+    pub best_gemm_tflops: Option<f64>,
+}
+
+/// The suite step: check one step and train in each precision of `trainees`, and report
+/// each section. A check or target failure is a [`TrainingFailed`] error; with several
+/// precisions the others still train and the failures are reported together.
+pub fn run_step(
+    ctx: &mut Context,
+    cfg: &TrainConfig,
+    trainees: &[Trainee],
+    obs: &mut dyn Observer,
+) -> Result<()> {
     let mut failures = Vec::new();
-    for (precision, kernel) in chosen {
-        if let Err(e) = train_in(runner, &cfg, precision, kernel, obs) {
-            if e.is::<TrainingFailed>() && precisions.len() > 1 {
+    for t in trainees {
+        if let Err(e) = train_in(ctx, cfg, t, obs) {
+            if e.is::<TrainingFailed>() && trainees.len() > 1 {
                 // The other precisions still train; the run fails at the end.
-                obs.warn(format!("training in {precision} failed: {e:#}"));
-                failures.push(format!("in {precision}: {e:#}"));
+                obs.warn(format!("training in {} failed: {e:#}", t.precision));
+                failures.push(format!("in {}: {e:#}", t.precision));
             } else {
                 return Err(e);
             }
@@ -400,6 +319,17 @@ pub fn run_step(runner: &mut Runner, options: &TrainOptions, obs: &mut dyn Obser
     Ok(())
 }
 
+/// The MLP layer whose three products choose the kernel to train with, when the options
+/// ask for the GEMMs to be measured ([`TrainOptions::measure_gemms`]).
+pub fn measured_layer(cfg: &TrainConfig) -> Block {
+    let width = cfg.dims[1];
+    Block::new(
+        "mlp-train",
+        &format!("the {width}→{width} layer of the trained MLP"),
+        vec![Layer::new("hidden", width, width)],
+    )
+}
+
 /// What [`probe`] measured on the wall clock: everything a training run does before its
 /// first step (kernels, gradient check, network, data and targets), and one step with
 /// its share of the loss readbacks.
@@ -408,32 +338,26 @@ pub struct Probe {
     pub per_step: Duration,
 }
 
-/// Prepares the training run of `options` in `precision` as [`run_step`] would, and
-/// runs `steps` of its steps (at most one readback batch): what a workload's stated
+/// Prepares the training run of `cfg` with `kernel` in `variant` as [`run_step`] would,
+/// and runs `steps` of its steps (at most one readback batch): what a workload's stated
 /// duration needs to know of its MLP. Nothing is reported or kept.
 pub fn probe(
-    runner: &mut Runner,
-    options: &TrainOptions,
-    precision: Precision,
+    ctx: &mut Context,
+    cfg: &TrainConfig,
+    kernel: &KernelSpec,
+    variant: Variant,
     steps: u64,
 ) -> Result<Probe> {
     let start = Instant::now();
-    let gpu = runner.gpu();
-    let cfg = options.resolve_for(runner)?;
-    let kernel = runner
-        .fastest_kernel()
-        .map(|(k, _)| k)
-        .or_else(|| runner.kernels().into_iter().next())
-        .context("no kernel to train with")?;
-    let variant = runner.variant_for(&kernel, precision);
-    let (kernels, _) = checked_kernels(gpu, &kernel, variant, &cfg)?;
+    let gpu = ctx.gpu;
+    let (kernels, _) = checked_kernels(gpu, kernel, variant, cfg)?;
     let timeout = Duration::from_secs(120);
-    let net = build_net(gpu, &kernels, &kernel, variant, &cfg)?;
+    let net = build_net(gpu, &kernels, kernel, variant, cfg)?;
     let setup = start.elapsed();
     let n = steps.clamp(1, cfg.log_every.max(1)).min(cfg.steps);
     let encode = |pass: &mut wgpu::ComputePass<'_>| net.encode_step(pass);
     let t0 = Instant::now();
-    runner.meter().batch(&encode, n as usize, timeout)?;
+    ctx.meter.batch(&encode, n as usize, timeout)?;
     net.read_losses(gpu, 0, n, timeout)?;
     Ok(Probe {
         setup,
@@ -441,24 +365,23 @@ pub fn probe(
     })
 }
 
-/// Checks one step and trains in one precision with `kernel`.
+/// Checks one step and trains in one precision.
 fn train_in(
-    runner: &mut Runner,
+    ctx: &mut Context,
     cfg: &TrainConfig,
-    precision: Precision,
-    kernel: Option<KernelSpec>,
+    trainee: &Trainee,
     obs: &mut dyn Observer,
 ) -> Result<()> {
-    let gpu = runner.gpu();
+    let gpu = ctx.gpu;
     let width = cfg.dims[1];
-    let Some(kernel) = kernel else {
+    let (precision, variant) = (trainee.precision, trainee.variant);
+    let Some(kernel) = trainee.kernel.clone() else {
         return Err(TrainingFailed(format!(
             "training in {precision} needs a GEMM kernel that passed verification in \
              {precision}, and none did"
         ))
         .into());
     };
-    let variant = runner.variant_for(&kernel, precision);
     obs.note(format!(
         "training: MLP {} layers × {width} wide, {} tokens per step, {} steps, kernel '{}' \
          ({variant}), {} (lr {})",
@@ -493,16 +416,15 @@ fn train_in(
         checked.gradient_rel_error,
         checked.update_rel_error
     ));
-    let best = runner.speeds().best_tflops_in(precision);
     let section = train(
         gpu,
-        runner.meter(),
+        ctx.meter,
         &kernels,
         &kernel,
         variant,
         cfg,
         checked,
-        best,
+        trainee.best_gemm_tflops,
         obs,
     )?;
     obs.training(&section)?;

@@ -23,11 +23,11 @@ use super::ops::{
     self, Action, Count, Dims, Kernels, LOSS_WORKGROUPS, LossParams, OptParams, ROWS_PER_BLOCK,
     State,
 };
-use super::{OptimizerConfig, OptimizerKind};
+use super::optimizer::{OptimizerConfig, OptimizerKind};
 use crate::gpu::Gpu;
 use crate::kernels::{GemmPipeline, KernelSpec, Variant};
 use crate::types::{Layout, Precision, Shape};
-use crate::verify::f16_bits;
+use crate::verify::{f16_bits, random_matrix};
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
@@ -626,4 +626,22 @@ fn read_range(
     let idx = gpu.queue.submit([enc.finish()]);
     let raw = gpu.map_and_read(&staging, idx, timeout)?;
     Ok(bytemuck::cast_slice(&raw).to_vec())
+}
+
+/// Uniform weights in ±gain·√(3/d_in) (variance gain²/d_in) and zero biases.
+pub fn random_params(dims: &[u32], seed: u64, gain: f64) -> HostParams {
+    let mut w = Vec::new();
+    let mut b = Vec::new();
+    for (l, d) in dims.windows(2).enumerate() {
+        let scale = (gain * (3.0 / f64::from(d[0])).sqrt()) as f32;
+        let len = d[0] as usize * d[1] as usize;
+        w.push(
+            random_matrix(len, seed, 0x7EAC_0000 + l as u64)
+                .iter()
+                .map(|v| v * scale)
+                .collect(),
+        );
+        b.push(vec![0.0; d[1] as usize]);
+    }
+    HostParams { w, b }
 }

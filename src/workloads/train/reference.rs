@@ -1,7 +1,7 @@
 //! The same network and optimizer in f64 on the CPU, as the reference one GPU step is
 //! checked against. Plain loops: it only ever runs on small networks.
 
-use super::{OptimizerConfig, OptimizerKind};
+use super::optimizer::{OptimizerConfig, OptimizerKind};
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const GELU_C: f64 = 0.044715;
