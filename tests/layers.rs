@@ -405,50 +405,34 @@ fn resolve(nodes: &[Node], from: &Node, path: &str) -> Option<usize> {
         }
     }
     let (mut i, mut n) = found?;
-    // A name a `mod.rs` re-exports reaches the file that defines it.
+    // A name a `mod.rs` re-exports reaches the file that defines it (following
+    // re-exports down through nested `mod.rs` files).
     while nodes[i].is_mod && n < segs.len() {
         let (names, globs) = reexports(&nodes[i]);
-        let name = &segs[n];
-        let child = names.get(name).cloned().or_else(|| {
+        let name = segs[n].clone();
+        let child = names.get(&name).cloned().or_else(|| {
             globs.iter().find_map(|g| {
                 let mut m = nodes[i].module.clone();
                 m.push(g.clone());
                 nodes
                     .iter()
                     .position(|x| x.module == m)
-                    .filter(|&c| defines(&nodes[c], name))
+                    .filter(|&c| defines(&nodes[c], &name))
                     .map(|_| g.clone())
             })
         });
-        match child {
-            Some(c) => {
-                let mut m = nodes[i].module.clone();
-                m.push(c);
-                match nodes.iter().position(|x| x.module == m) {
-                    Some(j) => {
-                        i = j;
-                        n = m.len();
-                        // The re-exported name itself is defined there (or re-exported
-                        // again): resolve it in that file's terms.
-                        if !nodes[j].is_mod {
-                            break;
-                        }
-                        let mut s = m.clone();
-                        s.extend(segs[n - 1 + 1..].iter().cloned());
-                        // Continue with the same name one level down.
-                        segs = {
-                            let mut v = m.clone();
-                            v.push(name.clone());
-                            v.extend(segs[n..].iter().cloned().skip(1));
-                            v
-                        };
-                        let _ = s;
-                    }
-                    None => break,
-                }
-            }
-            None => break,
-        }
+        let Some(child) = child else { break };
+        let mut m = nodes[i].module.clone();
+        m.push(child);
+        let Some(j) = nodes.iter().position(|x| x.module == m) else {
+            break;
+        };
+        // The path goes on in the child with the same name.
+        let rest = segs[n..].to_vec();
+        n = m.len();
+        segs = m;
+        segs.extend(rest);
+        i = j;
     }
     Some(i)
 }
@@ -590,12 +574,11 @@ fn assert_no_circle(folder: &str) -> usize {
             reach[a][b] = true;
         }
         for k in 0..n {
-            for i in 0..n {
-                if reach[i][k] {
-                    for j in 0..n {
-                        if reach[k][j] {
-                            reach[i][j] = true;
-                        }
+            let via = reach[k].clone();
+            for row in reach.iter_mut() {
+                if row[k] {
+                    for (r, v) in row.iter_mut().zip(&via) {
+                        *r |= *v;
                     }
                 }
             }
