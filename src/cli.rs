@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::cost::{PriceFile, PriceSpec};
 use crate::error::input_error;
 use crate::gpu::{AdapterSelector, BackendFilter};
-use crate::kernels::{self, Family, KernelSpec};
+use crate::kernels::{self, KernelSpec};
 use crate::report::export::Format;
 use crate::result::Settings;
 use crate::result::{CostField, Fields};
@@ -403,7 +403,7 @@ impl PrecisionArgs {
 
 /// `--f16-path coopmat` runs the tuned kernel on cooperative matrices: it needs that kernel.
 fn check_coopmat_kernels(path: PathChoice, kernels: &[KernelSpec]) -> Result<()> {
-    if path == PathChoice::Coopmat && !kernels.iter().any(|k| k.family == Family::Tuned) {
+    if path == PathChoice::Coopmat && !kernels.iter().any(KernelSpec::is_tuned) {
         return Err(input_error(
             "--f16-path coopmat runs the tuned kernel on cooperative matrices; include it in \
              --kernel (for example --kernel tuned)",

@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use flopcost::kernels::coop;
 use flopcost::kernels::problem::Problem;
-use flopcost::kernels::{Family, GemmPipeline, KernelSpec, Variant, tune};
+use flopcost::kernels::{self, coop};
+use flopcost::kernels::{GemmPipeline, KernelConfig, KernelSpec, Variant, tune};
 use flopcost::result::{self, validate};
 use flopcost::types::{KernelPath, Layout, Precision, Shape};
 
@@ -83,7 +83,7 @@ fn run_ok(cmd: &mut Command) -> String {
 fn every_configuration_the_tuner_can_emit_verifies_at_odd_shapes() {
     let Some(support) = support() else { return };
     let gpu = common::gpu();
-    coop::probe(gpu).expect("the cooperative-matrix kernel passes its check");
+    kernels::probe::coopmat(gpu).expect("the cooperative-matrix kernel passes its check");
     let configs = tune::all_candidates_for(gpu, COOPMAT);
     assert!(!configs.is_empty(), "the tuner emits no configuration");
     for &f in &support.frags {
@@ -100,7 +100,7 @@ fn every_configuration_the_tuner_can_emit_verifies_at_odd_shapes() {
     for config in &configs {
         let spec = KernelSpec {
             name: format!("test-{config}"),
-            family: Family::Block(config.with_split(1)),
+            config: KernelConfig::Block(config.with_split(1)),
             hidden: true,
             description: "test configuration",
         };
@@ -143,7 +143,7 @@ fn a_wrong_cooperative_matrix_kernel_is_caught() {
     config.fault = true;
     let spec = KernelSpec {
         name: "coopmat-faulty".into(),
-        family: Family::Block(config),
+        config: KernelConfig::Block(config),
         hidden: true,
         description: "skips the first K fragment of every block",
     };

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use common::flopcost;
 use flopcost::kernels::problem::Problem;
-use flopcost::kernels::{self, BlockConfig, Family, GemmPipeline, KernelSpec, Variant, coop, tune};
+use flopcost::kernels::{
+    self, BlockConfig, GemmPipeline, KernelConfig, KernelSpec, Variant, coop, tune,
+};
 use flopcost::result::{self, validate};
 use flopcost::types::{Layout, Precision, Shape};
 use flopcost::verify::F16_TOLERANCE;
@@ -101,7 +103,7 @@ fn every_f16_configuration_the_tuner_can_emit_is_correct() {
     for config in all {
         let spec = KernelSpec {
             name: format!("test-{config}"),
-            family: Family::Block(config.with_split(1)),
+            config: KernelConfig::Block(config.with_split(1)),
             hidden: true,
             description: "test configuration",
         };
@@ -144,12 +146,12 @@ fn cooperative_matrices_run_only_where_the_adapter_offers_them() {
             let config: BlockConfig = coop::base_configs(32, 16)[0];
             let spec = KernelSpec {
                 name: "coop".into(),
-                family: Family::Block(config),
+                config: KernelConfig::Block(config),
                 hidden: true,
                 description: "test configuration",
             };
             assert!(GemmPipeline::new_with(gpu, &spec, Layout::Nn, coopmat).is_err());
-            assert!(coop::probe(gpu).is_err());
+            assert!(kernels::probe::coopmat(gpu).is_err());
         }
         Ok(support) => {
             eprintln!(
@@ -159,11 +161,11 @@ fn cooperative_matrices_run_only_where_the_adapter_offers_them() {
                 support.fragments(),
                 support.lanes
             );
-            coop::probe(gpu).expect("the cooperative-matrix kernel passes its check");
+            kernels::probe::coopmat(gpu).expect("the cooperative-matrix kernel passes its check");
             for config in tune::all_candidates_for(gpu, coopmat) {
                 let spec = KernelSpec {
                     name: format!("test-{config}"),
-                    family: Family::Block(config.with_split(1)),
+                    config: KernelConfig::Block(config.with_split(1)),
                     hidden: true,
                     description: "test configuration",
                 };

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use flopcost::kernels::problem::Problem;
-use flopcost::kernels::{self, Family, GemmPipeline, KernelSpec, TileConfig};
+use flopcost::kernels::{self, GemmPipeline, KernelConfig, KernelSpec, TileConfig};
 use flopcost::types::{Layout, Shape};
 use flopcost::verify::F32_TOLERANCE;
 
@@ -29,7 +29,7 @@ const ODD_SHAPES: [(u32, u32, u32); 10] = [
 fn tiled(bm: u32, bn: u32, bk: u32, tm: u32, tn: u32) -> KernelSpec {
     KernelSpec {
         name: format!("tiled-{bm}x{bn}x{bk}-{tm}x{tn}"),
-        family: Family::Tiled(TileConfig { bm, bn, bk, tm, tn }),
+        config: KernelConfig::Tiled(TileConfig { bm, bn, bk, tm, tn }),
         hidden: false,
         description: "test configuration",
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use flopcost::kernels::cache::{self, AdapterKey};
 use flopcost::kernels::problem::Problem;
 use flopcost::kernels::tune::{self, Outcome, ShapeClass, Table, Trial, TuneObserver};
-use flopcost::kernels::{BlockConfig, Family, GemmPipeline, KernelSpec, Variant};
+use flopcost::kernels::{BlockConfig, GemmPipeline, KernelConfig, KernelSpec, Variant};
 use flopcost::measure::gpu::Meter;
 use flopcost::types::ConfigSource;
 use flopcost::types::{Layout, Shape};
@@ -35,7 +35,7 @@ const SPLIT_SHAPES: [(u32, u32, u32); 2] = [(37, 45, 300), (20, 132, 44)];
 fn spec(config: BlockConfig) -> KernelSpec {
     KernelSpec {
         name: format!("test-{config}"),
-        family: Family::Block(config),
+        config: KernelConfig::Block(config),
         hidden: true,
         description: "test configuration",
     }

@@ -132,7 +132,7 @@ pub fn kernels(json: bool) -> Result<ExitCode> {
                 serde_json::json!({
                     "name": k.name,
                     "description": k.description,
-                    "params": k.params(),
+                    "params": crate::kernels::registry::params(k),
                 })
             })
             .collect();

@@ -7,8 +7,8 @@ use anyhow::{Result, anyhow};
 
 use crate::gpu::Gpu;
 use crate::gpu::adapter::{self, AdapterChoice, AdapterSelector, BackendFilter};
+use crate::kernels::Variant;
 use crate::kernels::precision::{F16Plan, plan_f16};
-use crate::kernels::{Variant, coop};
 use crate::result::AdapterRecord;
 use crate::types::{PathChoice, Precision};
 
@@ -90,7 +90,7 @@ impl Startup {
         let mut f16 = self.f16;
         if f16.variant.coopmat {
             progress("checking the cooperative-matrix kernel on this adapter");
-            if let Err(why) = coop::probe(&gpu) {
+            if let Err(why) = crate::kernels::probe::coopmat(&gpu) {
                 if self.f16_path == PathChoice::Coopmat {
                     return Err(anyhow!(
                         "the cooperative-matrix kernel failed its check on adapter '{}': \

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::block::BlockConfig;
+use super::config::BlockConfig;
 use crate::gpu::Gpu;
 use crate::types::{Layout, Precision};
 

@@ -15,31 +15,25 @@
 //! tuner can emit on lavapipe 26.1 (8×8 fragments; `scripts/coopmat-lavapipe.sh`,
 //! `tests/coopmat.rs`).
 
-use super::block::BlockConfig;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::blocked::{self, block_of};
+use super::config::{BlockConfig, KernelConfig, PORTABLE_BLOCK, Variant};
+use super::family::{Compiled, Geometry, KernelFamily};
+use super::precision::f16_variant;
+use super::support::Caps;
+pub use super::support::{FRAGS, Support, support, support_in, support_of};
 use crate::gpu::Gpu;
-use crate::types::Precision;
+use crate::types::{Layout, Precision};
 
-/// The fragment sizes the kernel is written for (M = N = K), in order of preference.
-pub const FRAGS: [u32; 2] = [16, 8];
-
-/// What an adapter offers the kernel: its subgroup size, and the fragment sizes (of
-/// [`FRAGS`]) it has an f16 × f16 → f32 configuration for, preferred first.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Support {
-    pub lanes: u32,
-    pub frags: Vec<u32>,
-}
-
-impl Support {
-    /// `16x16x16, 8x8x8` (preferred first).
-    pub fn fragments(&self) -> String {
-        self.frags
-            .iter()
-            .map(|f| format!("{f}x{f}x{f}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
+/// The kernel, written with f32 operand aliases like the others; it runs only as its f16
+/// variant ([`source`]).
+const COOPMAT_WGSL: &str = concat!(
+    include_str!("../../shaders/gemm_coopmat.wgsl"),
+    include_str!("../../shaders/gemm_operands.wgsl")
+);
 
 /// Row padding of the staged slices, in f16 elements (16 bytes, which keeps every
 /// staged row 16-byte aligned as cooperative loads require).
@@ -52,155 +46,13 @@ pub const MAX_LOADS: u32 = 8;
 /// The most accumulator fragments per subgroup (the shader's register array).
 pub const MAX_ACCUMULATORS: u32 = 16;
 
-/// Why cooperative matrices cannot run on an adapter, or what they would run with.
-pub fn support_of(
-    features: wgpu::Features,
-    properties: &[wgpu::CooperativeMatrixProperties],
-    info: &wgpu::AdapterInfo,
-) -> Result<Support, String> {
-    if !features.contains(wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX) {
-        return Err(format!(
-            "adapter '{}' has no cooperative matrices (wgpu feature \
-             EXPERIMENTAL_COOPERATIVE_MATRIX; on Vulkan, VK_KHR_cooperative_matrix)",
-            info.name
-        ));
-    }
-    let frags: Vec<u32> = FRAGS
-        .into_iter()
-        .filter(|&f| {
-            properties.iter().any(|p| {
-                p.m_size == f
-                    && p.n_size == f
-                    && p.k_size == f
-                    && p.ab_type == wgpu::CooperativeScalarType::F16
-                    && p.cr_type == wgpu::CooperativeScalarType::F32
-            })
-        })
-        .collect();
-    if frags.is_empty() {
-        let offered: Vec<String> = properties
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}x{}x{} {:?}->{:?}",
-                    p.m_size, p.n_size, p.k_size, p.ab_type, p.cr_type
-                )
-            })
-            .collect();
-        return Err(format!(
-            "adapter '{}' has cooperative matrices but neither 16x16x16 nor 8x8x8 f16 -> f32 \
-             (it offers: {})",
-            info.name,
-            if offered.is_empty() {
-                "none".to_string()
-            } else {
-                offered.join(", ")
-            }
-        ));
-    }
-    if !features.contains(wgpu::Features::SHADER_F16) {
-        return Err(format!(
-            "adapter '{}' has no f16 in shaders (SHADER_F16)",
-            info.name
-        ));
-    }
-    if !features.contains(wgpu::Features::SUBGROUP) {
-        return Err(format!(
-            "adapter '{}' has no subgroup operations (SUBGROUP), which the kernel uses to \
-             find its subgroup",
-            info.name
-        ));
-    }
-    if info.subgroup_min_size != info.subgroup_max_size {
-        return Err(format!(
-            "adapter '{}' has no fixed subgroup size (it reports {}–{})",
-            info.name, info.subgroup_min_size, info.subgroup_max_size
-        ));
-    }
-    if info.subgroup_min_size < 4 {
-        return Err(format!(
-            "adapter '{}' has subgroups of {}, fewer than the kernel's 4",
-            info.name, info.subgroup_min_size
-        ));
-    }
-    Ok(Support {
-        lanes: info.subgroup_min_size,
-        frags,
-    })
-}
-
-/// [`support_of`] for an open device.
-pub fn support(gpu: &Gpu) -> Result<Support, String> {
-    support_of(
-        gpu.features(),
-        &gpu.adapter.cooperative_matrix_properties(),
-        &gpu.info,
-    )
-}
-
-/// Compiles the default configuration in every layout and verifies it on a problem that
-/// has both an interior block and edge blocks, before a run relies on the path: a driver
-/// that rejects or miscompiles the kernel then costs a warning (or, when the path was
-/// asked for explicitly, a clear error), not a failed run. `Err` says what went wrong.
-pub fn probe(gpu: &Gpu) -> Result<(), String> {
-    use crate::kernels::problem::Problem;
-    use crate::kernels::{Family, GemmPipeline, KernelSpec};
-    use crate::types::{Layout, Shape};
-    let support = support(gpu)?;
-    let limits = gpu.limits();
-    let Some(config) = configs_for(&support).into_iter().find(|c| {
-        check(*c, &limits).is_ok() && check_adapter(*c, gpu.features(), &gpu.info).is_ok()
-    }) else {
-        return Err(
-            "no configuration of the cooperative-matrix kernel fits the adapter's limits".into(),
-        );
-    };
-    let spec = KernelSpec {
-        name: "coopmat-probe".into(),
-        family: Family::Block(config),
-        hidden: true,
-        description: "the cooperative-matrix kernel's check before a run",
-    };
-    let timeout = std::time::Duration::from_secs(60);
-    // One block wholly inside C (N a multiple of 4) and edge blocks on both sides.
-    let shape = Shape::new(config.bm + 37, config.bn + 20, 2 * config.bk + 5);
-    for layout in Layout::ALL {
-        let run = || -> anyhow::Result<crate::verify::Check> {
-            let pipeline = GemmPipeline::new_with(gpu, &spec, layout, config.variant())?;
-            let problem = Problem::with_precision(gpu, layout, shape, 1, Precision::F16)?;
-            let binding = problem.bind(gpu, &pipeline)?;
-            let (check, _) = problem.verify(
-                gpu,
-                &pipeline,
-                &binding,
-                Precision::F16.tolerance(),
-                timeout,
-            )?;
-            gpu.errors.check()?;
-            Ok(check)
-        };
-        match run() {
-            Err(e) => return Err(format!("{config} {layout} {shape}: {e:#}")),
-            Ok(c) if !c.passed => {
-                return Err(format!(
-                    "{config} {layout} {shape} failed verification (relative error {:?}, {} \
-                     entries unwritten)",
-                    c.rel_error, c.unwritten_entries
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
-    Ok(())
-}
-
 /// Checks that the adapter offers the configuration's fragment size.
-pub fn check_support(c: BlockConfig, gpu: &Gpu) -> Result<(), String> {
-    let s = support(gpu)?;
+pub fn check_support(c: BlockConfig, caps: &Caps) -> Result<(), String> {
+    let s = support_in(caps)?;
     if !s.frags.contains(&c.frag) {
         return Err(format!(
             "adapter '{}' has no {f}x{f}x{f} f16 -> f32 cooperative matrices (it has {})",
-            gpu.info.name,
+            caps.info.name,
             s.fragments(),
             f = c.frag
         ));
@@ -275,7 +127,7 @@ pub fn configs_for(s: &Support) -> Vec<BlockConfig> {
 /// `coop_mat8x8` in their place for 8×8 fragments (WGSL has no fragment type generic
 /// over its size; every index computation uses the `FRAG` constant).
 pub fn source(frag: u32) -> anyhow::Result<String> {
-    let f16 = super::precision::f16_variant(super::gemm::COOPMAT_WGSL)?;
+    let f16 = f16_variant(COOPMAT_WGSL)?;
     match frag {
         16 => Ok(f16),
         8 => Ok(f16.replace("coop_mat16x16", "coop_mat8x8")),
@@ -329,7 +181,7 @@ pub fn workgroup_bytes(c: BlockConfig) -> u64 {
 }
 
 /// Checks the shader's contract and the adapter's limits; `Err` says why not.
-pub fn check(c: BlockConfig, limits: &wgpu::Limits) -> Result<(), String> {
+pub fn check(c: BlockConfig, limits: &wgpu::Limits) -> std::result::Result<(), String> {
     if c.precision != Precision::F16 {
         return Err("the cooperative-matrix kernel takes f16 operands only".into());
     }
@@ -468,6 +320,85 @@ pub fn params(c: BlockConfig) -> Vec<(&'static str, serde_json::Value)> {
         ("vec4_loads", true.into()),
         ("double_buffered", true.into()),
     ]
+}
+
+/// Every configuration the tuner can emit for subgroups of `lanes` and fragments of
+/// `frag` on an adapter with `limits`: the base configurations that fit, each with and
+/// without split-K (`splits`).
+pub fn candidates_for(
+    limits: &wgpu::Limits,
+    lanes: u32,
+    frag: u32,
+    splits: &[u32],
+) -> Vec<BlockConfig> {
+    let mut out = Vec::new();
+    for b in base_configs(lanes, frag) {
+        if check(b, limits).is_ok() {
+            out.push(b);
+            out.extend(splits.iter().map(|&s| b.with_split(s)));
+        }
+    }
+    out
+}
+
+/// The family.
+pub struct Coopmat;
+
+fn block(config: &KernelConfig) -> BlockConfig {
+    block_of(config).unwrap_or(PORTABLE_BLOCK)
+}
+
+impl KernelFamily for Coopmat {
+    fn name(&self) -> &'static str {
+        "coopmat"
+    }
+
+    fn runs(&self, config: &KernelConfig) -> bool {
+        block_of(config).is_some_and(|c| c.coopmat)
+    }
+
+    fn geometry(&self, c: &KernelConfig) -> Geometry {
+        let c = block(c);
+        ((invocations(c), 1), (c.bn, c.bm))
+    }
+
+    fn check(&self, c: &KernelConfig, limits: &wgpu::Limits) -> Result<(), String> {
+        check(block(c), limits)
+    }
+
+    fn needs(&self, c: &KernelConfig, caps: &Caps, variant: Variant) -> Result<(), String> {
+        let c = block(c);
+        if !variant.coopmat {
+            return Err("runs on cooperative matrices only".into());
+        }
+        check_adapter(c, caps.features, &caps.info)?;
+        check_support(c, caps)
+    }
+
+    fn params(&self, c: &KernelConfig) -> Vec<(&'static str, serde_json::Value)> {
+        params(block(c))
+    }
+
+    fn candidates(&self, caps: &Caps, variant: Variant) -> Vec<BlockConfig> {
+        match support_in(caps) {
+            Ok(s) if variant.coopmat => configs_for(&s),
+            _ => Vec::new(),
+        }
+    }
+
+    fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        c: &KernelConfig,
+        layout: Layout,
+        _variant: Variant,
+    ) -> Result<Arc<dyn Compiled>> {
+        let c = block(c);
+        let constants = constants(c, layout.trans_a(), layout.trans_b());
+        let source = source(c.frag)?;
+        blocked::build(gpu, label, c, layout, &source, &constants)
+    }
 }
 
 #[cfg(test)]
@@ -679,7 +610,7 @@ mod shader_tests {
         let mut khronos = None;
         let mut rejected = Vec::new();
         for (lanes, frag) in [(32, 16), (64, 16), (16, 16), (8, 8), (32, 8)] {
-            let configs = crate::kernels::tune::coop_candidates(&h200_limits(), lanes, frag);
+            let configs = candidates_for(&h200_limits(), lanes, frag, &[2, 4, 8, 16]);
             assert!(
                 !configs.is_empty(),
                 "no candidates for {lanes} lanes, {frag}x{frag}"

@@ -1,5 +1,5 @@
-//! Execution paths of the GEMM kernels per operand precision ([`Variant`]), the f16 plan
-//! for an adapter, and the f16 variants of the shaders.
+//! The f16 plan for an adapter (which path f16 GEMMs take, [`plan_f16`]), and the f16
+//! variants of the shaders.
 //!
 //! Every kernel reads its operands A and B in the run's precision and accumulates and
 //! writes C in f32. f16 operands run either on the shader cores (`simt`: the same
@@ -13,57 +13,13 @@
 //! constants cannot change a type, so this is the one specialisation done on the text.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use anyhow::{Result, bail};
 
+use super::config::Variant;
+use super::support::support_of;
 use crate::error::input_error;
-use crate::types::{KernelPath, PathChoice, Precision};
-
-/// What one compiled GEMM runs: its operand precision and its path.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Variant {
-    pub precision: Precision,
-    /// Cooperative matrices (f16 only) instead of the shader cores.
-    pub coopmat: bool,
-}
-
-impl Variant {
-    pub const F32: Variant = Variant {
-        precision: Precision::F32,
-        coopmat: false,
-    };
-
-    pub fn simt(precision: Precision) -> Variant {
-        Variant {
-            precision,
-            coopmat: false,
-        }
-    }
-
-    pub fn path(self) -> KernelPath {
-        if self.coopmat {
-            KernelPath::Coopmat
-        } else {
-            KernelPath::Simt
-        }
-    }
-
-    /// `f32`, `f16`, `f16-coopmat`: the key of a tuning-cache entry.
-    pub fn key(self) -> String {
-        if self.coopmat {
-            format!("{}-coopmat", self.precision)
-        } else {
-            self.precision.to_string()
-        }
-    }
-}
-
-impl fmt::Display for Variant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.precision, self.path().as_str())
-    }
-}
+use crate::types::{PathChoice, Precision};
 
 /// How a run's f16 GEMMs will run on an adapter: the variant of the tuned kernel, and
 /// why cooperative matrices are not used where the automatic choice fell back.
@@ -104,7 +60,7 @@ pub fn plan_f16(
         precision: Precision::F16,
         coopmat: true,
     };
-    match (choice, super::coop::support_of(features, properties, info)) {
+    match (choice, support_of(features, properties, info)) {
         (PathChoice::Simt, _) => Ok(F16Plan {
             variant: simt,
             fallback: None,

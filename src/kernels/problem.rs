@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::family::GemmBinding;
+use super::pipeline::GemmPipeline;
 use crate::gpu::Gpu;
-use crate::kernels::{GemmBinding, GemmPipeline};
 use crate::types::{Layout, Precision, Shape};
 use crate::verify::{self, Check, GemmInputs, ReferenceSample};
 

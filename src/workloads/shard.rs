@@ -121,7 +121,7 @@ pub fn check_unsplit(
         }
     }
     for k in kernels {
-        let (x, y, z) = k.dispatch(shape);
+        let (x, y, z) = crate::kernels::registry::dispatch(k, shape);
         let max = limits.max_compute_workgroups_per_dimension;
         if x.max(y).max(z) > max {
             return Err(format!(
@@ -155,7 +155,7 @@ pub fn check(
     let max = limits.max_compute_workgroups_per_dimension;
     let largest = Shape::new(plan.rows, plan.cols, shape.k);
     for k in kernels {
-        let (x, y, z) = k.dispatch(largest);
+        let (x, y, z) = crate::kernels::registry::dispatch(k, largest);
         if x.max(y).max(z) > max {
             return Err(format!(
                 "shape {shape}: kernel '{}' needs {x}×{y} workgroups, over the adapter's \

@@ -15,7 +15,7 @@ pub fn check(
     info: &wgpu::AdapterInfo,
 ) -> Result<()> {
     for k in &plan.kernels {
-        k.check(limits).map_err(|why| {
+        crate::kernels::registry::check(k, limits).map_err(|why| {
             input_error(format!(
                 "kernel '{}' does not fit adapter '{}': {why}",
                 k.name, info.name

@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use super::{Case, Step, Suite, shard};
 use crate::gpu::Gpu;
 use crate::kernels::tune::{self, ShapeClass, Tuner};
-use crate::kernels::{Family, GemmBinding, GemmPipeline, KernelSpec, Problem, Variant};
+use crate::kernels::{GemmBinding, GemmPipeline, KernelConfig, KernelSpec, Problem, Variant};
 use crate::measure::gpu::Meter;
 use crate::measure::{Outcome, Plan};
 use crate::result::{Peaks, Record, Timing};
@@ -49,7 +49,7 @@ pub struct Runner<'a> {
     meter: Meter<'a>,
     kernels: Vec<KernelSpec>,
     settings: RunSettings,
-    pipelines: HashMap<(String, Family, Layout, Variant), Rc<GemmPipeline>>,
+    pipelines: HashMap<(String, KernelConfig, Layout, Variant), Rc<GemmPipeline>>,
     /// Operand precisions every GEMM runs in, in order (f32 by default).
     precisions: Vec<Precision>,
     /// The precision and path of the tuned kernel's f16 GEMMs (shader cores or
@@ -90,7 +90,7 @@ impl<'a> Runner<'a> {
         settings: RunSettings,
     ) -> Result<Runner<'a>> {
         let meter = Meter::new(gpu, settings.timestamps)?;
-        let needs_tuning = kernels.iter().any(|k| k.family == Family::Tuned);
+        let needs_tuning = kernels.iter().any(KernelSpec::is_tuned);
         let (table, pending_warnings) = if needs_tuning {
             tune::Table::load(gpu)
         } else {
@@ -196,7 +196,7 @@ impl<'a> Runner<'a> {
     /// The precision and path `spec` runs with for operands in `precision`: only the
     /// tuned kernel has a cooperative-matrix path.
     pub fn variant_for(&self, spec: &KernelSpec, precision: Precision) -> Variant {
-        if precision == Precision::F16 && spec.family == Family::Tuned {
+        if precision == Precision::F16 && spec.is_tuned() {
             self.f16_variant
         } else {
             Variant::simt(precision)
@@ -281,7 +281,7 @@ impl<'a> Runner<'a> {
         layout: Layout,
         variant: Variant,
     ) -> Result<Rc<GemmPipeline>> {
-        let key = (spec.name.clone(), spec.family, layout, variant);
+        let key = (spec.name.clone(), spec.config, layout, variant);
         if let Some(p) = self.pipelines.get(&key) {
             return Ok(p.clone());
         }
@@ -473,7 +473,7 @@ impl<'a> Runner<'a> {
         problem: &Problem,
         obs: &mut dyn Observer,
     ) -> Result<(Rc<GemmPipeline>, ConfigSource, Option<ShapeClass>)> {
-        if spec.family == Family::Tuned {
+        if spec.is_tuned() {
             let (config, source, class) = self.choose_tuned(problem, variant, obs)?;
             Ok((
                 self.tuner.pipeline(config, problem.layout)?,

@@ -75,7 +75,9 @@ pub fn untimed(
         role,
         kernel: KernelRecord {
             name: ran.spec.name.clone(),
-            params: ran.pipeline.spec.params().into_iter().collect(),
+            params: crate::kernels::registry::params(&ran.pipeline.spec)
+                .into_iter()
+                .collect(),
             source: Some(ran.source),
             shape_class: ran.class.map(|c| c.to_string()),
             path: Some(ran.pipeline.variant.path()),

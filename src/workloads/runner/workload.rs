@@ -17,7 +17,7 @@ use anyhow::Result;
 
 use super::{Observer, Runner};
 use crate::kernels::tune::ShapeClass;
-use crate::kernels::{Family, KernelSpec, Variant};
+use crate::kernels::{KernelSpec, Variant};
 use crate::result::{
     Record, RepeatRecord, Repeatability, TRAINING_REPEAT_ID, Training, TripletBlock,
 };
@@ -79,10 +79,7 @@ impl Runner<'_> {
     }
 
     fn workload_kernel(&self) -> Option<KernelSpec> {
-        self.kernels
-            .iter()
-            .find(|k| k.family == Family::Tuned)
-            .cloned()
+        self.kernels.iter().find(|k| k.is_tuned()).cloned()
     }
 
     /// Shape classes of the workload's products that the tuning cache lacks and that a

@@ -177,7 +177,7 @@ pub fn check_fits(
             Shape::new(w[0], w[1], batch),
         ] {
             for k in kernels {
-                let (x, y, z) = k.dispatch(shape);
+                let (x, y, z) = crate::kernels::registry::dispatch(k, shape);
                 if x.max(y).max(z) > max {
                     return Err(format!(
                         "the product {shape} needs {x}×{y} workgroups with kernel '{}', over \
