@@ -17,15 +17,18 @@
 //! 11. [`provenance`]: what a file says about the tool, the host and the adapter.
 //! 12. [`cost`]: the catalog, prices and the cost model.
 //! 13. [`workloads`]: suites, the runner, peaks and training.
-//! 14. [`report`]: tables, comparisons, exports and progress.
-//! 15. [`cli`]: the command line and its validated plans.
-//! 16. [`commands`]: one module per subcommand.
+//! 14. [`analysis`]: result files read, validated and priced, and the comparison, fleet
+//!     and leaderboard models built from them.
+//! 15. [`report`]: rendering: tables, exports of the models, progress.
+//! 16. [`cli`]: the command line and its validated plans.
+//! 17. [`commands`]: one module per subcommand.
 //!
 //! Data flows the same way: [`cli`] builds a plan; [`gpu`] opens the device;
 //! [`workloads`] runs each benchmark through a kernel from [`kernels`], checks it with
 //! [`verify`] and times it through [`measure`]; [`result`] stores the records in a file
 //! rewritten atomically after each one; [`report`] shows them.
 
+pub mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod cost;
@@ -44,7 +47,7 @@ pub mod verify;
 pub mod workloads;
 
 /// The order of the layers above, lowest first, as `tests/layers.rs` checks it.
-pub const LAYERS: [&str; 16] = [
+pub const LAYERS: [&str; 17] = [
     "error",
     "util",
     "types",
@@ -58,6 +61,7 @@ pub const LAYERS: [&str; 16] = [
     "provenance",
     "cost",
     "workloads",
+    "analysis",
     "report",
     "cli",
     "commands",

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{flopcost, slowed};
+use flopcost::analysis::compare::{self, Basis, Comparison, Input};
 use flopcost::cost::{PriceFile, PriceSpec};
-use flopcost::report::compare::{self, Basis, Comparison, Input};
 use flopcost::report::export::{self, Format};
 use flopcost::result;
 use predicates::prelude::*;
@@ -20,18 +20,18 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn comparison(priced: bool) -> Comparison {
-    let inputs: Vec<Input> = ["lavapipe-vulkan.json", "llvmpipe-gl.json"]
-        .iter()
-        .map(|n| Input {
-            path: format!("tests/fixtures/{n}"),
-            file: result::read(&fixture(n)).unwrap(),
-        })
-        .collect();
     let spec = PriceSpec {
         price_file: priced.then(|| PriceFile::read(&fixture("prices.toml")).unwrap()),
         ..PriceSpec::default()
     };
-    compare::build(&inputs, 0, &spec, None).unwrap()
+    let inputs: Vec<Input> = ["lavapipe-vulkan.json", "llvmpipe-gl.json"]
+        .iter()
+        .map(|n| {
+            let file = result::read(&fixture(n)).unwrap();
+            Input::of(&format!("tests/fixtures/{n}"), file, &spec).unwrap()
+        })
+        .collect();
+    compare::build(&inputs, 0, None).unwrap()
 }
 
 #[test]
@@ -133,21 +133,15 @@ fn a_copy_with_every_time_doubled_reads_half_the_speed_and_twice_the_cost() {
         "{:?}",
         result::validate::problems(&b)
     );
-    let inputs = vec![
-        Input {
-            path: "a.json".into(),
-            file: a,
-        },
-        Input {
-            path: "doubled.json".into(),
-            file: b,
-        },
-    ];
     let spec = PriceSpec {
         price_file: Some(PriceFile::read(&fixture("prices.toml")).unwrap()),
         ..PriceSpec::default()
     };
-    let c = compare::build(&inputs, 0, &spec, None).unwrap();
+    let inputs = vec![
+        Input::of("a.json", a, &spec).unwrap(),
+        Input::of("doubled.json", b, &spec).unwrap(),
+    ];
+    let c = compare::build(&inputs, 0, None).unwrap();
     let v = c.headline.as_ref().expect("a headline");
     assert!(
         (v.speed_ratio - 0.5).abs() <= 0.03 * 0.5,
@@ -166,17 +160,12 @@ fn against_edited(edit: impl Fn(&mut result::ResultFile)) -> Comparison {
     let a = result::read(&fixture("lavapipe-vulkan.json")).unwrap();
     let mut b = a.clone();
     edit(&mut b);
+    let spec = PriceSpec::default();
     let inputs = vec![
-        Input {
-            path: "a.json".into(),
-            file: a,
-        },
-        Input {
-            path: "b.json".into(),
-            file: b,
-        },
+        Input::of("a.json", a, &spec).unwrap(),
+        Input::of("b.json", b, &spec).unwrap(),
     ];
-    compare::build(&inputs, 0, &PriceSpec::default(), None).unwrap()
+    compare::build(&inputs, 0, None).unwrap()
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use flopcost::analysis::compare;
 use flopcost::cost::price::PriceSpec;
-use flopcost::report::compare::{self, Input};
 use flopcost::report::export::{self, Format};
 use flopcost::report::{escape, fleet, leaderboard};
 use flopcost::result::{self, ResultFile};
@@ -222,16 +222,17 @@ fn folder(text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, a, b)
 }
 
+/// The fleet summary of a folder, made as `flopcost fleet` makes it.
+fn fleet_of(dir: &Path) -> flopcost::analysis::fleet::Fleet {
+    let folder = flopcost::analysis::ingest::folder(dir, &PriceSpec::default()).unwrap();
+    flopcost::analysis::fleet::build(folder, 0.1).unwrap()
+}
+
 /// The comparison of the two files, read as `flopcost compare` reads them.
 fn comparison(a: &Path, b: &Path) -> compare::Comparison {
-    let inputs: Vec<Input> = [a, b]
-        .iter()
-        .map(|p| Input {
-            path: flopcost::util::clean(&p.display().to_string()),
-            file: result::read_valid(p).unwrap(),
-        })
-        .collect();
-    compare::build(&inputs, 0, &PriceSpec::default(), None).unwrap()
+    let files: Vec<PathBuf> = vec![a.to_path_buf(), b.to_path_buf()];
+    let inputs = flopcost::analysis::ingest::files(&files, &PriceSpec::default()).unwrap();
+    compare::build(&inputs, 0, None).unwrap()
 }
 
 fn benign_html() -> &'static str {
@@ -247,7 +248,7 @@ fn benign_fleet_html() -> &'static str {
     static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PAGE.get_or_init(|| {
         let (d, _, _) = folder("benign");
-        fleet::html(&fleet::build(d.path(), 0.1, &PriceSpec::default()).unwrap())
+        fleet::html(&fleet_of(d.path()))
     })
 }
 
@@ -268,14 +269,14 @@ proptest! {
         let out = export::exporter(Format::Markdown).render(&comparison(&a, &b)).unwrap();
         no_hidden_characters("compare markdown", &out)?;
         markdown_is_inert("compare markdown", &out, &[])?;
-        let page = leaderboard::render(d.path()).unwrap();
+        let page = leaderboard::render(&flopcost::analysis::leaderboard::build(d.path()).unwrap());
         no_hidden_characters("leaderboard", &page)?;
         let targets: Vec<String> = ["base.json".to_string(), file_name(&text)]
             .iter()
             .map(|n| escape::markdown_link_target(n))
             .collect();
         markdown_is_inert("leaderboard", &page, &targets)?;
-        let f = fleet::build(d.path(), 0.1, &PriceSpec::default()).unwrap();
+        let f = fleet_of(d.path());
         let md = fleet::markdown(&f);
         no_hidden_characters("fleet markdown", &md)?;
         markdown_is_inert("fleet markdown", &md, &[])?;
@@ -287,7 +288,7 @@ proptest! {
         let out = export::exporter(Format::Html).render(&comparison(&a, &b)).unwrap();
         no_hidden_characters("compare html", &out)?;
         html_is_inert("compare html", &out, benign_html())?;
-        let f = fleet::build(d.path(), 0.1, &PriceSpec::default()).unwrap();
+        let f = fleet_of(d.path());
         let page = fleet::html(&f);
         no_hidden_characters("fleet html", &page)?;
         html_is_inert("fleet html", &page, benign_fleet_html())?;
@@ -298,7 +299,7 @@ proptest! {
         let (d, a, b) = folder(&text);
         let out = export::exporter(Format::Table).render(&comparison(&a, &b)).unwrap();
         no_hidden_characters("compare table", &out)?;
-        let f = fleet::build(d.path(), 0.1, &PriceSpec::default()).unwrap();
+        let f = fleet_of(d.path());
         no_hidden_characters("fleet table", &fleet::table(&f))?;
     }
 }
@@ -316,7 +317,7 @@ fn one_hostile_name_in_each_format() {
     let html = export::exporter(Format::Html).render(&c).unwrap();
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("\\u{2066}"));
-    let page = leaderboard::render(d.path()).unwrap();
+    let page = leaderboard::render(&flopcost::analysis::leaderboard::build(d.path()).unwrap());
     assert!(
         page.contains("\\[click\\]\\(javascript:alert\\(3\\)\\)"),
         "{page}"

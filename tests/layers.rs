@@ -629,6 +629,12 @@ fn the_files_of_workloads_import_one_way() {
 }
 
 #[test]
+fn the_files_of_analysis_import_one_way() {
+    let edges = assert_no_circle("analysis");
+    assert!(edges > 10, "only {edges} edges among analysis/ files");
+}
+
+#[test]
 fn the_file_scanner_resolves_groups_reexports_and_climbs() {
     assert_eq!(
         paths_in("use super::{a, b::{C, D}, self};"),

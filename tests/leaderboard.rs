@@ -12,7 +12,8 @@ use predicates::prelude::*;
 fn committed_leaderboard_is_up_to_date() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
     let committed = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
-    let generated = flopcost::report::leaderboard::render(&dir).unwrap();
+    let board = flopcost::analysis::leaderboard::build(&dir).unwrap();
+    let generated = flopcost::report::leaderboard::render(&board);
     assert!(
         committed == generated,
         "results/README.md is stale; regenerate it with `cargo run -- leaderboard results/`"

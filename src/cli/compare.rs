@@ -78,7 +78,43 @@ pub struct CompareArgs {
     pub reference: CostFlags<false>,
 }
 
+/// A comparison to make: every check that needs no file done.
+pub struct ComparePlan {
+    pub files: Vec<PathBuf>,
+    /// Index of the baseline among `files`.
+    pub baseline: usize,
+    pub format: Format,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    pub kernel: Option<String>,
+    pub spec: PriceSpec,
+}
+
 impl CompareArgs {
+    /// The validated plan: the baseline found, the prices read, and an HTML page given a
+    /// file to go to.
+    pub fn plan(self) -> Result<ComparePlan> {
+        if self.format == FormatArg::Html && self.out.is_none() {
+            return Err(input_error(
+                "--format html needs --out FILE (the page is written to a file)",
+            ));
+        }
+        if self.files.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+            return Err(input_error(
+                "standard input (-) can be read once; give it for one file at most",
+            ));
+        }
+        Ok(ComparePlan {
+            baseline: self.baseline_index()?,
+            spec: self.price_spec()?,
+            format: self.format.into(),
+            files: self.files,
+            out: self.out,
+            force: self.force,
+            kernel: self.kernel,
+        })
+    }
+
     /// The price inputs compare accepts.
     pub fn price_spec(&self) -> Result<PriceSpec> {
         price_spec(&self.reference.values, self.price_file.as_deref())

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use crate::cost::PriceSpec;
+use crate::error::input_error;
 use crate::result::Fields;
 
 use super::common::*;
@@ -42,7 +43,7 @@ pub struct FleetArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// A host more than this fraction below its model's median is an outlier.
-    #[arg(long, default_value_t = crate::report::fleet::DEFAULT_THRESHOLD, value_name = "FRACTION")]
+    #[arg(long, default_value_t = crate::analysis::fleet::DEFAULT_THRESHOLD, value_name = "FRACTION")]
     pub threshold: f64,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
@@ -59,9 +60,43 @@ pub struct FleetArgs {
     pub price_file: Option<PathBuf>,
 }
 
+/// A fleet summary to make: every check that needs no file done.
+pub struct FleetPlan {
+    pub dir: PathBuf,
+    pub threshold: f64,
+    pub format: crate::report::fleet::Format,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    pub spec: PriceSpec,
+}
+
 impl FleetArgs {
-    pub fn price_spec(&self) -> Result<PriceSpec> {
-        price_spec(&Fields::default(), self.price_file.as_deref())
+    pub fn plan(self) -> Result<FleetPlan> {
+        if self.format == FleetFormat::Html && self.out.is_none() {
+            return Err(input_error(
+                "--format html needs --out FILE (the page is written to a file)",
+            ));
+        }
+        let t = self.threshold;
+        if !(t.is_finite() && t > 0.0 && t < 1.0) {
+            return Err(input_error(format!(
+                "--threshold {t}: give a fraction between 0 and 1 (0.1 flags hosts 10% \
+                 below their model's median)"
+            )));
+        }
+        Ok(FleetPlan {
+            spec: price_spec(&Fields::default(), self.price_file.as_deref())?,
+            dir: self.dir,
+            threshold: t,
+            format: match self.format {
+                FleetFormat::Table => crate::report::fleet::Format::Table,
+                FleetFormat::Markdown => crate::report::fleet::Format::Markdown,
+                FleetFormat::Json => crate::report::fleet::Format::Json,
+                FleetFormat::Html => crate::report::fleet::Format::Html,
+            },
+            out: self.out,
+            force: self.force,
+        })
     }
 }
 

@@ -21,9 +21,9 @@ pub use common::{
     BackendArg, CostFlags, F16PathArg, JsonFlag, MAX_TOKENS, PrecisionArgs, PriceArgs, TargetArgs,
     TimingArg,
 };
-pub use compare::{CompareArgs, FormatArg};
+pub use compare::{CompareArgs, ComparePlan, FormatArg};
 pub use cost::CostArgs;
-pub use fleet::{FleetArgs, FleetFormat, LeaderboardArgs};
+pub use fleet::{FleetArgs, FleetFormat, FleetPlan, LeaderboardArgs};
 pub use listings::{DevicesArgs, ValidateArgs};
 pub use peak::PeakArgs;
 pub use run::{RunArgs, RunPlan, WorkloadChoice};

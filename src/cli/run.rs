@@ -305,6 +305,11 @@ impl RunArgs {
             None if workload.is_some() => named::DEFAULT_REPETITIONS,
             None => 1,
         };
+        if self.device.selector() == AdapterSelector::All && self.device.out.is_some() {
+            return Err(input_error(
+                "--adapter all writes one file per adapter: give --out-dir DIR instead of --out",
+            ));
+        }
         Ok(RunPlan {
             repetitions: runs,
             time_budget_given: self.time_budget.is_some(),

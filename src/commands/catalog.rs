@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use crate::cost::catalog::{self, Figure};
-use crate::report::export::NONE;
 use crate::report::write_stdout;
+use crate::util::fmt::NONE;
 use crate::util::fmt_sig;
 
 pub fn catalog(json: bool) -> Result<ExitCode> {

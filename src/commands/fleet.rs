@@ -4,25 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{FleetArgs, FleetFormat};
-use crate::error::input_error;
-use crate::report::fleet;
+use crate::analysis::{fleet, ingest};
+use crate::cli::FleetPlan;
+use crate::report;
 
-pub fn fleet(args: FleetArgs) -> Result<ExitCode> {
-    if args.format == FleetFormat::Html && args.out.is_none() {
-        return Err(input_error(
-            "--format html needs --out FILE (the page is written to a file)",
-        ));
-    }
-    let spec = args.price_spec()?;
-    let writer = super::out_writer(&args.out, args.force)?;
-    let f = fleet::build(&args.dir, args.threshold, &spec)?;
-    let text = match args.format {
-        FleetFormat::Table => fleet::table(&f),
-        FleetFormat::Markdown => fleet::markdown(&f),
-        FleetFormat::Json => fleet::json(&f)?,
-        FleetFormat::Html => fleet::html(&f),
-    };
+pub fn fleet(plan: FleetPlan) -> Result<ExitCode> {
+    let writer = super::out_writer(&plan.out, plan.force)?;
+    let f = fleet::build(ingest::folder(&plan.dir, &plan.spec)?, plan.threshold)?;
+    let text = report::fleet::exporter(plan.format).render(&f)?;
     super::emit(writer, &text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ use crate::util::fs::{read_capped, write_atomic};
 const PAGE_CAP: u64 = 4 << 20;
 
 pub fn leaderboard(dir: &Path, check: bool, force: bool) -> Result<ExitCode> {
-    let page = leaderboard::render(dir)?;
+    let page = leaderboard::render(&crate::analysis::leaderboard::build(dir)?);
     let path = dir.join(PAGE);
     let current = current_page(&path)?;
     if check {

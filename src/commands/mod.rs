@@ -54,8 +54,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Catalog(args) => catalog::catalog(args.json),
         Command::Workloads(args) => workloads::workloads(args.json),
         Command::Cost(args) => cost::cost(args),
-        Command::Compare(args) => compare::compare(args),
-        Command::Fleet(args) => fleet::fleet(args),
+        Command::Compare(args) => compare::compare(args.plan()?),
+        Command::Fleet(args) => fleet::fleet(args.plan()?),
         Command::Leaderboard(args) => leaderboard::leaderboard(&args.dir, args.check, args.force),
         Command::Schema => {
             print!("{}", crate::result::schema_json());

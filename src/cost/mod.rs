@@ -21,6 +21,17 @@ use crate::result::{Cost, CostThroughput, Efficiency, PrecisionCost, ReferenceRu
 pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
     let entry = catalog::builtin().find(&file.adapter);
     let resolved = price::resolve(spec, &file.adapter, entry, file.cost.as_ref())?;
+    Ok(priced(file, resolved, entry))
+}
+
+/// The `cost` section of a result file from price inputs already chosen
+/// ([`price::resolve`]) and its catalog entry: what a run does once it has measured,
+/// with the inputs it resolved before it started.
+pub fn priced(
+    file: &ResultFile,
+    resolved: price::Resolved,
+    entry: Option<&catalog::Entry>,
+) -> Cost {
     let precisions = Throughputs::precisions(file);
     let mut by_precision = std::collections::BTreeMap::new();
     if precisions.len() > 1 {
@@ -49,7 +60,7 @@ pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
     }
     let mut cost = compute(&Throughputs::from_result(file), resolved, entry);
     cost.by_precision = by_precision;
-    Ok(cost)
+    cost
 }
 
 fn positive(v: Option<f64>) -> Option<f64> {

@@ -1,8 +1,8 @@
 //! The human-readable breakdown of a cost section (`flopcost cost`, and the end of a run):
 //! every input with its source, the formula with the numbers put in, and the results.
 
-use crate::report::export::{NONE, fmt_hours, fmt_usd};
 use crate::result::{Cost, CostField, CostInput, Pricing, ResultFile};
+use crate::util::fmt::{NONE, fmt_hours, fmt_usd};
 use crate::util::{clean, fmt_sig};
 
 fn num(v: f64) -> String {

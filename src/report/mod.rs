@@ -3,7 +3,6 @@
 //! peak, training and tuning tables, and progress on stderr.
 
 pub mod breakdown;
-pub mod compare;
 pub mod escape;
 pub mod export;
 pub mod fleet;
@@ -14,6 +13,13 @@ pub mod training;
 pub mod tune;
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
+
+/// Renders a model (a comparison, a fleet, a leaderboard) in one output format. Every
+/// output of a report goes through one of these, and then through the one output path of
+/// the commands (stdout, or `--out` written atomically).
+pub trait Exporter<M> {
+    fn render(&self, model: &M) -> anyhow::Result<String>;
+}
 
 use crate::result::Record;
 use crate::util::{fmt_err, fmt_ns, fmt_sig};

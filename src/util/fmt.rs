@@ -20,6 +20,68 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
+/// `0.80×`.
+pub fn fmt_ratio(r: f64) -> String {
+    format!("{r:.2}×")
+}
+
+/// `(−20%)`, `(+3%)`, `(±0%)`.
+pub fn fmt_change(r: f64) -> String {
+    let pct = ((r - 1.0) * 100.0).round();
+    if pct < 0.0 {
+        format!("−{}%", -pct)
+    } else if pct > 0.0 {
+        format!("+{pct}%")
+    } else {
+        "±0%".into()
+    }
+}
+
+/// A dash for a missing figure.
+pub const NONE: &str = "—";
+
+/// US dollars: `$0.00138`, `$12.3`, `$1235`, `$3.40e9`.
+pub fn fmt_usd(v: f64) -> String {
+    if !v.is_finite() {
+        return NONE.into();
+    }
+    if v.abs() >= 1e6 {
+        format!("${v:.2e}")
+    } else {
+        format!("${}", fmt_sig(v, 3))
+    }
+}
+
+/// A duration given in hours, in the unit that reads best.
+pub fn fmt_hours(h: f64) -> String {
+    const DAY: f64 = 24.0;
+    const YEAR: f64 = 24.0 * 365.25;
+    if !h.is_finite() {
+        NONE.into()
+    } else if h < 1.0 / 60.0 {
+        format!("{} s", fmt_sig(h * 3600.0, 3))
+    } else if h < 1.0 {
+        format!("{} min", fmt_sig(h * 60.0, 3))
+    } else if h < 2.0 * DAY {
+        format!("{} h", fmt_sig(h, 3))
+    } else if h < 2.0 * YEAR {
+        format!("{} days", fmt_sig(h / DAY, 3))
+    } else if h < 1e6 * YEAR {
+        format!("{} years", fmt_sig(h / YEAR, 3))
+    } else {
+        format!("{:.2e} years", h / YEAR)
+    }
+}
+
+/// A number with 3 significant digits, in scientific notation from a million on.
+pub fn fmt_big(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:.2e}")
+    } else {
+        fmt_sig(v, 3)
+    }
+}
+
 /// A duration in ns with a readable unit.
 pub fn fmt_ns(ns: f64) -> String {
     if ns >= 1e9 {

@@ -10,7 +10,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use crate::cli::RunPlan;
 use crate::gpu::adapter::{self, AdapterSelector};
-use crate::report::export::{NONE, fmt_usd};
+use crate::util::fmt::{NONE, fmt_usd};
 use crate::util::{clean, fmt_sig};
 
 /// One adapter's outcome.
@@ -24,11 +24,6 @@ struct Outcome {
 }
 
 pub fn run_all(plan: RunPlan) -> Result<ExitCode> {
-    if plan.out.is_some() {
-        return Err(crate::error::input_error(
-            "--adapter all writes one file per adapter: give --out-dir DIR instead of --out",
-        ));
-    }
     let entries = adapter::enumerate(plan.backend);
     if entries.is_empty() {
         // The usual "no adapter" message, with its remedy.

@@ -48,13 +48,11 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
         }
     };
     let adapter = startup.adapter_record();
-    let unmatched_price = crate::cost::price::resolve(
-        &plan.price,
-        &adapter,
-        crate::cost::catalog::builtin().find(&adapter),
-        None,
-    )?
-    .unmatched;
+    // The price inputs are resolved once, before anything runs; the cost section is made
+    // from them when the measurements are in.
+    let entry = crate::cost::catalog::builtin().find(&adapter);
+    let price = crate::cost::price::resolve(&plan.price, &adapter, entry, None)?;
+    let unmatched_price = price.unmatched.clone();
     let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
     // Takes the path (exclusively, without --force) before the device is opened.
     writer.save(&file)?;
@@ -155,8 +153,7 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
     }
     ui.file.complete = true;
     ui.file.incomplete_reason = None;
-    let cost = crate::cost::price_file(&ui.file, &plan.price)?;
-    ui.file.cost = Some(cost);
+    ui.file.cost = Some(crate::cost::priced(&ui.file, price, entry));
     ui.save()?;
     println!("{}", report::run_summary(&ui.file, runner.timing_method()));
     println!("result file: {}", ui.writer.path().display());

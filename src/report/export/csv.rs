@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use super::Exporter;
-use crate::report::compare::{Basis, Comparison};
+use crate::analysis::compare::{Basis, Comparison};
 use crate::report::escape;
 
 pub struct CsvExporter;
@@ -36,7 +36,7 @@ const HEADER: [&str; 18] = [
     "noisy",
 ];
 
-impl Exporter for CsvExporter {
+impl Exporter<Comparison> for CsvExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let mut out = HEADER.join(",") + "\n";
         let mut line = |cells: Vec<String>| {

@@ -5,7 +5,7 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use super::{Exporter, fmt_usd, machine_cells, noisy_lines, row_cells, unmatched_lines};
-use crate::report::compare::{Basis, Comparison};
+use crate::analysis::compare::{Basis, Comparison};
 use crate::util::fmt_sig;
 
 pub struct HtmlExporter;
@@ -194,7 +194,7 @@ fn throughput_chart(c: &Comparison) -> Result<String> {
 /// interval as an error bar; the records of the workload's step first.
 fn ratio_chart(c: &Comparison) -> Result<String> {
     let others: Vec<usize> = (0..c.machines.len()).filter(|&i| i != c.baseline).collect();
-    let rows: Vec<&crate::report::compare::Row> = c.rows.iter().collect();
+    let rows: Vec<&crate::analysis::compare::Row> = c.rows.iter().collect();
     if rows.is_empty() {
         return Ok(String::new());
     }
@@ -207,7 +207,7 @@ fn ratio_chart(c: &Comparison) -> Result<String> {
             {
                 let iv = cell
                     .interval
-                    .unwrap_or(crate::report::compare::Interval { low: q, high: q });
+                    .unwrap_or(crate::analysis::compare::Interval { low: q, high: q });
                 lo = lo.min(iv.low);
                 hi = hi.max(iv.high);
             }
@@ -265,7 +265,7 @@ fn ratio_chart(c: &Comparison) -> Result<String> {
                     let xo = x as f64 - 0.3 + width * (k as f64 + 0.5);
                     let iv = cell
                         .interval
-                        .unwrap_or(crate::report::compare::Interval { low: q, high: q });
+                        .unwrap_or(crate::analysis::compare::Interval { low: q, high: q });
                     pts.push((xo, q, iv));
                 }
             }
@@ -451,7 +451,7 @@ background:#f5f9ff;border-left:4px solid #0072b2;padding:.5rem 1rem;margin:.5rem
 .refused{background:#fff6f0;border-left:4px solid #d55e00;padding:.25rem 1rem;margin:.5rem 0}.charts svg{max-width:100%;height:auto;display:block;\
 margin:1rem 0}code{background:#f3f3f3;padding:0 .2rem}";
 
-impl Exporter for HtmlExporter {
+impl Exporter<Comparison> for HtmlExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let base = &c.machines[c.baseline];
         let mut out = format!(

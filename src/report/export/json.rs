@@ -3,11 +3,11 @@
 use anyhow::{Context, Result};
 
 use super::Exporter;
-use crate::report::compare::Comparison;
+use crate::analysis::compare::Comparison;
 
 pub struct JsonExporter;
 
-impl Exporter for JsonExporter {
+impl Exporter<Comparison> for JsonExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let mut s = serde_json::to_string_pretty(c).context("serializing the comparison")?;
         s.push('\n');

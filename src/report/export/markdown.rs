@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::{Exporter, headline_lines, machine_cells, noisy_lines, row_cells, unmatched_lines};
-use crate::report::compare::Comparison;
+use crate::analysis::compare::Comparison;
 use crate::report::escape;
 
 pub struct MarkdownExporter;
@@ -32,7 +32,7 @@ pub fn md_table(header: &[String], rows: &[Vec<String>], first_numeric: usize) -
     out
 }
 
-impl Exporter for MarkdownExporter {
+impl Exporter<Comparison> for MarkdownExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let mut out = String::from("## Summary\n\n");
         for l in headline_lines(c) {

@@ -9,15 +9,11 @@ mod json;
 mod markdown;
 mod table;
 
-use anyhow::Result;
-
-use super::compare::{Basis, Comparison, Interval, fmt_ratio};
 use super::fmt_sig;
+use crate::analysis::compare::{Basis, Comparison, Interval};
+use crate::util::fmt::fmt_ratio;
 
-/// Renders a comparison in one format.
-pub trait Exporter {
-    fn render(&self, comparison: &Comparison) -> Result<String>;
-}
+pub use super::Exporter;
 
 /// The output formats of `flopcost compare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +26,7 @@ pub enum Format {
 }
 
 /// The exporter for a format.
-pub fn exporter(format: Format) -> Box<dyn Exporter> {
+pub fn exporter(format: Format) -> Box<dyn Exporter<Comparison>> {
     match format {
         Format::Table => Box::new(table::TableExporter),
         Format::Markdown => Box::new(markdown::MarkdownExporter),
@@ -40,50 +36,7 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
     }
 }
 
-/// A dash for a missing figure.
-pub const NONE: &str = "—";
-
-/// US dollars: `$0.00138`, `$12.3`, `$1235`, `$3.40e9`.
-pub fn fmt_usd(v: f64) -> String {
-    if !v.is_finite() {
-        return NONE.into();
-    }
-    if v.abs() >= 1e6 {
-        format!("${v:.2e}")
-    } else {
-        format!("${}", fmt_sig(v, 3))
-    }
-}
-
-/// A duration given in hours, in the unit that reads best.
-pub fn fmt_hours(h: f64) -> String {
-    const DAY: f64 = 24.0;
-    const YEAR: f64 = 24.0 * 365.25;
-    if !h.is_finite() {
-        NONE.into()
-    } else if h < 1.0 / 60.0 {
-        format!("{} s", fmt_sig(h * 3600.0, 3))
-    } else if h < 1.0 {
-        format!("{} min", fmt_sig(h * 60.0, 3))
-    } else if h < 2.0 * DAY {
-        format!("{} h", fmt_sig(h, 3))
-    } else if h < 2.0 * YEAR {
-        format!("{} days", fmt_sig(h / DAY, 3))
-    } else if h < 1e6 * YEAR {
-        format!("{} years", fmt_sig(h / YEAR, 3))
-    } else {
-        format!("{:.2e} years", h / YEAR)
-    }
-}
-
-/// A number with 3 significant digits, in scientific notation from a million on.
-pub fn fmt_big(v: f64) -> String {
-    if v.abs() >= 1e6 {
-        format!("{v:.2e}")
-    } else {
-        fmt_sig(v, 3)
-    }
-}
+pub use crate::util::fmt::{NONE, fmt_big, fmt_hours, fmt_usd};
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.filter(|x| x.is_finite())

@@ -6,7 +6,7 @@ use anyhow::Result;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 
 use super::{Exporter, headline_lines, machine_cells, noisy_lines, row_cells, unmatched_lines};
-use crate::report::compare::Comparison;
+use crate::analysis::compare::Comparison;
 use crate::report::escape;
 
 pub struct TableExporter;
@@ -29,7 +29,7 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, first_numeric: usize) -> S
     t.to_string()
 }
 
-impl Exporter for TableExporter {
+impl Exporter<Comparison> for TableExporter {
     fn render(&self, c: &Comparison) -> Result<String> {
         let mut out = String::from("Summary\n");
         for l in headline_lines(c) {
