@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::flopcost;
-use flopcost::result::{self, ResultFile, validate};
+use common::{fixture_file, flopcost, write_file};
+use flopcost::result::{self, validate};
 use predicates::prelude::*;
 
 fn bin() -> PathBuf {
@@ -24,14 +24,6 @@ fn fixture() -> PathBuf {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/lavapipe-vulkan.json"
     ))
-}
-
-fn fixture_file() -> ResultFile {
-    result::read(&fixture()).unwrap()
-}
-
-fn write_file(path: &Path, file: &ResultFile) {
-    fs::write(path, serde_json::to_vec_pretty(file).unwrap()).unwrap();
 }
 
 /// Runs `flopcost ARGS` through bash with a limit, failing (not hanging) past `limit`.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::flopcost;
+use common::{fixture_file, flopcost, write_file};
 use flopcost::result::{self, ResultFile, Timing, validate};
 use flopcost::types::TimingMethod;
 
@@ -33,14 +33,6 @@ fn other_fixture() -> PathBuf {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/llvmpipe-gl.json"
     ))
-}
-
-fn fixture_file() -> ResultFile {
-    result::read(&fixture()).unwrap()
-}
-
-fn write_file(path: &Path, file: &ResultFile) {
-    fs::write(path, serde_json::to_vec_pretty(file).unwrap()).unwrap();
 }
 
 /// `flopcost ARGS` run by bash after `prefix` (so `$$` is flopcost's own pid, which the

@@ -16,7 +16,7 @@ use flopcost::kernels::family::Geometry;
 use flopcost::kernels::precision::shader_source;
 use flopcost::kernels::problem::Problem;
 use flopcost::kernels::{
-    Caps, Compiled, GemmPipeline, KernelConfig, KernelFamily, KernelSpec, Registry, Variant, single,
+    Compiled, GemmPipeline, KernelConfig, KernelFamily, KernelSpec, Registry, Variant, single,
 };
 use flopcost::types::{Layout, Shape};
 
@@ -51,13 +51,6 @@ impl KernelFamily for Wide {
     fn check(&self, _config: &KernelConfig, limits: &wgpu::Limits) -> Result<(), String> {
         if limits.max_compute_invocations_per_workgroup < WORKGROUP.0 * WORKGROUP.1 {
             return Err("needs 256 invocations per workgroup".into());
-        }
-        Ok(())
-    }
-
-    fn needs(&self, _config: &KernelConfig, _caps: &Caps, variant: Variant) -> Result<(), String> {
-        if variant.coopmat {
-            return Err("has no cooperative-matrix variant".into());
         }
         Ok(())
     }

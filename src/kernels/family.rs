@@ -39,8 +39,15 @@ pub trait KernelFamily: Sync {
     /// `Err` says why not.
     fn check(&self, config: &KernelConfig, limits: &wgpu::Limits) -> Result<(), String>;
 
-    /// What it needs from the adapter beyond its limits to run `config` in `variant`.
-    fn needs(&self, config: &KernelConfig, caps: &Caps, variant: Variant) -> Result<(), String>;
+    /// What it needs from the adapter beyond its limits to run `config` in `variant`: by
+    /// default nothing but a path on the shader cores (f16 in shaders is checked for every
+    /// kernel before its family is asked).
+    fn needs(&self, _config: &KernelConfig, _caps: &Caps, variant: Variant) -> Result<(), String> {
+        if variant.coopmat {
+            return Err("has no cooperative-matrix variant".into());
+        }
+        Ok(())
+    }
 
     /// The parameters a result file records.
     fn params(&self, config: &KernelConfig) -> Vec<(&'static str, serde_json::Value)>;

@@ -11,7 +11,6 @@ use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::shader_source;
 use super::shader::flag;
 use super::single;
-use super::support::Caps;
 use crate::gpu::Gpu;
 use crate::types::Layout;
 
@@ -67,13 +66,6 @@ impl KernelFamily for Naive {
     fn check(&self, _config: &KernelConfig, limits: &wgpu::Limits) -> Result<(), String> {
         if limits.max_compute_invocations_per_workgroup < WORKGROUP.0 * WORKGROUP.1 {
             return Err("needs 256 invocations per workgroup".into());
-        }
-        Ok(())
-    }
-
-    fn needs(&self, _config: &KernelConfig, _caps: &Caps, variant: Variant) -> Result<(), String> {
-        if variant.coopmat {
-            return Err("has no cooperative-matrix variant".into());
         }
         Ok(())
     }

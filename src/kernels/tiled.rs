@@ -10,7 +10,6 @@ use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::shader_source;
 use super::shader::flag;
 use super::single;
-use super::support::Caps;
 use crate::gpu::Gpu;
 use crate::types::Layout;
 
@@ -93,13 +92,6 @@ impl KernelFamily for Tiled {
                 workgroup_bytes(t),
                 limits.max_compute_workgroup_storage_size
             ));
-        }
-        Ok(())
-    }
-
-    fn needs(&self, _config: &KernelConfig, _caps: &Caps, variant: Variant) -> Result<(), String> {
-        if variant.coopmat {
-            return Err("has no cooperative-matrix variant".into());
         }
         Ok(())
     }

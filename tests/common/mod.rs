@@ -17,6 +17,23 @@ pub fn flopcost() -> assert_cmd::Command {
     c
 }
 
+/// The path of a file in `tests/fixtures/`.
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The lavapipe fixture (the small workload on Vulkan), read.
+pub fn fixture_file() -> flopcost::result::ResultFile {
+    flopcost::result::read(&fixture_path("lavapipe-vulkan.json")).unwrap()
+}
+
+/// Writes a result file as flopcost would (pretty JSON).
+pub fn write_file(path: &std::path::Path, file: &flopcost::result::ResultFile) {
+    std::fs::write(path, serde_json::to_vec_pretty(file).unwrap()).unwrap();
+}
+
 /// The device tests run on: `FLOPCOST_TEST_ADAPTER` (index or name) or the best one.
 /// Tests need a real adapter; without one they fail with the remedy, never pass silently.
 pub fn gpu() -> &'static Gpu {
