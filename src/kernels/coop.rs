@@ -1,3 +1,6 @@
+//! (Over 600 lines: the family, its shader contract and their unit tests, with the
+//! SPIR-V translation of every configuration.)
+//!
 //! The cooperative-matrix (tensor-core) GEMM family, `shaders/gemm_coopmat.wgsl`: when an
 //! adapter can run it, its configurations, and the shader's contract.
 //!

@@ -1,3 +1,5 @@
+//! (Over 600 lines: one network's buffers and its step, which read best in one place.)
+//!
 //! An MLP on the GPU: its buffers and one training step recorded as a list of
 //! dispatches (forward GEMM + bias + GELU per layer, MSE loss, backward with the TN and
 //! NT products and the activation and bias gradients, optimizer update, step counter).
