@@ -96,7 +96,8 @@ fn main(
     let tid = ty * WG_X + tx;
     let row0 = wid.y * BM;
     let col0 = wid.x * BN;
-    let kbeg = wid.z * p.k_split;
+    let ps = set_product(wid.z);
+    let kbeg = ps.y * p.k_split;
     let kend = min(p.k, kbeg + p.k_split);
     var ntiles = 0u;
     if (kend > kbeg) {
@@ -182,7 +183,7 @@ fn main(
         workgroupBarrier();
     }
 
-    let zoff = wid.z * p.m * p.n;
+    let zoff = ps.y * p.c_len + ps.x * p.m * p.n;
     for (var g = 0u; g < TM / 4u; g++) {
         for (var i = 0u; i < 4u; i++) {
             let gi = row0 + (ty + g * WG_Y) * 4u + i;

@@ -128,7 +128,8 @@ fn main(
 ) {
     let row0 = wid.y * BM;
     let col0 = wid.x * BN;
-    let kbeg = wid.z * p.k_split;
+    let ps = set_product(wid.z);
+    let kbeg = ps.y * p.k_split;
     let kend = min(p.k, kbeg + p.k_split);
     var ntiles = 0u;
     if (kend > kbeg) {
@@ -226,7 +227,7 @@ fn main(
         workgroupBarrier();
     }
 
-    let zoff = wid.z * p.m * p.n;
+    let zoff = ps.y * p.c_len + ps.x * p.m * p.n;
     let interior = row0 + BM <= p.m && col0 + BN <= p.n && p.aligned_c == 1u;
     if (interior) {
         for (var i = 0u; i < TM; i++) {

@@ -19,11 +19,19 @@ override FAULT: u32 = 0u;
 // declares `enable f16;` and sets these to f16. Every load converts to f32.
 alias In = f32;
 
+// Batches: workgroup z is the product; its A starts at z · batch_a elements, its B at
+// (z / share_b) · batch_b (share_b products read one B), its C at z · M · N.
 struct Params {
     m: u32,
     n: u32,
     k: u32,
-    _pad: u32,
+    // Consecutive products that read one B (see the batch note above).
+    share_b: u32,
+    // Elements between consecutive products' A, and between distinct Bs.
+    batch_a: u32,
+    batch_b: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<In>;
@@ -38,6 +46,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= p.m || j >= p.n) {
         return;
     }
+    let ab = gid.z * p.batch_a;
+    let bb = (gid.z / p.share_b) * p.batch_b;
     var kend = p.k;
     if (FAULT == 1u) {
         kend = p.k - 1u;
@@ -46,12 +56,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var k = 0u; k < kend; k++) {
         var av: f32;
         var bv: f32;
-        if (TRANS_A) { av = f32(a[k * p.m + i]); } else { av = f32(a[i * p.k + k]); }
-        if (TRANS_B) { bv = f32(b[j * p.k + k]); } else { bv = f32(b[k * p.n + j]); }
+        if (TRANS_A) { av = f32(a[ab + k * p.m + i]); } else { av = f32(a[ab + i * p.k + k]); }
+        if (TRANS_B) { bv = f32(b[bb + j * p.k + k]); } else { bv = f32(b[bb + k * p.n + j]); }
         acc = fma(av, bv, acc);
     }
     if (FAULT == 2u && i / 16u == (p.m / 2u) / 16u && j / 16u == (p.n / 2u) / 16u) {
         acc += 1.0;
     }
-    c[i * p.n + j] = acc;
+    c[gid.z * p.m * p.n + i * p.n + j] = acc;
 }

@@ -57,17 +57,17 @@ fn load_a_rows(gi: u32, gk: u32, kend: u32) -> vec4<f32> {
     }
     if (TRANS_A) {
         if (p.aligned_a == 1u) {
-            return vec4<f32>(a4[(gk * p.m + gi) / 4u]);
+            return vec4<f32>(a4[(a_base + gk * p.m + gi) / 4u]);
         }
         for (var q = 0u; q < 4u; q++) {
             if (gi + q < p.m) {
-                v[q] = f32(a[gk * p.m + gi + q]);
+                v[q] = f32(a[a_base + gk * p.m + gi + q]);
             }
         }
     } else {
         for (var q = 0u; q < 4u; q++) {
             if (gi + q < p.m) {
-                v[q] = f32(a[(gi + q) * p.k + gk]);
+                v[q] = f32(a[a_base + (gi + q) * p.k + gk]);
             }
         }
     }
@@ -88,7 +88,8 @@ fn main(
     // This subgroup's strip: TM rows from srow, SG·TN columns from scol.
     let srow = row0 + (sgid / SG_X) * TM;
     let scol = (sgid % SG_X) * SG * TN;
-    let kbeg = wid.z * p.k_split;
+    let ps = set_product(wid.z);
+    let kbeg = ps.y * p.k_split;
     let kend = min(p.k, kbeg + p.k_split);
     var ntiles = 0u;
     if (kend > kbeg) {
@@ -160,7 +161,7 @@ fn main(
         workgroupBarrier();
     }
 
-    let zoff = wid.z * p.m * p.n;
+    let zoff = ps.y * p.c_len + ps.x * p.m * p.n;
     for (var g = 0u; g < TM / 4u; g++) {
         for (var i = 0u; i < 4u; i++) {
             let gi = srow + g * 4u + i;

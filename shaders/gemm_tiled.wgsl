@@ -30,11 +30,19 @@ override BS_STRIDE: u32 = BN + 1u;
 // declares `enable f16;` and sets these to f16. Every load converts to f32.
 alias In = f32;
 
+// Batches: workgroup z is the product; its A starts at z · batch_a elements, its B at
+// (z / share_b) · batch_b (share_b products read one B), its C at z · M · N.
 struct Params {
     m: u32,
     n: u32,
     k: u32,
-    _pad: u32,
+    // Consecutive products that read one B (see the batch note above).
+    share_b: u32,
+    // Elements between consecutive products' A, and between distinct Bs.
+    batch_a: u32,
+    batch_b: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<In>;
@@ -54,6 +62,8 @@ fn main(
     let nthreads = WG_X * WG_Y;
     let row0 = wid.y * BM;
     let col0 = wid.x * BN;
+    let ab = wid.z * p.batch_a;
+    let bb = (wid.z / p.share_b) * p.batch_b;
 
     var acc: array<f32, 64>; // acc[r * MAX_T + c], zero-initialised
     var areg: array<f32, 8>;
@@ -69,7 +79,7 @@ fn main(
             let gk = k0 + kk;
             var v = 0.0;
             if (gi < p.m && gk < p.k) {
-                if (TRANS_A) { v = f32(a[gk * p.m + gi]); } else { v = f32(a[gi * p.k + gk]); }
+                if (TRANS_A) { v = f32(a[ab + gk * p.m + gi]); } else { v = f32(a[ab + gi * p.k + gk]); }
             }
             As[kk * AS_STRIDE + i] = v;
         }
@@ -82,7 +92,7 @@ fn main(
             let gk = k0 + kk;
             var v = 0.0;
             if (gj < p.n && gk < p.k) {
-                if (TRANS_B) { v = f32(b[gj * p.k + gk]); } else { v = f32(b[gk * p.n + gj]); }
+                if (TRANS_B) { v = f32(b[bb + gj * p.k + gk]); } else { v = f32(b[bb + gk * p.n + gj]); }
             }
             Bs[kk * BS_STRIDE + j] = v;
         }
@@ -112,7 +122,7 @@ fn main(
         for (var q = 0u; q < TN; q++) {
             let gj = col0 + lid.x + q * WG_X;
             if (gj < p.n) {
-                c[gi * p.n + gj] = acc[r * MAX_T + q];
+                c[wid.z * p.m * p.n + gi * p.n + gj] = acc[r * MAX_T + q];
             }
         }
     }

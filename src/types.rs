@@ -92,6 +92,83 @@ impl fmt::Display for Layout {
     }
 }
 
+/// A batch of products of one shape run in one dispatch (attention's products over
+/// heads). Product `i` reads its A at `i`·(A's size) and its B at `(i / share_b)`·(B's
+/// size) in elements, so `share_b` consecutive products read one B (grouped-query
+/// attention: the query heads of a group read one key and value head); its C is at
+/// `i`·M·N. [`Batch::ONE`] is a single product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Batch {
+    pub count: u32,
+    pub share_b: u32,
+}
+
+impl Batch {
+    pub const ONE: Batch = Batch {
+        count: 1,
+        share_b: 1,
+    };
+
+    pub fn new(count: u32, share_b: u32) -> Batch {
+        Batch { count, share_b }
+    }
+
+    /// A batch of `count` products with their own operands.
+    pub fn of(count: u32) -> Batch {
+        Batch { count, share_b: 1 }
+    }
+
+    pub fn is_one(self) -> bool {
+        self == Batch::ONE
+    }
+
+    /// The distinct B operands (`count / share_b`).
+    pub fn b_count(self) -> u32 {
+        self.count / self.share_b.max(1)
+    }
+
+    /// Whether the batch is well formed: at least one product, `share_b` at least 1 and
+    /// dividing `count`.
+    pub fn check(self) -> Result<(), String> {
+        if self.count == 0 || self.share_b == 0 || !self.count.is_multiple_of(self.share_b) {
+            return Err(format!(
+                "a batch of {} products sharing B by {} is not one flopcost runs (count ≥ 1, \
+                 sharing ≥ 1 and dividing the count)",
+                self.count, self.share_b
+            ));
+        }
+        Ok(())
+    }
+
+    /// `5x` (or nothing for one product), and `/2` when B is shared.
+    pub fn prefix(self) -> String {
+        match (self.count, self.share_b) {
+            (1, _) => String::new(),
+            (c, 1) => format!("{c}x"),
+            (c, s) => format!("{c}/{s}x"),
+        }
+    }
+}
+
+/// Elements between consecutive batches' operands, as a kernel reads them: a product's A
+/// and B are each contiguous, so the strides are their sizes; a test sets a wrong one to
+/// prove that verification catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strides {
+    pub a: u64,
+    pub b: u64,
+}
+
+impl Strides {
+    /// The strides of contiguous operands of `shape`.
+    pub fn of(shape: Shape) -> Strides {
+        Strides {
+            a: shape.a_len(),
+            b: shape.b_len(),
+        }
+    }
+}
+
 /// A GEMM problem size: C is M×N, the reduction is over K.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Shape {
@@ -121,6 +198,11 @@ impl Shape {
         2u64.checked_mul(u64::from(self.m))?
             .checked_mul(u64::from(self.n))?
             .checked_mul(u64::from(self.k))
+    }
+
+    /// 2·M·N·K for each product of a batch, or `None` where it does not fit in 64 bits.
+    pub fn checked_batch_flops(self, batch: Batch) -> Option<u64> {
+        self.checked_flops()?.checked_mul(u64::from(batch.count))
     }
 
     /// Elements of A, B and C.

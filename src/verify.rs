@@ -14,7 +14,7 @@
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::types::{Layout, Shape};
+use crate::types::{Batch, Layout, Shape};
 
 pub use crate::types::{F16_TOLERANCE, F32_TOLERANCE};
 
@@ -71,21 +71,53 @@ pub fn stream_id(layout: Layout, shape: Shape, operand: u64) -> u64 {
     crate::util::fnv1a64(fields.iter().flat_map(|v| v.to_le_bytes()))
 }
 
-/// One GEMM's inputs as uploaded, in the storage order of its layout.
+/// A stable stream number for one (layout, shape, batch, operand) of a batched problem;
+/// a single product keeps [`stream_id`], so its inputs are those of earlier versions.
+pub fn batch_stream_id(layout: Layout, shape: Shape, batch: Batch, operand: u64) -> u64 {
+    if batch.is_one() {
+        return stream_id(layout, shape, operand);
+    }
+    let fields = [
+        stream_id(layout, shape, operand),
+        u64::from(batch.count),
+        u64::from(batch.share_b),
+    ];
+    crate::util::fnv1a64(fields.iter().flat_map(|v| v.to_le_bytes()))
+}
+
+/// One GEMM's inputs as uploaded, in the storage order of its layout: for a batch, the
+/// products' A one after the other, and their distinct Bs likewise.
 pub struct GemmInputs {
     pub layout: Layout,
     pub shape: Shape,
+    pub batch: Batch,
     pub a: Vec<f32>,
     pub b: Vec<f32>,
 }
 
 impl GemmInputs {
     pub fn random(layout: Layout, shape: Shape, seed: u64) -> GemmInputs {
+        GemmInputs::random_batched(layout, shape, Batch::ONE, seed)
+    }
+
+    /// The inputs of a batch of products of `shape`.
+    pub fn random_batched(layout: Layout, shape: Shape, batch: Batch, seed: u64) -> GemmInputs {
+        let a_len = shape.a_len() * u64::from(batch.count);
+        let b_len = shape.b_len() * u64::from(batch.b_count());
         GemmInputs {
             layout,
             shape,
-            a: random_matrix(shape.a_len() as usize, seed, stream_id(layout, shape, 0)),
-            b: random_matrix(shape.b_len() as usize, seed, stream_id(layout, shape, 1)),
+            batch,
+            a: random_matrix(
+                a_len as usize,
+                seed,
+                batch_stream_id(layout, shape, batch, 0),
+            ),
+            b: random_matrix(
+                b_len as usize,
+                seed,
+                batch_stream_id(layout, shape, batch, 1),
+            ),
         }
     }
 
@@ -98,32 +130,37 @@ impl GemmInputs {
         }
     }
 
-    /// `op(A)[i, k]`.
+    /// `op(A)[i, k]` of product `p`.
     #[inline]
-    pub fn a_at(&self, i: usize, k: usize) -> f32 {
+    pub fn a_at(&self, p: usize, i: usize, k: usize) -> f32 {
         let s = self.shape;
+        let base = p * s.a_len() as usize;
         if self.layout.trans_a() {
-            self.a[k * s.m as usize + i]
+            self.a[base + k * s.m as usize + i]
         } else {
-            self.a[i * s.k as usize + k]
+            self.a[base + i * s.k as usize + k]
         }
     }
 
-    /// `op(B)[k, j]`.
+    /// `op(B)[k, j]` of product `p` (the B it shares with its group).
     #[inline]
-    pub fn b_at(&self, k: usize, j: usize) -> f32 {
+    pub fn b_at(&self, p: usize, k: usize, j: usize) -> f32 {
         let s = self.shape;
+        let base = p / self.batch.share_b.max(1) as usize * s.b_len() as usize;
         if self.layout.trans_b() {
-            self.b[j * s.k as usize + k]
+            self.b[base + j * s.k as usize + k]
         } else {
-            self.b[k * s.n as usize + j]
+            self.b[base + k * s.n as usize + j]
         }
     }
 
-    /// The f64 reference value of `C[i, j]`.
-    pub fn reference(&self, i: usize, j: usize) -> f64 {
+    /// The f64 reference value of `C[r, j]`, where row `r` of the batch's C is row
+    /// `r mod M` of product `r / M` (the products' C one after the other).
+    pub fn reference(&self, r: usize, j: usize) -> f64 {
+        let m = self.shape.m as usize;
+        let (p, i) = (r / m, r % m);
         (0..self.shape.k as usize)
-            .map(|k| f64::from(self.a_at(i, k)) * f64::from(self.b_at(k, j)))
+            .map(|k| f64::from(self.a_at(p, i, k)) * f64::from(self.b_at(p, k, j)))
             .sum()
     }
 }
@@ -140,24 +177,25 @@ impl ReferenceSample {
     /// else the first and last rows and columns and [`RANDOM_SAMPLES`] seeded entries.
     pub fn compute(inputs: &GemmInputs, seed: u64) -> ReferenceSample {
         let s = inputs.shape;
-        let (m, n) = (s.m as usize, s.n as usize);
-        let full = checks_in_full(s);
-        let idx: Vec<(u32, u32)> = if full {
-            (0..s.m)
-                .flat_map(|i| (0..s.n).map(move |j| (i, j)))
-                .collect()
-        } else {
-            let cells = (s.m.div_ceil(CELL) as usize) * (s.n.div_ceil(CELL) as usize);
-            let mut v = Vec::with_capacity(2 * (m + n) + cells + RANDOM_SAMPLES);
+        let batch = inputs.batch;
+        let full = checks_in_full_batched(s, batch);
+        let mut idx: Vec<(u32, u32)> = Vec::new();
+        let mut r = rng(seed, batch_stream_id(inputs.layout, s, batch, 2));
+        for p in 0..batch.count {
+            let row0 = p * s.m;
+            if full {
+                idx.extend((0..s.m).flat_map(|i| (0..s.n).map(move |j| (row0 + i, j))));
+                continue;
+            }
+            // Each product of a batch is sampled as a single product is.
             for j in 0..s.n {
-                v.push((0, j));
-                v.push((s.m - 1, j));
+                idx.push((row0, j));
+                idx.push((row0 + s.m - 1, j));
             }
             for i in 0..s.m {
-                v.push((i, 0));
-                v.push((i, s.n - 1));
+                idx.push((row0 + i, 0));
+                idx.push((row0 + i, s.n - 1));
             }
-            let mut r = rng(seed, stream_id(inputs.layout, s, 2));
             for ci in 0..s.m.div_ceil(CELL) {
                 for cj in 0..s.n.div_ceil(CELL) {
                     let (i0, j0) = (ci * CELL, cj * CELL);
@@ -165,19 +203,20 @@ impl ReferenceSample {
                     let w = CELL.min(s.n - j0);
                     let i = i0 + (r.next_u32() % h);
                     let j = j0 + (r.next_u32() % w);
-                    v.push((i, j));
+                    idx.push((row0 + i, j));
                 }
             }
             let want = RANDOM_SAMPLES.max(MIN_CHECKED);
             for _ in 0..want {
                 let i = (r.next_u64() % u64::from(s.m)) as u32;
                 let j = (r.next_u64() % u64::from(s.n)) as u32;
-                v.push((i, j));
+                idx.push((row0 + i, j));
             }
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        }
+        if !full {
+            idx.sort_unstable();
+            idx.dedup();
+        }
         let entries = par_map(&idx, |&(i, j)| {
             (i, j, inputs.reference(i as usize, j as usize))
         });
@@ -322,17 +361,30 @@ pub fn combine(parts: &[Check]) -> Check {
 
 /// Whether a check of `shape` covers every entry of C.
 pub fn checks_in_full(shape: Shape) -> bool {
-    let macs = shape.c_len() * u64::from(shape.k);
-    (macs <= FULL_CHECK_MACS && shape.c_len() <= FULL_CHECK_ENTRIES)
-        || shape.c_len() <= MIN_CHECKED as u64
+    checks_in_full_batched(shape, Batch::ONE)
+}
+
+/// Whether a check of a batch of products of `shape` covers every entry of their C.
+pub fn checks_in_full_batched(shape: Shape, batch: Batch) -> bool {
+    let count = u64::from(batch.count);
+    let entries = shape.c_len() * count;
+    let macs = entries * u64::from(shape.k);
+    (macs <= FULL_CHECK_MACS && entries <= FULL_CHECK_ENTRIES) || entries <= MIN_CHECKED as u64
 }
 
 /// About how many entries of C a check of `shape` compares (for time estimates).
 pub fn checked_entries(shape: Shape) -> u64 {
-    if checks_in_full(shape) {
-        shape.c_len()
+    checked_entries_batched(shape, Batch::ONE)
+}
+
+/// [`checked_entries`] for a batch: each product is sampled as a single one is.
+pub fn checked_entries_batched(shape: Shape, batch: Batch) -> u64 {
+    let count = u64::from(batch.count);
+    if checks_in_full_batched(shape, batch) {
+        shape.c_len() * count
     } else {
-        2 * (u64::from(shape.m) + u64::from(shape.n)) + cells(shape) + RANDOM_SAMPLES as u64
+        count
+            * (2 * (u64::from(shape.m) + u64::from(shape.n)) + cells(shape) + RANDOM_SAMPLES as u64)
     }
 }
 
@@ -387,6 +439,7 @@ mod tests {
             let inp = GemmInputs {
                 layout,
                 shape,
+                batch: Batch::ONE,
                 a,
                 b,
             };
@@ -461,6 +514,7 @@ mod tests {
         let inp = GemmInputs {
             layout: Layout::Nn,
             shape,
+            batch: Batch::ONE,
             a: vec![0.5; 600 * 400],
             b: vec![0.25; 400 * 500],
         };

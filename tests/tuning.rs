@@ -113,14 +113,14 @@ fn split_k_uses_the_splits_asked_for_and_never_an_empty_one() {
     let c = BlockConfig::new(64, 64, 8, 4, 4).with_split(16);
     let big = u64::MAX;
     // 38 slices of 8 in 16 splits: 3 slices each, so 13 splits cover K.
-    assert_eq!(c.splits_for(Shape::new(8, 8, 300), big), (13, 24));
+    assert_eq!(c.splits_for(Shape::new(8, 8, 300), 64, big), (13, 24));
     // 13 = two slices of 8: two splits at most.
-    assert_eq!(c.splits_for(Shape::new(8, 8, 13), big), (2, 8));
-    assert_eq!(c.splits_for(Shape::new(8, 8, 3), big), (1, 8));
+    assert_eq!(c.splits_for(Shape::new(8, 8, 13), 64, big), (2, 8));
+    assert_eq!(c.splits_for(Shape::new(8, 8, 3), 64, big), (1, 8));
     // The workspace (splits·M·N floats) must fit the binding limit.
-    assert_eq!(c.splits_for(Shape::new(8, 8, 300), 4 * 64 * 4), (4, 80));
+    assert_eq!(c.splits_for(Shape::new(8, 8, 300), 64, 4 * 64 * 4), (4, 80));
     for k in 1..200 {
-        let (s, ks) = c.splits_for(Shape::new(3, 3, k), big);
+        let (s, ks) = c.splits_for(Shape::new(3, 3, k), 9, big);
         assert!(
             ks.is_multiple_of(8) && (s - 1) * ks < k && s * ks >= k,
             "k={k}"

@@ -1,4 +1,4 @@
-//! The cost formulas (the README's "What the work costs"), as pure functions: numbers
+//! The cost formulas (docs/cost.md), as pure functions: numbers
 //! in, numbers out, so they can be checked by property tests (units, monotonicity) apart
 //! from any file or flag.
 //!

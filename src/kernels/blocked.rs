@@ -14,7 +14,7 @@ use super::config::{BlockConfig, KernelConfig};
 use super::family::{Compiled, Dispatch, GemmBinding};
 use super::shader::{compile, storage_entry, uniform_entry};
 use crate::gpu::Gpu;
-use crate::types::{Layout, Shape};
+use crate::types::{Batch, Layout, Shape, Strides};
 
 const REDUCE_WGSL: &str = include_str!("../../shaders/gemm_splitk_reduce.wgsl");
 
@@ -32,7 +32,11 @@ struct BlockParams {
     aligned_a: u32,
     aligned_b: u32,
     aligned_c: u32,
-    _pad: u32,
+    splits: u32,
+    batch_a: u32,
+    batch_b: u32,
+    share_b: u32,
+    c_len: u32,
 }
 
 /// The uniform block of gemm_splitk_reduce.wgsl.
@@ -136,27 +140,41 @@ impl BlockPipeline {
         gpu: &Gpu,
         cfg: BlockConfig,
         shape: Shape,
-        a: &wgpu::Buffer,
-        b: &wgpu::Buffer,
-        c: &wgpu::Buffer,
+        batch: Batch,
+        strides: Strides,
+        [a, b, c]: [&wgpu::Buffer; 3],
     ) -> Result<GemmBinding> {
         debug_assert_eq!(cfg.with_split(1), self.base);
         let limits = gpu.limits();
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
-        let (splits, k_split) = cfg.splits_for(shape, max_binding);
+        let c_len = shape.c_len() * u64::from(batch.count);
+        let (mut splits, mut k_split) = cfg.splits_for(shape, c_len, max_binding);
+        // Workgroup z is product · splits + split: fewer splits where that would exceed
+        // the adapter's dispatch limit.
+        while splits > 1
+            && u64::from(splits) * u64::from(batch.count)
+                > u64::from(limits.max_compute_workgroups_per_dimension)
+        {
+            (splits, k_split) = cfg
+                .with_split(splits - 1)
+                .splits_for(shape, c_len, max_binding);
+        }
         let Shape { m, n, k } = shape;
-        let aligned_a = if self.layout.trans_a() {
-            m % 4 == 0
-        } else {
-            k % 4 == 0
-        };
-        let aligned_b = if self.layout.trans_b() {
-            k % 4 == 0
-        } else {
-            n % 4 == 0
-        };
+        // The vec4 path needs each row, and each product's operand, to start on a vec4.
+        let aligned_a = strides.a.is_multiple_of(4)
+            && if self.layout.trans_a() {
+                m % 4 == 0
+            } else {
+                k % 4 == 0
+            };
+        let aligned_b = strides.b.is_multiple_of(4)
+            && if self.layout.trans_b() {
+                k % 4 == 0
+            } else {
+                n % 4 == 0
+            };
         let aligned_c = n % 4 == 0;
         let params = BlockParams {
             m,
@@ -166,7 +184,11 @@ impl BlockPipeline {
             aligned_a: aligned_a.into(),
             aligned_b: aligned_b.into(),
             aligned_c: aligned_c.into(),
-            _pad: 0,
+            splits,
+            batch_a: u32::try_from(strides.a)?,
+            batch_b: u32::try_from(strides.b)?,
+            share_b: batch.share_b,
+            c_len: u32::try_from(c_len)?,
         };
         let ubuf = gpu.buffer_init(
             "gemm params",
@@ -176,7 +198,7 @@ impl BlockPipeline {
         let workspace = if splits > 1 {
             Some(gpu.buffer(
                 "split-k workspace",
-                u64::from(splits) * shape.c_len() * 4,
+                u64::from(splits) * c_len * 4,
                 wgpu::BufferUsages::STORAGE,
             )?)
         } else {
@@ -193,7 +215,7 @@ impl BlockPipeline {
             pick(aligned_c, target, &self.dummy_rw),
         ];
         let group = gpu.bind_buffers("gemm", &self.main_layout, &entries);
-        let dispatch = (n.div_ceil(cfg.bn), m.div_ceil(cfg.bm), splits);
+        let dispatch = (n.div_ceil(cfg.bn), m.div_ceil(cfg.bm), splits * batch.count);
         let mut steps = vec![Dispatch {
             pipeline: self.main.clone(),
             group,
@@ -202,7 +224,7 @@ impl BlockPipeline {
         let mut buffers = vec![ubuf];
         if let Some(ws) = workspace {
             let (pipeline, layout) = self.reduce(gpu)?;
-            let len = u32::try_from(shape.c_len())?;
+            let len = u32::try_from(c_len)?;
             let groups = len.div_ceil(4).div_ceil(REDUCE_WG);
             let x = groups.min(limits.max_compute_workgroups_per_dimension);
             let y = groups.div_ceil(x);
@@ -254,14 +276,14 @@ impl Compiled for BlockPipeline {
         gpu: &Gpu,
         config: &KernelConfig,
         shape: Shape,
-        a: &wgpu::Buffer,
-        b: &wgpu::Buffer,
-        c: &wgpu::Buffer,
+        batch: Batch,
+        strides: Strides,
+        buffers: [&wgpu::Buffer; 3],
     ) -> Result<GemmBinding> {
         let KernelConfig::Block(cfg) = config else {
             bail!("internal error: a register-blocked kernel bound without a block configuration");
         };
-        self.bind_config(gpu, *cfg, shape, a, b, c)
+        self.bind_config(gpu, *cfg, shape, batch, strides, buffers)
     }
 }
 

@@ -199,13 +199,14 @@ impl BlockConfig {
         self
     }
 
-    /// K per split and the number of splits for `shape`: at most `split_k`, every split
-    /// non-empty, each a whole number of BK slices, and the workspace of partial sums
-    /// within `max_binding` bytes. One split means no workspace.
-    pub fn splits_for(self, shape: Shape, max_binding: u64) -> (u32, u32) {
+    /// K per split and the number of splits for `shape` (whose products write `c_len`
+    /// entries of C in all): at most `split_k`, every split non-empty, each a whole number
+    /// of BK slices, and the workspace of partial sums within `max_binding` bytes. One
+    /// split means no workspace.
+    pub fn splits_for(self, shape: Shape, c_len: u64, max_binding: u64) -> (u32, u32) {
         let slices = shape.k.div_ceil(self.bk);
         let mut splits = self.split_k.min(slices).max(1);
-        while splits > 1 && u64::from(splits) * shape.c_len() * 4 > max_binding {
+        while splits > 1 && u64::from(splits) * c_len * 4 > max_binding {
             splits -= 1;
         }
         let k_split = slices.div_ceil(splits) * self.bk;

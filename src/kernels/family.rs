@@ -13,7 +13,7 @@ use anyhow::Result;
 use super::config::{BlockConfig, KernelConfig, KernelSpec, Variant};
 use super::support::Caps;
 use crate::gpu::Gpu;
-use crate::types::{Layout, Shape};
+use crate::types::{Batch, Layout, Shape, Strides};
 
 /// Workgroup size (x, y) and the block of C (columns, rows) one workgroup covers.
 pub type Geometry = ((u32, u32), (u32, u32));
@@ -73,16 +73,18 @@ pub trait KernelFamily: Sync {
 /// A configuration compiled for one layout.
 pub trait Compiled: Send + Sync {
     /// Binds one problem's buffers: `a`, `b` and `c` hold op(A), op(B) and C in the
-    /// storage order of the layout; `c` holds M·N floats. `config` is the one compiled,
-    /// or for a block configuration another split-K factor of it (splits share a shader).
+    /// storage order of the layout, for each product of `batch` (A and B `strides` apart,
+    /// C M·N apart). `config` is the one compiled, or for a block configuration another
+    /// split-K factor of it (splits share a shader).
+    #[allow(clippy::too_many_arguments)]
     fn bind(
         &self,
         gpu: &Gpu,
         config: &KernelConfig,
         shape: Shape,
-        a: &wgpu::Buffer,
-        b: &wgpu::Buffer,
-        c: &wgpu::Buffer,
+        batch: Batch,
+        strides: Strides,
+        buffers: [&wgpu::Buffer; 3],
     ) -> Result<GemmBinding>;
 }
 

@@ -14,7 +14,7 @@ use super::registry::Registry;
 use super::support::{Caps, support};
 use super::table::Table;
 use crate::gpu::Gpu;
-use crate::types::{Layout, Precision, Shape};
+use crate::types::{Batch, Layout, Precision, Shape, Strides};
 
 /// One kernel compiled for one layout.
 pub struct GemmPipeline {
@@ -168,14 +168,34 @@ impl GemmPipeline {
         b: &wgpu::Buffer,
         c: &wgpu::Buffer,
     ) -> Result<GemmBinding> {
+        self.bind_batched(gpu, shape, Batch::ONE, Strides::of(shape), [a, b, c])
+    }
+
+    /// Binds a batch of products of `shape` (see [`Batch`]) in one dispatch: the products'
+    /// A and B `strides` apart in `a` and `b`, their C one after the other in `c`.
+    pub fn bind_batched(
+        &self,
+        gpu: &Gpu,
+        shape: Shape,
+        batch: Batch,
+        strides: Strides,
+        buffers: [&wgpu::Buffer; 3],
+    ) -> Result<GemmBinding> {
+        if let Err(why) = batch.check() {
+            bail!("{why}");
+        }
         match &self.kind {
-            Kind::Fixed { compiled, config } => compiled.bind(gpu, config, shape, a, b, c),
+            Kind::Fixed { compiled, config } => {
+                compiled.bind(gpu, config, shape, batch, strides, buffers)
+            }
             Kind::Auto {
                 registry,
                 table,
                 compiled,
             } => {
-                let config = table.choose(gpu, self.layout, shape, self.variant).config;
+                let config = table
+                    .choose_batched(gpu, self.layout, shape, batch, self.variant)
+                    .config;
                 let base = config.with_split(1);
                 let existing = compiled.lock().ok().and_then(|m| m.get(&base).cloned());
                 let p = match existing {
@@ -192,7 +212,14 @@ impl GemmPipeline {
                         p
                     }
                 };
-                p.bind(gpu, &KernelConfig::Block(config), shape, a, b, c)
+                p.bind(
+                    gpu,
+                    &KernelConfig::Block(config),
+                    shape,
+                    batch,
+                    strides,
+                    buffers,
+                )
             }
         }
     }

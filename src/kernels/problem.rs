@@ -9,12 +9,14 @@ use anyhow::{Context, Result};
 use super::family::GemmBinding;
 use super::pipeline::GemmPipeline;
 use crate::gpu::Gpu;
-use crate::types::{Layout, Precision, Shape};
+use crate::types::{Batch, Layout, Precision, Shape, Strides};
 use crate::verify::{self, Check, GemmInputs, ReferenceSample};
 
 pub struct Problem {
     pub layout: Layout,
     pub shape: Shape,
+    /// The products of one dispatch (one, unless the problem is batched).
+    pub batch: Batch,
     /// Precision of A and B as uploaded (C is always f32).
     pub precision: Precision,
     pub a: wgpu::Buffer,
@@ -53,7 +55,25 @@ impl Problem {
         precision: Precision,
         reference: Option<Arc<ReferenceSample>>,
     ) -> Result<Problem> {
-        let mut inputs = GemmInputs::random(layout, shape, seed);
+        Problem::batched(gpu, layout, shape, Batch::ONE, seed, precision, reference)
+    }
+
+    /// A batch of products of `shape` (see [`Batch`]): the inputs of every product
+    /// uploaded one after the other, C sized for all of them, and a reference that checks
+    /// each product as a single one is checked.
+    pub fn batched(
+        gpu: &Gpu,
+        layout: Layout,
+        shape: Shape,
+        batch: Batch,
+        seed: u64,
+        precision: Precision,
+        reference: Option<Arc<ReferenceSample>>,
+    ) -> Result<Problem> {
+        if let Err(why) = batch.check() {
+            anyhow::bail!("{why}");
+        }
+        let mut inputs = GemmInputs::random_batched(layout, shape, batch, seed);
         if precision == Precision::F16 {
             inputs.round_to_f16();
         }
@@ -70,12 +90,13 @@ impl Problem {
         let b = upload("B", &inputs.b)?;
         let c = gpu.buffer(
             "C",
-            shape.c_len() * 4,
+            shape.c_len() * u64::from(batch.count) * 4,
             storage | wgpu::BufferUsages::COPY_SRC,
         )?;
         Ok(Problem {
             layout,
             shape,
+            batch,
             precision,
             a,
             b,
@@ -86,7 +107,24 @@ impl Problem {
 
     /// Binds this problem's buffers to a pipeline compiled for its layout.
     pub fn bind(&self, gpu: &Gpu, pipeline: &GemmPipeline) -> Result<GemmBinding> {
-        pipeline.bind(gpu, self.shape, &self.a, &self.b, &self.c)
+        self.bind_with(gpu, pipeline, Strides::of(self.shape))
+    }
+
+    /// [`Problem::bind`] telling the kernel other batch strides than the problem's (a
+    /// test gives a wrong one, which verification must catch).
+    pub fn bind_with(
+        &self,
+        gpu: &Gpu,
+        pipeline: &GemmPipeline,
+        strides: Strides,
+    ) -> Result<GemmBinding> {
+        pipeline.bind_batched(
+            gpu,
+            self.shape,
+            self.batch,
+            strides,
+            [&self.a, &self.b, &self.c],
+        )
     }
 
     /// Poisons C with NaN, runs the kernel once, reads C back and checks it. Returns the
@@ -99,7 +137,8 @@ impl Problem {
         tolerance: f64,
         timeout: Duration,
     ) -> Result<(Check, Duration)> {
-        let poison = crate::util::mem::try_filled(self.shape.c_len() as usize, f32::NAN)?;
+        let entries = self.shape.c_len() * u64::from(self.batch.count);
+        let poison = crate::util::mem::try_filled(entries as usize, f32::NAN)?;
         gpu.queue
             .write_buffer(&self.c, 0, bytemuck::cast_slice(&poison));
         drop(poison);

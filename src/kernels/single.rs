@@ -10,7 +10,7 @@ use super::config::KernelConfig;
 use super::family::{Compiled, Dispatch, GemmBinding};
 use super::shader::{compile, storage_entry, uniform_entry};
 use crate::gpu::Gpu;
-use crate::types::Shape;
+use crate::types::{Batch, Shape, Strides};
 
 /// The uniform block of these shaders (`struct Params`).
 #[repr(C)]
@@ -19,7 +19,10 @@ pub struct Params {
     pub m: u32,
     pub n: u32,
     pub k: u32,
-    pub _pad: u32,
+    pub share_b: u32,
+    pub batch_a: u32,
+    pub batch_b: u32,
+    pub _pad: [u32; 2],
 }
 
 /// The bind group layout of these shaders: A, B read-only; C read-write; params.
@@ -66,15 +69,18 @@ impl Compiled for Single {
         gpu: &Gpu,
         _config: &KernelConfig,
         shape: Shape,
-        a: &wgpu::Buffer,
-        b: &wgpu::Buffer,
-        c: &wgpu::Buffer,
+        batch: Batch,
+        strides: Strides,
+        [a, b, c]: [&wgpu::Buffer; 3],
     ) -> Result<GemmBinding> {
         let params = Params {
             m: shape.m,
             n: shape.n,
             k: shape.k,
-            _pad: 0,
+            share_b: batch.share_b,
+            batch_a: u32::try_from(strides.a)?,
+            batch_b: u32::try_from(strides.b)?,
+            _pad: [0; 2],
         };
         let ubuf = gpu.buffer_init(
             "gemm params",
@@ -83,7 +89,7 @@ impl Compiled for Single {
         )?;
         let group = gpu.bind_buffers("gemm", &self.bind_layout, &[a, b, c, &ubuf]);
         let (bx, by) = self.block;
-        let dispatch = (shape.n.div_ceil(bx), shape.m.div_ceil(by), 1);
+        let dispatch = (shape.n.div_ceil(bx), shape.m.div_ceil(by), batch.count);
         Ok(GemmBinding {
             steps: vec![Dispatch {
                 pipeline: self.pipeline.clone(),

@@ -15,7 +15,7 @@ use super::config::{BlockConfig, PORTABLE_BLOCK, Variant};
 use super::registry::Registry;
 use super::support::Caps;
 use crate::gpu::Gpu;
-use crate::types::{ConfigSource, Layout, Precision, Shape};
+use crate::types::{Batch, ConfigSource, Layout, Precision, Shape};
 
 /// Output blocks below which split-K variants are tried: about one workgroup per compute
 /// unit of a large GPU (an H200 has 132 SMs). wgpu does not report compute units.
@@ -54,19 +54,43 @@ fn blocks(c: BlockConfig, shape: Shape) -> u64 {
     u64::from(shape.m.div_ceil(c.bm)) * u64::from(shape.n.div_ceil(c.bn))
 }
 
+/// Blocks of all the products of a batch.
+fn batch_blocks(c: BlockConfig, shape: Shape, batch: Batch) -> u64 {
+    blocks(c, shape) * u64::from(batch.count)
+}
+
 /// The candidates for one shape, in order of preference: each fitting base
 /// configuration, and where it leaves fewer than [`FILL_BLOCKS`] blocks and K is long
 /// enough, its split-K variants.
 pub fn candidates(gpu: &Gpu, shape: Shape, variant: Variant) -> Vec<BlockConfig> {
-    candidates_among(&fitting_bases_for(gpu, variant), shape)
+    candidates_batched(gpu, shape, Batch::ONE, variant)
+}
+
+/// [`candidates`] for a batch of products (all of whose blocks fill the device).
+pub fn candidates_batched(
+    gpu: &Gpu,
+    shape: Shape,
+    batch: Batch,
+    variant: Variant,
+) -> Vec<BlockConfig> {
+    candidates_among_batched(&fitting_bases_for(gpu, variant), shape, batch)
 }
 
 /// [`candidates`] for a given list of base configurations.
 pub fn candidates_among(bases: &[BlockConfig], shape: Shape) -> Vec<BlockConfig> {
+    candidates_among_batched(bases, shape, Batch::ONE)
+}
+
+/// [`candidates_among`] for a batch of products.
+pub fn candidates_among_batched(
+    bases: &[BlockConfig],
+    shape: Shape,
+    batch: Batch,
+) -> Vec<BlockConfig> {
     let mut out = Vec::new();
     for &b in bases {
         out.push(b);
-        let n = blocks(b, shape);
+        let n = batch_blocks(b, shape, batch);
         if n < FILL_BLOCKS {
             for &s in &SPLITS {
                 // Each split keeps at least two slices, and splits stop where the blocks
@@ -84,6 +108,11 @@ pub fn candidates_among(bases: &[BlockConfig], shape: Shape) -> Vec<BlockConfig>
 /// the variant with the fewest requirements) that gives at least 32 blocks, else the one
 /// that gives the most; with split-K when even that leaves the device mostly idle.
 pub fn heuristic(gpu: &Gpu, shape: Shape, variant: Variant) -> BlockConfig {
+    heuristic_batched(gpu, shape, Batch::ONE, variant)
+}
+
+/// [`heuristic`] for a batch of products: the blocks of every product count.
+pub fn heuristic_batched(gpu: &Gpu, shape: Shape, batch: Batch, variant: Variant) -> BlockConfig {
     let bases: Vec<BlockConfig> = fitting_bases_for(gpu, variant)
         .into_iter()
         .filter(|c| !c.subgroup)
@@ -96,15 +125,15 @@ pub fn heuristic(gpu: &Gpu, shape: Shape, variant: Variant) -> BlockConfig {
     let pick = bases
         .iter()
         .copied()
-        .find(|&c| blocks(c, shape) >= 32)
+        .find(|&c| batch_blocks(c, shape, batch) >= 32)
         .unwrap_or_else(|| {
             bases
                 .iter()
                 .copied()
-                .max_by_key(|&c| (blocks(c, shape), c.bm * c.bn))
+                .max_by_key(|&c| (batch_blocks(c, shape, batch), c.bm * c.bn))
                 .unwrap_or(first)
         });
-    let n = blocks(pick, shape);
+    let n = batch_blocks(pick, shape, batch);
     if n < 16 && shape.k >= 8 * pick.bk * 4 {
         pick.with_split(4)
     } else {
@@ -119,6 +148,8 @@ pub struct ShapeClass {
     m: u8,
     n: u8,
     k: u8,
+    /// 0 for a single product; else the bucket of the batch's count (≤ 8, ≤ 64, more).
+    b: u8,
 }
 
 const BUCKETS: [u32; 4] = [64, 256, 1024, 4096];
@@ -137,18 +168,36 @@ fn bucket_name(b: u8) -> String {
     }
 }
 
+/// The batch counts' buckets: a batch of heads tunes apart from a single product.
+const BATCH_BUCKETS: [u32; 2] = [8, 64];
+
 impl ShapeClass {
     pub fn of(shape: Shape) -> ShapeClass {
+        ShapeClass::of_batched(shape, Batch::ONE)
+    }
+
+    /// The class of a batch of products of `shape`.
+    pub fn of_batched(shape: Shape, batch: Batch) -> ShapeClass {
+        let b = if batch.count <= 1 {
+            0
+        } else {
+            1 + BATCH_BUCKETS
+                .iter()
+                .position(|&x| batch.count <= x)
+                .unwrap_or(BATCH_BUCKETS.len()) as u8
+        };
         ShapeClass {
             m: bucket(shape.m),
             n: bucket(shape.n),
             k: bucket(shape.k),
+            b,
         }
     }
 }
 
 impl fmt::Display for ShapeClass {
-    /// `m1024.n1024.k4097+`: the upper bound of each dimension's bucket.
+    /// `m1024.n1024.k4097+`: the upper bound of each dimension's bucket; a batch adds
+    /// `.b8`, `.b64` or `.b65+`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -156,7 +205,14 @@ impl fmt::Display for ShapeClass {
             bucket_name(self.m),
             bucket_name(self.n),
             bucket_name(self.k)
-        )
+        )?;
+        match self.b {
+            0 => Ok(()),
+            b => match BATCH_BUCKETS.get(usize::from(b) - 1) {
+                Some(x) => write!(f, ".b{x}"),
+                None => write!(f, ".b{}+", BATCH_BUCKETS[BATCH_BUCKETS.len() - 1] + 1),
+            },
+        }
     }
 }
 
@@ -257,7 +313,19 @@ impl Table {
 
     /// The cached winner for the shape's class, else the heuristic default.
     pub fn choose(&self, gpu: &Gpu, layout: Layout, shape: Shape, variant: Variant) -> Choice {
-        let class = ShapeClass::of(shape);
+        self.choose_batched(gpu, layout, shape, Batch::ONE, variant)
+    }
+
+    /// [`Table::choose`] for a batch of products.
+    pub fn choose_batched(
+        &self,
+        gpu: &Gpu,
+        layout: Layout,
+        shape: Shape,
+        batch: Batch,
+        variant: Variant,
+    ) -> Choice {
+        let class = ShapeClass::of_batched(shape, batch);
         match self.get(variant, layout, class) {
             Some(e) => Choice {
                 config: e.config,
@@ -265,7 +333,7 @@ impl Table {
                 class,
             },
             None => Choice {
-                config: heuristic(gpu, shape, variant),
+                config: heuristic_batched(gpu, shape, batch, variant),
                 source: ConfigSource::Heuristic,
                 class,
             },
@@ -309,6 +377,11 @@ mod tests {
             ShapeClass::of(Shape::cube(1024)),
             ShapeClass::of(Shape::cube(1025))
         );
+        let b = |count| ShapeClass::of_batched(Shape::cube(100), Batch::new(count, 1)).to_string();
+        assert_eq!(b(1), "m256.n256.k256");
+        assert_eq!(b(3), "m256.n256.k256.b8");
+        assert_eq!(b(32), "m256.n256.k256.b64");
+        assert_eq!(b(100), "m256.n256.k256.b65+");
     }
 
     #[test]

@@ -21,7 +21,8 @@ use super::pipeline::GemmPipeline;
 use super::problem::Problem;
 pub use super::table::{
     Choice, FILL_BLOCKS, SPLITS, ShapeClass, Table, all_candidates, all_candidates_for, candidates,
-    candidates_among, fitting_bases, fitting_bases_for, heuristic,
+    candidates_among, candidates_batched, fitting_bases, fitting_bases_for, heuristic,
+    heuristic_batched,
 };
 use crate::gpu::Gpu;
 use crate::measure::gpu::Meter;
@@ -151,15 +152,16 @@ impl<'g> Tuner<'g> {
             problem.precision
         );
         let (layout, shape) = (problem.layout, problem.shape);
-        let class = ShapeClass::of(shape);
-        let list = candidates(gpu, shape, variant);
+        let class = ShapeClass::of_batched(shape, problem.batch);
+        let list = candidates_batched(gpu, shape, problem.batch, variant);
         let total = list.len();
         let started = Instant::now();
         let mut trials = Vec::with_capacity(total);
         let mut best: Option<(BlockConfig, f64)> = None;
         // Generous: the first run includes driver compilation; 0.1 GFLOP/s is a tenth of
         // the slowest software rasteriser.
-        let first_timeout = Duration::from_secs_f64(60.0 + shape.flops() as f64 / 1e8);
+        let flops = shape.checked_batch_flops(problem.batch).unwrap_or(u64::MAX);
+        let first_timeout = Duration::from_secs_f64(60.0 + flops as f64 / 1e8);
         for (i, &config) in list.iter().enumerate() {
             crate::interrupt::check()?;
             if i > 0 && best.is_some() && started.elapsed() >= budget {
@@ -212,10 +214,10 @@ impl<'g> Tuner<'g> {
                 layout,
                 class: class.to_string(),
                 config,
-                tuned_shape: shape.to_string(),
+                tuned_shape: format!("{}{shape}", problem.batch.prefix()),
                 median_ns,
                 best_ns,
-                tflops: shape.flops() as f64 / median_ns / 1e3,
+                tflops: flops as f64 / median_ns / 1e3,
                 candidates_timed: count(|o| {
                     matches!(o, Outcome::Timed { .. } | Outcome::Slow { .. })
                 }),
