@@ -4,8 +4,9 @@
 # kernels in f32 and f16 (f16 on cooperative matrices where the adapter has them), run
 # the standard suite with the peaks and the products of a 7-8B model's dense layers in
 # both precisions, measure the same GEMMs with the vendor library through PyTorch
-# (scripts/torch_reference.py), write the result files to $OUT/results/ and print a
-# short table and the wgpu-vs-vendor comparisons last.
+# (scripts/torch_reference.py), run the named workloads decoder-8b v2 (mixed precision,
+# attention, LM head) and decoder-8b-f32, write the result files to $OUT/results/ and
+# print a short table and the wgpu-vs-vendor comparisons last.
 #
 #   OUT=results/local bash scripts/gpu-check.sh     (from the project root)
 #
@@ -16,8 +17,8 @@
 # lets it fall back to NumPy on the CPU, for dry runs) and, when the machine has no
 # Vulkan loader, the loader packages in .gl/ (fetched beforehand on a machine with
 # package access). It never changes clocks, power limits or GPU modes. Each step has a
-# budget and a hard timeout: about 7.5 minutes in all on one H200 (at most about 10
-# if every step ran into its timeout).
+# budget and a hard timeout: about 9 minutes in all on one H200 (at most about 12 if
+# every step ran into its timeout).
 #
 # Dry run without a GPU: SOFTWARE_OK=1 QUICK=1 accepts a software adapter and uses small
 # shapes and budgets (checks the script, measures nothing of interest).
@@ -105,10 +106,13 @@ TN_SHAPES=(4096x6144x${TOK} 4096x4096x${TOK} 4096x14336x${TOK} 14336x4096x${TOK}
 shape_args() { for s in "$@"; do printf -- '--shape %s ' "$s"; done; }
 # Budgets in seconds: tune (default shapes per precision, 8B shapes per layout), runs
 # (standard, 8B per layout), the PyTorch reference (sampling per GEMM, all of it).
-TUNE_B=35 TUNE_L=15 RUN_STD=110 RUN_L=20 REF_T=0.2 REF_ALL=80 SUITE=standard TUNE_SHAPES=()
+TUNE_B=35 TUNE_L=15 RUN_STD=60 RUN_L=20 REF_T=0.2 REF_ALL=80 SUITE=standard TUNE_SHAPES=()
+# The named workloads (2 repetitions each, a hard timeout per workload, seconds).
+WORKLOADS=(decoder-8b decoder-8b-f32) WL_REPEAT=2 WL_T=150
 if [ "$QUICK" = 1 ]; then
   NN_SHAPES=(64x96x128) NT_SHAPES=(64x128x96) TN_SHAPES=(128x96x64)
   TUNE_B=10 TUNE_L=5 RUN_STD=30 RUN_L=10 REF_T=0.05 REF_ALL=60 SUITE=quick TUNE_SHAPES=(--shape 256)
+  WORKLOADS=(small small-f32) WL_REPEAT=1 WL_T=300
 fi
 P=(--precision f32,f16)
 
@@ -146,6 +150,21 @@ done
 
 for f in "$RES"/$SLUG-vulkan-*-"$STAMP".json; do
   "$BIN" validate "$f" >&2 || true
+done
+
+# --- The named workloads: decoder-8b v2 and its f32 counterpart ----------------------
+# (files named -workload-, so the vendor-library step below leaves them out: it has no
+# batched products.) decoder-8b v2 measures the peaks, for the efficiency of its
+# cooperative-matrix records against the matrix peak.
+for w in "${WORKLOADS[@]}"; do
+  F="$RES/$SLUG-workload-$w-$STAMP.json"
+  PK=()
+  case $w in *-f32) PK=(--no-peaks) ;; esac
+  log "workload $w, $WL_REPEAT repetitions -> $F"
+  timeout "$WL_T" "$BIN" run "${A[@]}" --workload "$w" --repeat "$WL_REPEAT" "${PK[@]}" \
+    --quiet --out "$F" >"$OUT/run-workload-$w.txt" 2>&1 || \
+    echo "warning: workload $w stopped early; what it measured is in $F (see $OUT/run-workload-$w.txt)" >&2
+  "$BIN" validate "$F" >&2 || true
 done
 
 # --- The vendor library on the same GEMMs (PyTorch) ----------------------------------
@@ -200,6 +219,18 @@ for l, s, p, path, tf, eff, src, ok in rows:
     tfs = (f"{tf:9.2f}" if tf >= 1 else f"{tf:9.3g}") if tf else "        -"
     es = f"{100 * eff:7.1f}%" if eff else "       -"
     print(f"{l:6} {s:20} {p:4} {path:7} {tfs} {es} {src:>9} {'yes' if ok else 'FAILED'}")
+for f in sorted(glob.glob(f"{res}/{slug}-workload-*-{stamp}.json")):
+    d = json.load(open(f))
+    w = d.get("workload") or {}
+    t = w.get("step_times_ns") or []
+    m = w.get("model_step") or {}
+    ok = all(r["verification"]["passed"] for r in d["records"])
+    line = f'workload {w.get("name")} v{w.get("version")}: paths {"+".join(w.get("paths", [])) or "-"}'
+    if t:
+        line += f', step {w["step_flops"] / (sum(t) / len(t)) / 1e3:.4g} TFLOP/s ({len(t)} repetitions)'
+    if m:
+        line += f', {m["model"]} {m["tokens_per_second"]:.4g} tokens/s'
+    print(line + f', all verified: {"yes" if ok else "NO"}, complete: {d.get("complete")}')
 PY
 fi
 # The reference writes one file per input, in order: pair them up.

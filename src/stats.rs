@@ -321,6 +321,12 @@ pub fn within(v: f64, (lo, hi): (f64, f64)) -> bool {
     v.is_finite() && v >= lo - slack && v <= hi + slack
 }
 
+/// The geometric mean of positive values (`None` for none, or any not positive and finite).
+pub fn geo_mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty() && v.iter().all(|x| x.is_finite() && *x > 0.0))
+        .then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

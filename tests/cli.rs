@@ -283,3 +283,75 @@ fn help_shows_examples() {
         .success()
         .stdout(predicate::str::contains("--time-budget"));
 }
+
+#[test]
+fn workloads_lists_the_mixed_and_the_f32_workloads_with_digests() {
+    let out = flopcost().args(["workloads", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list: Vec<(String, u64, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let digest = w["digest"].as_str().unwrap().to_string();
+            assert!(
+                digest.starts_with("fnv1a64:") && digest.len() == 24,
+                "{digest}"
+            );
+            (
+                w["name"].as_str().unwrap().into(),
+                w["version"].as_u64().unwrap(),
+                w["precision"].as_str().unwrap().into(),
+                digest,
+            )
+        })
+        .collect();
+    let names: Vec<(&str, u64, &str)> = list
+        .iter()
+        .map(|(n, v, p, _)| (n.as_str(), *v, p.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("small", 2, "f16"),
+            ("decoder-8b", 2, "f16"),
+            ("small-f32", 1, "f32"),
+            ("decoder-8b-f32", 1, "f32")
+        ]
+    );
+    // decoder-8b v2: a Llama-3-8B layer with attention and the LM head, 32 layers a model.
+    let d = &v[1]["definition"];
+    assert_eq!(d["attention"]["kv_heads"], 8);
+    assert_eq!(d["lm_head"]["d_out"], 128_256);
+    assert_eq!(d["model"]["layers"], 32);
+    flopcost()
+        .arg("workloads")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(list[0].3.as_str()))
+        .stdout(predicate::str::contains("decoder-8b-f32"))
+        .stdout(predicate::str::contains("f32 accumulation"));
+}
+
+#[test]
+fn a_mixed_precision_workload_on_an_adapter_without_f16_names_its_f32_counterpart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gl.json");
+    flopcost()
+        .args([
+            "run",
+            "--workload",
+            "small",
+            "--backend",
+            "gl",
+            "--no-peaks",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("small-f32"))
+        .stderr(predicate::str::contains("SHADER_F16"));
+    assert!(!out.exists());
+}

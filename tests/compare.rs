@@ -99,8 +99,10 @@ fn the_headline_names_its_workload_and_its_intervals_bracket_the_ratios() {
     let i = v.speed_interval;
     assert!(i.low < v.speed_ratio && v.speed_ratio < i.high);
     assert!(
-        v.sentence
-            .starts_with("llvmpipe-gl does the small training step at "),
+        v.sentence.starts_with(
+            "llvmpipe-gl does the small v1 training step (f32 operands and accumulation; \
+             both on shader cores) at "
+        ),
         "{}",
         v.sentence
     );
@@ -421,4 +423,217 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     }
     flopcost().args(["compare"]).arg(&good).assert().code(2);
+}
+
+/// The two `small` v2 fixtures: Debian 12's lavapipe (shader cores) and Mesa 26.1's
+/// (cooperative matrices), both real runs.
+fn small_v2(names: [&str; 2], edit: impl Fn(&mut result::ResultFile)) -> Comparison {
+    let spec = PriceSpec {
+        price_file: Some(PriceFile::read(&fixture("prices.toml")).unwrap()),
+        ..PriceSpec::default()
+    };
+    let inputs: Vec<Input> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut file = result::read(&fixture(n)).unwrap();
+            if i == 1 {
+                edit(&mut file);
+            }
+            Input::of(&format!("tests/fixtures/{n}"), file, &spec).unwrap()
+        })
+        .collect();
+    compare::build(&inputs, 0, None).unwrap()
+}
+
+#[test]
+fn a_small_v2_headline_names_precision_and_paths_and_the_cost_per_token() {
+    let c = small_v2(["small-v2-lavapipe.json", "small-v2-coopmat.json"], |_| {});
+    let v = c.headline.as_ref().expect("a headline");
+    assert_eq!(v.workload, "small v2");
+    assert!(
+        v.sentence.starts_with(
+            "small-v2-coopmat does the small v2 training step (f16 operands, f32 \
+             accumulation; small-v2-lavapipe on shader cores, small-v2-coopmat on tensor \
+             cores) at "
+        ),
+        "{}",
+        v.sentence
+    );
+    let t = v.per_token.as_ref().expect("a per-token line");
+    assert_eq!(t.model, "small decoder");
+    assert!(
+        t.sentence
+            .starts_with("per training token of small decoder: small-v2-coopmat at ")
+    );
+    assert!(t.sentence.contains("matmul work only"), "{}", t.sentence);
+    assert!(t.speed_interval.low <= t.speed_ratio && t.speed_ratio <= t.speed_interval.high);
+    assert!((t.cost_ratio.unwrap() * t.speed_ratio - 1.0).abs() < 1e-9);
+    // The ratio of tokens per second is the ratio of the model steps' geometric means.
+    assert!((t.tokens_per_second[1] / t.tokens_per_second[0] / t.speed_ratio - 1.0).abs() < 1e-9);
+    let paths: Vec<Option<&str>> = c
+        .machines
+        .iter()
+        .map(|m| m.kernel_path.as_deref())
+        .collect();
+    assert_eq!(paths, [Some("simt"), Some("coopmat")]);
+    for format in [Format::Table, Format::Markdown, Format::Csv] {
+        let text = export::exporter(format).render(&c).unwrap();
+        assert!(
+            text.contains("USD/Mtok") || text.contains("usd_per_million_tokens"),
+            "{format:?}"
+        );
+    }
+    let text = export::exporter(Format::Table).render(&c).unwrap();
+    assert!(text.contains(&t.sentence), "{text}");
+}
+
+#[test]
+fn a_small_v2_copy_with_every_time_doubled_reads_half_on_both_headline_lines() {
+    let c = small_v2(["small-v2-lavapipe.json", "small-v2-lavapipe.json"], |f| {
+        *f = slowed(f.clone(), 2.0);
+        assert!(
+            result::validate::problems(f).is_empty(),
+            "{:?}",
+            result::validate::problems(f)
+        );
+    });
+    let v = c.headline.as_ref().expect("a headline");
+    assert!(
+        (v.speed_ratio - 0.5).abs() <= 0.03 * 0.5,
+        "{}",
+        v.speed_ratio
+    );
+    assert!((v.cost_ratio.unwrap() - 2.0).abs() <= 0.03 * 2.0);
+    let t = v.per_token.as_ref().unwrap();
+    assert!(
+        (t.speed_ratio - 0.5).abs() <= 0.03 * 0.5,
+        "{}",
+        t.speed_ratio
+    );
+    assert!((t.cost_ratio.unwrap() - 2.0).abs() <= 0.03 * 2.0);
+    assert!(t.speed_interval.high < 1.0 && t.cost_interval.unwrap().low > 1.0);
+}
+
+#[test]
+fn v1_against_v2_gets_no_headline() {
+    let c = small_v2(["lavapipe-vulkan.json", "small-v2-lavapipe.json"], |_| {});
+    assert!(c.headline.is_none());
+    assert!(
+        c.refusals.iter().any(|r| r.contains("different workloads")),
+        "{:?}",
+        c.refusals
+    );
+    // Both files validate: v1 files stay readable.
+    for n in ["lavapipe-vulkan.json", "llvmpipe-gl.json"] {
+        let f = result::read(&fixture(n)).unwrap();
+        assert_eq!(f.workload.as_ref().unwrap().version, 1);
+        assert!(result::validate::problems(&f).is_empty());
+    }
+}
+
+/// Tokens per second and USD per million tokens, recomputed from the file's JSON alone
+/// (records' medians, the repeatability section, the definition's model and the price) as
+/// the README's formula says, agree with what flopcost prints and writes within 1%.
+#[test]
+fn the_cost_per_token_is_recomputable_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["small-v2-lavapipe.json", "small-v2-coopmat.json"] {
+        let out = dir.path().join(name);
+        flopcost()
+            .args([
+                "cost",
+                fixture(name).to_str().unwrap(),
+                "--usd-per-hour",
+                "2.5",
+            ])
+            .args(["--watts", "300", "--out", out.to_str().unwrap()])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("usd_per_million_tokens"));
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&out).unwrap()).unwrap();
+        let w = &v["workload"];
+        let layers = w["definition"]["model"]["layers"].as_f64().unwrap();
+        let tokens = w["definition"]["tokens"].as_f64().unwrap();
+        let reps = w["step_times_ns"].as_array().unwrap().len();
+        let head = format!(" {} ", w["definition"]["lm_head"]["name"].as_str().unwrap());
+        let repeat = v["repeatability"]["records"].as_array().unwrap();
+        let mut steps = vec![0.0f64; reps];
+        let mut products = 0;
+        for r in v["records"].as_array().unwrap() {
+            let Some(role) = r["role"].as_str() else {
+                continue;
+            };
+            products += 1;
+            let weight = if role.contains(&head) { 1.0 } else { layers };
+            let id = r["id"].as_str().unwrap();
+            let medians: Vec<f64> = match repeat.iter().find(|e| e["id"] == id) {
+                Some(e) => e["medians_ns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.as_f64().unwrap())
+                    .collect(),
+                None => vec![r["timing"]["median_ns"].as_f64().unwrap()],
+            };
+            assert_eq!(medians[0], r["timing"]["median_ns"].as_f64().unwrap());
+            for (s, m) in steps.iter_mut().zip(&medians) {
+                *s += weight * m;
+            }
+        }
+        assert_eq!(products, 24, "5 layers × 3, attention's 6, the LM head's 3");
+        let geo = (steps.iter().map(|s| s.ln()).sum::<f64>() / reps as f64).exp();
+        let tps = tokens / geo * 1e9;
+        let usd = 2.5 / (3600.0 * tps) * 1e6;
+        let joules = 300.0 / tps * 1e6;
+        let p = &v["cost"]["per_token"];
+        let near = |a: f64, b: f64| (a / b - 1.0).abs() < 0.01;
+        assert!(
+            near(p["tokens_per_second"].as_f64().unwrap(), tps),
+            "{p} {tps}"
+        );
+        assert!(
+            near(p["usd_per_million_tokens"].as_f64().unwrap(), usd),
+            "{p} {usd}"
+        );
+        assert!(
+            near(p["joules_per_million_tokens"].as_f64().unwrap(), joules),
+            "{p}"
+        );
+        assert!(near(
+            w["model_step"]["tokens_per_second"].as_f64().unwrap(),
+            tps
+        ));
+    }
+}
+
+#[test]
+fn an_edited_model_step_or_path_does_not_validate() {
+    let good = result::read(&fixture("small-v2-lavapipe.json")).unwrap();
+    assert!(result::validate::problems(&good).is_empty());
+    type Edit = fn(&mut result::WorkloadRecord);
+    let edits: [(&str, Edit); 6] = [
+        ("tokens_per_second", |w| {
+            w.model_step.as_mut().unwrap().tokens_per_second *= 2.0
+        }),
+        ("step_times_ns", |w| {
+            w.model_step.as_mut().unwrap().step_times_ns[1] *= 0.5
+        }),
+        ("layers", |w| w.model_step.as_mut().unwrap().layers = 32),
+        ("training_overhead", |w| {
+            w.model_step.as_mut().unwrap().training_overhead = Some(1.0)
+        }),
+        ("paths", |w| {
+            w.paths = vec![flopcost::types::KernelPath::Coopmat]
+        }),
+        ("no model_step", |w| w.model_step = None),
+    ];
+    for (what, edit) in edits {
+        let mut f = good.clone();
+        edit(f.workload.as_mut().unwrap());
+        assert!(
+            !result::validate::problems(&f).is_empty(),
+            "an edited {what} validated"
+        );
+    }
 }

@@ -285,7 +285,8 @@ fn slurm_job_array_runs_the_workload_on_every_task() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("workload small v1"), "{text}");
+    assert!(text.contains("workload small v2"), "{text}");
+    assert!(text.contains("tokens/s"), "{text}");
     let v = summary(&results, &[]);
     let m = &v["workloads"][0]["models"][0];
     assert_eq!(m["files"], 2, "{v}");

@@ -56,6 +56,12 @@ pub struct Model {
     pub usd_per_pflop_median: Option<f64>,
     pub usd_per_pflop_min: Option<f64>,
     pub usd_per_pflop_max: Option<f64>,
+    /// Where the members' products ran (`coopmat`, `simt`), each distinct one once.
+    pub paths: Vec<String>,
+    /// Median training tokens per second of the workload's model, and median USD per
+    /// million of them (over the files that have a price).
+    pub tokens_per_second_median: Option<f64>,
+    pub usd_per_million_tokens_median: Option<f64>,
     pub outliers: Vec<Outlier>,
     pub members: Vec<Member>,
 }
@@ -67,6 +73,9 @@ pub struct Member {
     pub host: String,
     pub tflops: f64,
     pub usd_per_pflop: Option<f64>,
+    pub path: Option<String>,
+    pub tokens_per_second: Option<f64>,
+    pub usd_per_million_tokens: Option<f64>,
 }
 
 /// A host more than the threshold below its model's median.
@@ -91,6 +100,9 @@ struct Entry {
     workload: (String, String),
     tflops: f64,
     usd: Option<f64>,
+    path: Option<String>,
+    tokens_per_second: Option<f64>,
+    usd_per_million_tokens: Option<f64>,
 }
 
 /// Sorts `v` and gives its median (none for no values).
@@ -188,6 +200,13 @@ fn entry(i: &Ingested) -> std::result::Result<Entry, String> {
         workload: (format!("{} v{}", w.name, w.version), w.digest.clone()),
         tflops,
         usd: i.cost.usd_per_pflop_workload,
+        path: super::compare::paths_of(file, w),
+        tokens_per_second: i.cost.per_token.as_ref().map(|p| p.tokens_per_second),
+        usd_per_million_tokens: i
+            .cost
+            .per_token
+            .as_ref()
+            .and_then(|p| p.usd_per_million_tokens),
     })
 }
 
@@ -204,6 +223,24 @@ fn model(adapter: String, backend: String, mut members: Vec<Entry>, threshold: f
         h.dedup();
         h.len()
     };
+    let mut paths: Vec<String> = Vec::new();
+    for p in members.iter().filter_map(|m| m.path.clone()) {
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    let tokens_median = median(
+        &mut members
+            .iter()
+            .filter_map(|m| m.tokens_per_second)
+            .collect::<Vec<f64>>(),
+    );
+    let usd_tokens_median = median(
+        &mut members
+            .iter()
+            .filter_map(|m| m.usd_per_million_tokens)
+            .collect::<Vec<f64>>(),
+    );
     let outliers = members
         .iter()
         .filter(|m| m.tflops < med * (1.0 - threshold))
@@ -226,6 +263,9 @@ fn model(adapter: String, backend: String, mut members: Vec<Entry>, threshold: f
         usd_per_pflop_median: usd_med,
         usd_per_pflop_min: u.first().copied(),
         usd_per_pflop_max: u.last().copied(),
+        paths,
+        tokens_per_second_median: tokens_median,
+        usd_per_million_tokens_median: usd_tokens_median,
         outliers,
         members: members
             .into_iter()
@@ -234,6 +274,9 @@ fn model(adapter: String, backend: String, mut members: Vec<Entry>, threshold: f
                 host: m.host,
                 tflops: m.tflops,
                 usd_per_pflop: m.usd,
+                path: m.path,
+                tokens_per_second: m.tokens_per_second,
+                usd_per_million_tokens: m.usd_per_million_tokens,
             })
             .collect(),
     }

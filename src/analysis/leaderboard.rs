@@ -37,6 +37,8 @@ pub struct Line {
     /// `small v1` and its digest, when the file ran a named workload.
     pub workload: Option<(String, String)>,
     pub precision: String,
+    /// Where the workload's products ran: `coopmat`, `simt` or both (`coopmat+simt`).
+    pub path: Option<String>,
     pub repetitions: usize,
     /// (max − min) / median of the workload step's repetitions.
     pub spread: Option<f64>,
@@ -48,6 +50,9 @@ pub struct Line {
     pub price_source: Option<String>,
     pub usd_per_pflop_step: Option<f64>,
     pub usd_per_pflop_gemm: Option<f64>,
+    /// Training tokens per second of the workload's model, and their cost.
+    pub tokens_per_second: Option<f64>,
+    pub usd_per_million_tokens: Option<f64>,
     pub date: String,
     pub tool: String,
 }
@@ -144,6 +149,7 @@ fn line(i: &Ingested, prices: &Path) -> Line {
             },
             |w| w.definition.precision.to_string(),
         ),
+        path: workload.and_then(|w| super::compare::paths_of(file, w)),
         repetitions: workload.map_or(1, |w| w.step_times_ns.len()),
         spread: workload
             .filter(|w| w.step_times_ns.len() > 1)
@@ -165,6 +171,8 @@ fn line(i: &Ingested, prices: &Path) -> Line {
             }),
         usd_per_pflop_step: c.usd_per_pflop_workload,
         usd_per_pflop_gemm: c.usd_per_pflop,
+        tokens_per_second: c.per_token.as_ref().map(|p| p.tokens_per_second),
+        usd_per_million_tokens: c.per_token.as_ref().and_then(|p| p.usd_per_million_tokens),
         date: file.created_at.chars().take(10).collect(),
         tool: format!(
             "{} {} ({})",

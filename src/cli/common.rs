@@ -182,24 +182,20 @@ pub(super) fn within(flag: &str, v: u64, lo: u64, hi: u64) -> Result<u64> {
     }
 }
 
-/// Flags for cost-model inputs, generated from [`CostField`] (its names, help texts and
-/// ranges): every field with `ALL`, the reference training run's size alone without.
+/// Flags for the price inputs, generated from [`CostField`] (its names, help texts and
+/// ranges).
 #[derive(Clone, Debug, Default)]
-pub struct CostFlags<const ALL: bool> {
+pub struct CostFlags {
     pub values: Fields<f64>,
 }
 
-impl<const ALL: bool> CostFlags<ALL> {
+impl CostFlags {
     fn fields() -> &'static [CostField] {
-        if ALL {
-            &CostField::ALL
-        } else {
-            &CostField::REFERENCE
-        }
+        &CostField::PRICES
     }
 }
 
-impl<const ALL: bool> clap::FromArgMatches for CostFlags<ALL> {
+impl clap::FromArgMatches for CostFlags {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
         let mut values = Fields::default();
         for &f in Self::fields() {
@@ -216,7 +212,7 @@ impl<const ALL: bool> clap::FromArgMatches for CostFlags<ALL> {
     }
 }
 
-impl<const ALL: bool> Args for CostFlags<ALL> {
+impl Args for CostFlags {
     fn augment_args(cmd: clap::Command) -> clap::Command {
         Self::fields().iter().fold(cmd, |cmd, &f| {
             cmd.arg(
@@ -240,7 +236,7 @@ impl<const ALL: bool> Args for CostFlags<ALL> {
 #[command(next_help_heading = "Price inputs")]
 pub struct PriceArgs {
     #[command(flatten)]
-    pub fields: CostFlags<true>,
+    pub fields: CostFlags,
     /// Prices of several machines keyed by adapter name (TOML or JSON).
     #[arg(long, value_name = "FILE")]
     pub price_file: Option<PathBuf>,

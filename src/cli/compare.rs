@@ -74,8 +74,6 @@ pub struct CompareArgs {
     /// recorded prices, else the catalog's.
     #[arg(long, value_name = "FILE")]
     pub price_file: Option<PathBuf>,
-    #[command(flatten)]
-    pub reference: CostFlags<false>,
 }
 
 /// A comparison to make: every check that needs no file done.
@@ -117,7 +115,7 @@ impl CompareArgs {
 
     /// The price inputs compare accepts.
     pub fn price_spec(&self) -> Result<PriceSpec> {
-        price_spec(&self.reference.values, self.price_file.as_deref())
+        price_spec(&Default::default(), self.price_file.as_deref())
     }
 
     /// The baseline's index (from 0) among `files`.

@@ -55,6 +55,29 @@ impl Startup {
         })
     }
 
+    /// Plans f16 again for other precisions (a named workload's, once the adapter is
+    /// known).
+    pub fn replan(&mut self, precisions: &[Precision]) -> Result<()> {
+        let entry = &self.choice.entry;
+        self.f16 = plan_f16(
+            precisions,
+            self.f16_path,
+            entry.adapter.features(),
+            &entry.adapter.cooperative_matrix_properties(),
+            &entry.info,
+        )?;
+        Ok(())
+    }
+
+    /// Whether the adapter has f16 in shaders (wgpu feature SHADER_F16).
+    pub fn has_f16(&self) -> bool {
+        self.choice
+            .entry
+            .adapter
+            .features()
+            .contains(wgpu::Features::SHADER_F16)
+    }
+
     pub fn info(&self) -> &wgpu::AdapterInfo {
         &self.choice.entry.info
     }

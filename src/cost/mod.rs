@@ -14,7 +14,12 @@ use anyhow::Result;
 pub use price::{PriceFile, PriceSpec};
 pub use throughput::Throughputs;
 
-use crate::result::{Cost, CostThroughput, Efficiency, PrecisionCost, ReferenceRun, ResultFile};
+use crate::result::{Cost, CostThroughput, Efficiency, PrecisionCost, ResultFile, TokenCost};
+
+/// What the cost per training token leaves out, said beside the figure.
+pub const LEAVES_OUT: &str = "matmul work only, at the measured throughput: elementwise work \
+                              (norms, activations, softmax, the optimizer), communication and \
+                              data loading are left out";
 
 /// Prices a result file: its `cost` section from the price inputs, the inputs already
 /// recorded in it, and the built-in catalog.
@@ -45,15 +50,16 @@ pub fn priced(
                 p.as_str().to_string(),
                 PrecisionCost {
                     throughput: c.throughput,
+                    training_work_tflops: c.training_work_tflops,
                     usd_per_pflop: c.usd_per_pflop,
                     usd_per_pflop_training: c
                         .usd_per_hour
-                        .zip(c.reference_run.tflops)
+                        .zip(c.training_work_tflops)
                         .map(|(u, tf)| model::usd_per_pflop(u, tf)),
                     joules_per_pflop: c.joules_per_pflop,
                     joules_per_pflop_training: c.joules_per_pflop_training,
                     efficiency: c.efficiency,
-                    reference_run: c.reference_run,
+                    reference_run: None,
                 },
             );
         }
@@ -77,8 +83,6 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
     let joules = |tf: Option<f64>| Some(model::joules_per_pflop(r.watts?, tf?));
     let precision = t.gemm_precision;
     let peak = entry.and_then(|e| e.peak_tflops(precision.unwrap_or_default().as_str()));
-    let flops = model::training_flops(r.ref_params, r.ref_tokens);
-    let hours = work.map(|(tf, _)| model::hours(flops, tf));
     Cost {
         catalog_entry: entry.map(|e| e.id.clone()),
         pricing: r.pricing,
@@ -113,15 +117,17 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
             gemm: peak.and_then(|p| Some(model::efficiency(gemm?, p.value))),
             training: peak.and_then(|p| Some(model::efficiency(work?.0, p.value))),
         },
-        reference_run: ReferenceRun {
-            params: r.ref_params,
-            tokens: r.ref_tokens,
-            flops,
-            basis: work.map(|(_, b)| b),
-            tflops: work.map(|(tf, _)| tf),
-            hours,
-            usd: hours.and_then(|h| Some(h * usd?)),
-        },
+        per_token: t.model_step.as_ref().map(|(m, tps, overhead)| TokenCost {
+            model: m.clone(),
+            tokens_per_second: *tps,
+            usd_per_million_tokens: usd.map(|u| model::usd_per_million_tokens(u, *tps)),
+            joules_per_million_tokens: r.watts.map(|w| model::joules_per_million_tokens(w, *tps)),
+            training_overhead: *overhead,
+            leaves_out: LEAVES_OUT.into(),
+        }),
+        reference_run: None,
+        training_work: work.map(|(_, b)| b),
+        training_work_tflops: work.map(|(tf, _)| tf),
         note: match (
             r.unmatched,
             price::missing_note(usd.is_some(), r.watts.is_some()),

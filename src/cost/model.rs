@@ -23,10 +23,6 @@ pub mod defaults {
     pub const USD_PER_KWH: f64 = 0.12;
     /// Power usage effectiveness: facility power over IT power.
     pub const PUE: f64 = 1.3;
-    /// Parameters of the reference training run (a 7B model).
-    pub const REF_PARAMS: f64 = 7e9;
-    /// Tokens of the reference training run.
-    pub const REF_TOKENS: f64 = 2e12;
 }
 
 /// Ownership price per hour of paid work: the purchase spread over the hours the
@@ -54,16 +50,16 @@ pub fn joules_per_pflop(watts: f64, tflops: f64) -> f64 {
     watts * 1000.0 / tflops
 }
 
-/// FLOPs of training a model of `params` parameters on `tokens` tokens: 6 · N · D
-/// (2 for the forward pass, 4 for the backward; Kaplan et al. 2020, "Scaling Laws for
-/// Neural Language Models", section 2.1).
-pub fn training_flops(params: f64, tokens: f64) -> f64 {
-    6.0 * params * tokens
+/// USD per million tokens at `tokens_per_second`: `usd_per_hour / (3600 ·
+/// tokens_per_second) · 10⁶`.
+pub fn usd_per_million_tokens(usd_per_hour: f64, tokens_per_second: f64) -> f64 {
+    usd_per_hour / (3600.0 * tokens_per_second) * 1e6
 }
 
-/// Hours to do `flops` at `tflops`.
-pub fn hours(flops: f64, tflops: f64) -> f64 {
-    flops / (tflops * 1e12) / 3600.0
+/// Board energy per million tokens at `tokens_per_second`: `watts / tokens_per_second ·
+/// 10⁶` joules.
+pub fn joules_per_million_tokens(watts: f64, tokens_per_second: f64) -> f64 {
+    watts / tokens_per_second * 1e6
 }
 
 /// Measured over peak throughput.
@@ -84,9 +80,9 @@ mod tests {
         // $30000 over 4 years at full use is $0.8556/h; 700 W at PUE 1.3 and $0.10 adds $0.091.
         let h = ownership_usd_per_hour(30000.0, 4.0, 1.0, 700.0, 1.3, 0.10);
         assert!((h - (30000.0 / 35064.0 + 0.091)).abs() < 1e-12);
-        // 6·7e9·2e12 = 8.4e22 FLOP; at 1 PFLOP/s (1000 TFLOP/s) that is 8.4e7 s.
-        let f = training_flops(7e9, 2e12);
-        assert_eq!(f, 8.4e22);
-        assert!((hours(f, 1000.0) - 8.4e7 / 3600.0).abs() < 1e-6);
+        // $3.60/h at 1000 tokens/s: 3.6e6 tokens per hour, so $1 per million tokens;
+        // 500 W at 1000 tokens/s is 0.5 J per token.
+        assert!((usd_per_million_tokens(3.6, 1000.0) - 1.0).abs() < 1e-12);
+        assert!((joules_per_million_tokens(500.0, 1000.0) - 5e5).abs() < 1e-6);
     }
 }

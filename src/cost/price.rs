@@ -278,8 +278,6 @@ pub struct Resolved {
     pub pricing: Option<Pricing>,
     pub usd_per_hour: Option<f64>,
     pub watts: Option<f64>,
-    pub ref_params: f64,
-    pub ref_tokens: f64,
     /// Set when a price file was given but has no entry for the adapter: says so, and
     /// which keys it has.
     pub unmatched: Option<String>,
@@ -379,15 +377,6 @@ pub fn resolve(
     if let Some(w) = src.chain(CostField::Watts) {
         inputs.set(CostField::Watts, w);
     }
-    for (field, d) in [
-        (CostField::RefParams, defaults::REF_PARAMS),
-        (CostField::RefTokens, defaults::REF_TOKENS),
-    ] {
-        inputs.set(
-            field,
-            src.chain(field).unwrap_or_else(|| input(d, "default")),
-        );
-    }
     let file_entry = file.map(|(_, _, e)| e);
     let rental = |i: CostInput| (Pricing::Rental, i);
     let in_file = |f| file_entry.is_some_and(|e| e.values.get(f).is_some());
@@ -460,12 +449,6 @@ pub fn resolve(
         pricing: usd_per_hour.and(choice),
         usd_per_hour,
         watts: inputs.get(CostField::Watts).map(|w| w.value),
-        ref_params: inputs
-            .get(CostField::RefParams)
-            .map_or(defaults::REF_PARAMS, |i| i.value),
-        ref_tokens: inputs
-            .get(CostField::RefTokens)
-            .map_or(defaults::REF_TOKENS, |i| i.value),
         inputs,
     })
 }
@@ -581,9 +564,9 @@ watts = 700
             (CostField::UsdPerHour, -1.0),
             (CostField::Utilization, 0.0),
             (CostField::Watts, f64::NAN),
-            (CostField::RefTokens, 0.0),
+            (CostField::Pue, 0.5),
             (CostField::UsdPerHour, 1e308),
-            (CostField::RefParams, f64::INFINITY),
+            (CostField::CapexUsd, f64::INFINITY),
         ] {
             let spec = PriceSpec {
                 flags: Fields::default().with(field, v),

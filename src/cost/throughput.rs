@@ -19,6 +19,8 @@ pub struct Throughputs {
     pub training_tflops: Option<f64>,
     /// The named workload's training step, at the geometric mean of its repetitions.
     pub workload_tflops: Option<f64>,
+    /// The workload's model step: (model, tokens per second, training overhead).
+    pub model_step: Option<(String, f64, Option<f64>)>,
     /// All complete training triplets together.
     pub triplets_tflops: Option<f64>,
     /// Per triplet suite.
@@ -89,6 +91,13 @@ impl Throughputs {
                         w.step_flops as f64 / mean / 1e3
                     })
                 }),
+            model_step: file
+                .workload
+                .as_ref()
+                .filter(|w| precision.is_none_or(|p| p == w.definition.precision))
+                .and_then(|w| w.model_step.as_ref())
+                .filter(|m| m.tokens_per_second.is_finite() && m.tokens_per_second > 0.0)
+                .map(|m| (m.model.clone(), m.tokens_per_second, m.training_overhead)),
             ..Throughputs::default()
         };
         if !triplets.is_empty() {

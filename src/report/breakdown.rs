@@ -2,7 +2,7 @@
 //! every input with its source, the formula with the numbers put in, and the results.
 
 use crate::result::{Cost, CostField, CostInput, Pricing, ResultFile};
-use crate::util::fmt::{NONE, fmt_hours, fmt_usd};
+use crate::util::fmt::{NONE, fmt_usd};
 use crate::util::{clean, fmt_sig};
 
 fn num(v: f64) -> String {
@@ -97,6 +97,12 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
         "  usd_per_pflop               {:<10} {at_gemm}\n",
         usd(c.usd_per_pflop)
     ));
+    if let Some(w) = c.usd_per_pflop_workload {
+        out.push_str(&format!(
+            "  usd_per_pflop_workload      {:<10} the workload's training step\n",
+            fmt_usd(w)
+        ));
+    }
     out.push_str(&format!(
         "  usd_per_pflop_training      {:<10} {}\n",
         usd(c.usd_per_pflop_training),
@@ -136,46 +142,69 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
             "\nefficiency: {NONE} (no datasheet peak for this adapter in the catalog)\n"
         )),
     }
-    let r = &c.reference_run;
-    out.push_str(&format!(
-        "\nreference run: 6 × {} parameters × {} tokens = {} FLOP",
-        num(r.params),
-        num(r.tokens),
-        num(r.flops)
-    ));
-    match (r.tflops, r.hours) {
-        (Some(t), Some(h)) => out.push_str(&format!(
-            " at {} TFLOP/s ({}): {} on one accelerator, {}\n",
-            fmt_sig(t, 3),
-            r.basis.map_or("", |b| b.as_str()),
-            fmt_hours(h),
-            r.usd.map_or_else(|| format!("cost {NONE}"), fmt_usd)
-        )),
-        _ => out.push_str(": no training throughput in this file\n"),
-    }
+    out.push_str(&per_token(c));
     if !c.by_precision.is_empty() {
         out.push_str("\nper precision (each precision's own records, triplets and training run)\n");
         for (p, pc) in &c.by_precision {
             let t = &pc.throughput;
             out.push_str(&format!(
                 "  {p}: best GEMM {} TFLOP/s ({}), training work {} TFLOP/s; {} per PFLOP at \
-                 the best GEMM, {} per PFLOP of training work{}\n",
+                 the best GEMM, {} per PFLOP of training work\n",
                 tf(t.gemm_tflops),
                 t.gemm_record.as_deref().unwrap_or("no verified record"),
-                tf(pc.reference_run.tflops),
+                tf(pc.training_work_tflops),
                 usd(pc.usd_per_pflop),
                 usd(pc.usd_per_pflop_training),
-                match (pc.reference_run.hours, pc.reference_run.usd) {
-                    (Some(h), Some(u)) =>
-                        format!("; reference run {}, {}", fmt_hours(h), fmt_usd(u)),
-                    (Some(h), None) => format!("; reference run {}", fmt_hours(h)),
-                    _ => String::new(),
-                }
             ));
         }
     }
     if let Some(n) = &c.note {
         out.push_str(&format!("\nnote: {n}\n"));
+    }
+    out
+}
+
+/// The cost per training token, with its formula, or why there is none.
+pub fn per_token(c: &Cost) -> String {
+    let Some(p) = &c.per_token else {
+        return "\nper training token: none (the file ran no workload cut from a model; \
+                `flopcost run` runs one)\n"
+            .into();
+    };
+    let mut out = format!(
+        "\nper training token of {} (tokens/s = tokens per step / the model's step time)\n  \
+         tokens_per_second           {}\n",
+        clean(&p.model),
+        fmt_sig(p.tokens_per_second, 4)
+    );
+    let formula = match c.usd_per_hour {
+        Some(u) => format!(
+            "{} / (3600 × {}) × 10⁶",
+            num(u),
+            fmt_sig(p.tokens_per_second, 4)
+        ),
+        None => "no price".into(),
+    };
+    out.push_str(&format!(
+        "  usd_per_million_tokens      {:<10} {formula}\n",
+        p.usd_per_million_tokens
+            .map_or_else(|| NONE.to_string(), fmt_usd)
+    ));
+    out.push_str(&format!(
+        "  joules_per_million_tokens   {}\n",
+        p.joules_per_million_tokens.map_or_else(
+            || format!("{NONE} (no power figure)"),
+            |j| format!("{} J", fmt_sig(j, 3))
+        )
+    ));
+    out.push_str(&format!("  {}", clean(&p.leaves_out)));
+    match p.training_overhead {
+        Some(o) => out.push_str(&format!(
+            "; on this device a whole training step of the workload's MLP takes {}× its \
+             GEMMs' time\n",
+            fmt_sig(o, 3)
+        )),
+        None => out.push('\n'),
     }
     out
 }

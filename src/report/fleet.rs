@@ -24,6 +24,11 @@ fn rows(g: &WorkloadGroup) -> Vec<Vec<String>> {
             vec![
                 m.adapter.clone(),
                 m.backend.clone(),
+                if m.paths.is_empty() {
+                    super::export::NONE.into()
+                } else {
+                    m.paths.join(", ")
+                },
                 m.hosts.to_string(),
                 m.files.to_string(),
                 fmt_sig(m.tflops_median, 3),
@@ -33,21 +38,27 @@ fn rows(g: &WorkloadGroup) -> Vec<Vec<String>> {
                     (Some(a), Some(b)) => format!("{} – {}", usd(Some(a)), usd(Some(b))),
                     _ => super::export::NONE.into(),
                 },
+                m.tokens_per_second_median
+                    .map_or_else(|| super::export::NONE.into(), |v| fmt_sig(v, 3)),
+                usd(m.usd_per_million_tokens_median),
                 m.outliers.len().to_string(),
             ]
         })
         .collect()
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 12] = [
     "accelerator",
     "backend",
+    "path",
     "hosts",
     "files",
     "step TFLOP/s (median)",
     "spread",
     "USD/PFLOP (median)",
     "USD/PFLOP range",
+    "tokens/s (median)",
+    "USD/Mtok (median)",
     "outliers",
 ];
 
@@ -182,7 +193,7 @@ pub fn html(f: &Fleet) -> String {
         for r in rows(g) {
             out.push_str("<tr>");
             for (i, c) in r.iter().enumerate() {
-                let class = if i >= 2 { " class=\"n\"" } else { "" };
+                let class = if i >= 3 { " class=\"n\"" } else { "" };
                 out.push_str(&format!("<td{class}>{}</td>", e(c)));
             }
             out.push_str("</tr>\n");

@@ -16,10 +16,18 @@ const HOW_TO_READ: &str = "\n## How to read it\n\n\
 - Files are ranked only against files of the same workload (name, version and digest of \
 its definition: the same work), fastest workload step first. Files of exploratory suites \
 are listed apart, unranked.\n\
+- **precision, path**: the operands' precision (`f16`: f16 operands with f32 \
+accumulation, standing in for bf16) and where the products ran: `coopmat` on cooperative \
+matrices (tensor cores), `simt` on the shader cores.\n\
 - **step TFLOP/s**: the workload's training step (the forward, input-gradient and \
-weight-gradient products of every layer of its block, their medians summed) in 10¹² \
-FLOP/s, at the geometric mean of the repetitions; **spread** is (max − min) / median of \
-the repetitions' step times.\n\
+weight-gradient products of every layer of its block, attention's six products and the LM \
+head's three where it has them, their medians summed) in 10¹² FLOP/s, at the geometric \
+mean of the repetitions; **spread** is (max − min) / median of the repetitions' step \
+times.\n\
+- **tokens/s** and **USD/Mtok**: training the model the workload is cut from (its layers \
+× the block's products + the LM head per step), matmul work only at the measured \
+throughput; elementwise work, communication and data loading are left out. USD/Mtok = \
+USD per hour / (3600 × tokens/s) × 10⁶.\n\
 - **USD/PFLOP** = USD per hour / (3.6 × TFLOP/s), on the basis its column names: what \
 10¹⁵ floating-point operations of that work cost. Lower is cheaper.\n\
 - Software adapters (lavapipe, llvmpipe) run on the host CPU: their figures describe that \
@@ -56,24 +64,30 @@ pub fn render(lb: &Leaderboard) -> String {
             escape::markdown_digest(digest)
         ));
         out.push_str(
-            "| rank | file | adapter | backend | device | precision | runs | spread | step \
-             TFLOP/s | USD/hour | USD/PFLOP (workload step) | date | tool |\n\
-             |---:|---|---|---|---|---|---:|---:|---:|---:|---:|---|---|\n",
+            "| rank | file | adapter | backend | device | precision, path | runs | spread | \
+             step TFLOP/s | tokens/s | USD/hour | USD/PFLOP (workload step) | USD/Mtok | date \
+             | tool |\n\
+             |---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
         );
         for (rank, l) in group.iter().enumerate() {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 rank + 1,
                 link(l),
                 esc(&l.adapter),
                 esc(&l.backend),
                 esc(&device(l)),
-                esc(&l.precision),
+                esc(&match &l.path {
+                    Some(p) => format!("{} {p}", l.precision),
+                    None => l.precision.clone(),
+                }),
                 l.repetitions,
                 opt(l.spread, &|v| format!("{:.1}%", 100.0 * v)),
                 opt(l.step_tflops, &|v| fmt_sig(v, 3)),
+                opt(l.tokens_per_second, &|v| fmt_sig(v, 3)),
                 opt(l.usd_per_hour, &|v| fmt_sig(v, 3)),
                 opt(l.usd_per_pflop_step, &fmt_usd),
+                opt(l.usd_per_million_tokens, &fmt_usd),
                 esc(&l.date),
                 esc(&l.tool),
             ));

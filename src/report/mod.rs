@@ -22,7 +22,7 @@ pub trait Exporter<M> {
 }
 
 use crate::result::Record;
-use crate::util::{fmt_err, fmt_ns, fmt_sig};
+use crate::util::{clean, fmt_err, fmt_ns, fmt_sig};
 
 /// The summary table printed at the end of a run.
 pub fn summary_table(records: &[Record]) -> String {
@@ -58,7 +58,7 @@ pub fn summary_table(records: &[Record]) -> String {
             _ => ("FAILED".into(), "-".into(), "-".into()),
         };
         let mut row = vec![
-            Cell::new(format!("{}x{}x{}", r.m, r.n, r.k)),
+            Cell::new(format!("{}{}x{}x{}", r.batch().prefix(), r.m, r.n, r.k)),
             Cell::new(r.layout.as_str()),
             Cell::new(&r.kernel.name),
         ];
@@ -148,8 +148,54 @@ pub fn run_summary(file: &crate::result::ResultFile, timing: crate::types::Timin
     for t in file.trainings() {
         out.push(training::training_summary(t));
     }
+    if let Some(w) = &file.workload {
+        out.push(workload_line(w, file.cost.as_ref()));
+    }
     if let Some(c) = &file.cost {
         out.push(cost_line(c));
     }
     out.join("\n")
+}
+
+/// The workload's step, what it ran in, and what a training token of its model costs.
+pub fn workload_line(
+    w: &crate::result::WorkloadRecord,
+    cost: Option<&crate::result::Cost>,
+) -> String {
+    let t = &w.step_times_ns;
+    let mut out = format!(
+        "workload {} v{} ({}): step {} ({} of {} repetitions, geometric mean)",
+        clean(&w.name),
+        w.version,
+        w.work_text(),
+        crate::stats::geo_mean(t).map_or_else(|| "none".into(), fmt_ns),
+        t.len(),
+        w.repetitions
+    );
+    if let Some(m) = &w.model_step {
+        out.push_str(&format!(
+            "\nper training token of {} ({} layers and the LM head, {} tokens per step): {} \
+             tokens/s",
+            clean(&m.model),
+            m.layers,
+            m.tokens,
+            fmt_sig(m.tokens_per_second, 3)
+        ));
+        if let Some(p) = cost.and_then(|c| c.per_token.as_ref()) {
+            if let Some(u) = p.usd_per_million_tokens {
+                out.push_str(&format!(", {} per million tokens", export::fmt_usd(u)));
+            }
+            if let Some(j) = p.joules_per_million_tokens {
+                out.push_str(&format!(", {} J per million tokens", fmt_sig(j, 3)));
+            }
+        }
+        out.push_str(&format!("\n  {}", crate::cost::LEAVES_OUT));
+        if let Some(o) = m.training_overhead {
+            out.push_str(&format!(
+                "; a whole training step of the MLP took {}× its GEMMs' time on this device",
+                fmt_sig(o, 3)
+            ));
+        }
+    }
+    out
 }

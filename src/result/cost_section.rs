@@ -46,13 +46,27 @@ pub struct Cost {
     /// `watts · 1000 / tflops`.
     #[serde(default)]
     pub joules_per_pflop: Option<f64>,
-    /// Board energy per 10¹⁵ FLOP at the training-work throughput (see `reference_run.basis`).
+    /// Board energy per 10¹⁵ FLOP at the training-work throughput (see `training_work`).
     #[serde(default)]
     pub joules_per_pflop_training: Option<f64>,
     /// Measured throughput as a fraction of the matched catalog entry's dense datasheet peak.
     pub efficiency: Efficiency,
-    /// A reference training run of `6 · N · D` FLOPs at the measured training-work throughput.
-    pub reference_run: ReferenceRun,
+    /// What training the workload's model costs per token, where the file's workload
+    /// names a model (`workload.model_step`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_token: Option<TokenCost>,
+    /// Which throughput the training-work figures are taken at: `workload_step` (the
+    /// named workload's step), `training` (the training run) or `triplets` (the
+    /// training-layer GEMMs); null when the file has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_work: Option<WorkBasis>,
+    /// That throughput, 10¹² FLOP/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_work_tflops: Option<f64>,
+    /// A reference training run of `6 · N · D` FLOPs at the measured training-work
+    /// throughput: in older files only (the cost per training token replaces it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_run: Option<ReferenceRun>,
     /// How to give a price or a power figure, when one is missing.
     #[serde(default)]
     pub note: Option<String>,
@@ -67,6 +81,9 @@ pub struct Cost {
 pub struct PrecisionCost {
     /// The throughputs of this precision the figures are taken at.
     pub throughput: CostThroughput,
+    /// This precision's training-work throughput, 10¹² FLOP/s (see `Cost::training_work`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_work_tflops: Option<f64>,
     /// USD per 10¹⁵ FLOP at this precision's best verified GEMM.
     #[serde(default)]
     pub usd_per_pflop: Option<f64>,
@@ -82,8 +99,10 @@ pub struct PrecisionCost {
     pub joules_per_pflop_training: Option<f64>,
     /// Against the catalog's dense datasheet peak of this precision.
     pub efficiency: Efficiency,
-    /// The reference training run at this precision's training-work throughput.
-    pub reference_run: ReferenceRun,
+    /// The reference training run at this precision's training-work throughput (older
+    /// files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_run: Option<ReferenceRun>,
 }
 
 /// One input of the cost model.
@@ -117,9 +136,9 @@ pub enum CostField {
     UsdPerKwh,
     /// Power usage effectiveness of the facility, ≥ 1 (ownership pricing).
     Pue,
-    /// Parameters N of the reference training run.
+    /// Parameters N of the reference training run (older files only).
     RefParams,
-    /// Tokens D of the reference training run.
+    /// Tokens D of the reference training run (older files only).
     RefTokens,
 }
 
@@ -146,9 +165,6 @@ impl CostField {
         CostField::UsdPerKwh,
         CostField::Pue,
     ];
-
-    /// The reference training run's size.
-    pub const REFERENCE: [CostField; 2] = [CostField::RefParams, CostField::RefTokens];
 
     /// The field's name in files: `usd_per_hour`.
     pub fn name(self) -> &'static str {
@@ -394,6 +410,30 @@ pub struct Efficiency {
     /// Training-work throughput / peak.
     #[serde(default)]
     pub training: Option<f64>,
+}
+
+/// What training a model costs per token at the measured step (`workload.model_step`):
+/// matmul work only, at the measured throughput. Elementwise work (norms, activations,
+/// softmax, the optimizer), communication and data loading are left out;
+/// `training_overhead` says how much a whole training step adds on this device.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct TokenCost {
+    /// The model, e.g. `Llama-3-8B`.
+    pub model: String,
+    /// `workload.model_step.tokens_per_second`.
+    pub tokens_per_second: f64,
+    /// `usd_per_hour / (3600 · tokens_per_second) · 10⁶`.
+    #[serde(default)]
+    pub usd_per_million_tokens: Option<f64>,
+    /// `watts / tokens_per_second · 10⁶`, where watts are known.
+    #[serde(default)]
+    pub joules_per_million_tokens: Option<f64>,
+    /// `workload.model_step.training_overhead`: the MLP's whole training step over its
+    /// GEMMs' time, a measure of what the figures leave out.
+    #[serde(default)]
+    pub training_overhead: Option<f64>,
+    /// What the figures leave out, in words.
+    pub leaves_out: String,
 }
 
 /// A training run of `6 · N · D` FLOPs (N parameters, D tokens) at the measured

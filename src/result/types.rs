@@ -289,6 +289,15 @@ pub struct Record {
     /// The training product or suite entry this record belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Products of this shape run in one dispatch (attention's products over heads), each
+    /// with its own A and C; absent for one product. FLOPs, verification and throughput
+    /// are those of the whole batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    /// Consecutive products of the batch that read one B (grouped-query attention: the
+    /// query heads of a group read one key or value head); absent when none share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_b: Option<u32>,
     /// The kernel that produced it.
     pub kernel: KernelRecord,
     /// Independent sub-products the GEMM was split into (by rows of C, columns of C or
@@ -296,7 +305,7 @@ pub struct Record {
     /// dispatched in one pass and timed together. Absent for one piece.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<u32>,
-    /// Floating-point operations of one run: 2·M·N·K.
+    /// Floating-point operations of one run: 2·M·N·K, times `batch`.
     pub flops: u64,
     /// The check against the f64 reference, made before any timing.
     pub verification: Verification,
@@ -310,6 +319,13 @@ pub struct Record {
     /// (`peaks`); absent without a throughput or without a measured peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<f64>,
+}
+
+impl Record {
+    /// The batch the record ran: its products and their sharing of B.
+    pub fn batch(&self) -> crate::types::Batch {
+        crate::types::Batch::new(self.batch.unwrap_or(1), self.shared_b.unwrap_or(1))
+    }
 }
 
 /// A kernel and its parameters.

@@ -33,6 +33,9 @@ const SEED: u64 = 0x00f1_0bc0_5700_0001;
 #[derive(Clone, Debug)]
 pub struct Sampled {
     pub flops: f64,
+    /// How many times the record counts in the work whose time is summed (1, or a
+    /// model's layers for a workload's block products).
+    pub weight: f64,
     values: Vec<f64>,
     cum: Vec<u64>,
     /// The distribution of the (lower) middle order statistic of n uniforms, and of the
@@ -78,11 +81,18 @@ impl Sampled {
         };
         Some(Sampled {
             flops,
+            weight: 1.0,
             values,
             cum,
             middle,
             next,
         })
+    }
+
+    /// The same samples counting `weight` times in a summed time.
+    pub fn weighted(mut self, weight: f64) -> Sampled {
+        self.weight = weight;
+        self
     }
 
     /// The value at 0-based position `i` of the sorted samples.
@@ -142,7 +152,7 @@ pub fn throughput_ratio_interval(base: &[Sampled], other: &[Sampled]) -> Option<
     })
 }
 
-/// The variance of ln(Σ medians) of one run's records, from [`RESAMPLES`] bootstrap
+/// The variance of ln(Σ weight · median) of one run's records, from [`RESAMPLES`] bootstrap
 /// resamples of each record's samples: how much the run's time for the work would move
 /// from its own noise alone. `None` without samples.
 pub fn within_run_log_variance(records: &[Sampled]) -> Option<f64> {
@@ -154,7 +164,7 @@ pub fn within_run_log_variance(records: &[Sampled]) -> Option<f64> {
         .map(|_| {
             records
                 .iter()
-                .map(|s| s.resampled_median(&mut rng))
+                .map(|s| s.weight * s.resampled_median(&mut rng))
                 .sum::<f64>()
                 .ln()
         })

@@ -1,9 +1,9 @@
 //! Named blocks of dense layers from well-known model families, each run as training
 //! triplets (see [`super::triplet`]): the layer shapes whose training cost people quote.
 //!
-//! Attention scores and softmax are not dense layers and are left out; the blocks hold
-//! the projections and the feed-forward network, which carry nearly all of a decoder
-//! block's FLOPs at training sequence lengths.
+//! The blocks hold the projections and the feed-forward network; a named workload adds
+//! the block's attention products (batched over heads) and the model's LM head where
+//! its definition names them (see `result::workload`).
 
 use crate::types::Layer;
 
@@ -61,6 +61,52 @@ pub fn decoder_256() -> Block {
         "decoder-256",
         "small decoder block: hidden 256, fused QKV 256→768, O 256→256, FFN 256→688 (gate, up) and 688→256",
         256,
+        688,
+    )
+}
+
+/// The projections and SwiGLU feed-forward network of a decoder block with grouped-query
+/// attention: hidden `h`, `heads` query heads and `kv_heads` key and value heads of
+/// `head_dim`, Q, K and V fused into one `h → (heads + 2·kv_heads)·head_dim` product,
+/// FFN size `f`.
+pub fn decoder_gqa(
+    name: &str,
+    description: &str,
+    (h, heads, kv_heads, head_dim): (u32, u32, u32, u32),
+    f: u32,
+) -> Block {
+    Block::new(
+        name,
+        description,
+        vec![
+            Layer::new("attn.qkv", h, (heads + 2 * kv_heads) * head_dim),
+            Layer::new("attn.o", heads * head_dim, h),
+            Layer::new("ffn.gate", h, f),
+            Layer::new("ffn.up", h, f),
+            Layer::new("ffn.down", f, h),
+        ],
+    )
+}
+
+/// A decoder block of Llama-3-8B: hidden 4096, 32 query heads and 8 key and value heads
+/// of 128 (QKV 4096 → 6144), O 4096 → 4096, SwiGLU FFN 14336.
+pub fn llama3_8b() -> Block {
+    decoder_gqa(
+        "llama-3-8b",
+        "Llama-3-8B decoder block: hidden 4096, QKV 4096→6144 (32 query heads and 8 key/value heads of 128), O 4096→4096, FFN 4096→14336 (gate, up) and 14336→4096",
+        (4096, 32, 8, 128),
+        14336,
+    )
+}
+
+/// A small decoder block shaped like Llama-3's (grouped-query attention, SwiGLU) that a
+/// software rasteriser runs in seconds: hidden 256, 4 query heads and 2 key and value
+/// heads of 64 (QKV 256 → 512), FFN 688 (no multiple of any tile).
+pub fn decoder_256_gqa() -> Block {
+    decoder_gqa(
+        "decoder-256-gqa",
+        "small decoder block: hidden 256, QKV 256→512 (4 query heads and 2 key/value heads of 64), O 256→256, FFN 256→688 (gate, up) and 688→256",
+        (256, 4, 2, 64),
         688,
     )
 }

@@ -12,15 +12,16 @@ pub mod triplet;
 
 use std::time::Duration;
 
-use crate::types::{Layer, Layout, Shape};
+use crate::types::{Batch, Layer, Layout, Shape};
 pub use blocks::Block;
 pub use train::TrainOptions;
 
-/// One GEMM problem.
+/// One GEMM problem: one product, or a batch of them in one dispatch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Case {
     pub layout: Layout,
     pub shape: Shape,
+    pub batch: Batch,
     /// What this product is, e.g. `layer 4096→4096, forward`.
     pub role: Option<String>,
 }
@@ -30,6 +31,7 @@ impl Case {
         Case {
             layout,
             shape,
+            batch: Batch::ONE,
             role: None,
         }
     }

@@ -12,8 +12,10 @@ use std::time::Duration;
 use super::blocks::{self, Block};
 use super::train::{OptimizerKind, TrainOptions, default_learning_rate};
 use super::{Step, Suite};
-use crate::result::{LayerDefinition, MlpDefinition, WorkloadDefinition};
-use crate::types::Precision;
+use crate::result::{
+    AttentionDefinition, LayerDefinition, MlpDefinition, ModelDefinition, WorkloadDefinition,
+};
+use crate::types::{Layer, Precision};
 
 /// Repetitions of a workload run when `--repeat` is not given.
 pub const DEFAULT_REPETITIONS: u32 = 3;
@@ -28,6 +30,12 @@ pub struct Workload {
     pub meant_for: &'static str,
     pub block: Block,
     pub tokens: u32,
+    /// The block's attention (batched over heads), when the workload has it.
+    pub attention: Option<AttentionDefinition>,
+    /// The model's LM head, run once per step, when the workload has it.
+    pub lm_head: Option<Layer>,
+    /// The model the block is cut from (for the cost of a training token).
+    pub model: Option<ModelDefinition>,
     pub mlp: MlpDefinition,
     pub precision: Precision,
     pub seed: u64,
@@ -52,50 +60,97 @@ fn mlp(depth: u32, width: u32, steps: u64) -> MlpDefinition {
     }
 }
 
-/// `small`: a decoder block of hidden 256 (FFN 688, no multiple of any tile) at 256
-/// tokens and a 4 × 128 MLP trained for 300 steps: a software adapter on two CPU cores
+/// A small decoder layer (hidden 256, 4 query heads and 2 key/value heads of 64, FFN
+/// 688: no multiple of any tile) at 256 tokens of one sequence, its attention, a 2048-word
+/// LM head, and a 4 × 128 MLP trained for 300 steps: a software adapter on two CPU cores
 /// does it, three repetitions included, in about a minute.
-pub fn small() -> Workload {
+fn small_in(name: &'static str, version: u32, precision: Precision) -> Workload {
     Workload {
-        name: "small",
-        version: 1,
-        description: "training step of the dense layers of a small decoder block (hidden 256, \
-                      FFN 688) at 256 tokens, and a 4×128 MLP trained 300 steps to 0.3 of its \
+        name,
+        version,
+        description: "training step of a small decoder layer (hidden 256, grouped-query \
+                      attention of 4 query and 2 key/value heads of 64, FFN 688) at 256 tokens \
+                      of one sequence: its dense layers, attention's six products and a \
+                      2048-word LM head; and a 4×128 MLP trained 300 steps to 0.3 of its \
                       starting loss",
         meant_for: "software adapters, CI, a first look",
-        block: blocks::decoder_256(),
+        block: blocks::decoder_256_gqa(),
         tokens: 256,
+        attention: Some(AttentionDefinition {
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 64,
+            seq_len: 256,
+        }),
+        lm_head: Some(Layer::new("lm_head", 256, 2048)),
+        model: Some(ModelDefinition {
+            name: "small decoder".into(),
+            layers: 8,
+        }),
         mlp: mlp(4, 128, 300),
-        precision: Precision::F32,
+        precision,
         seed: 1,
         time_budget: Duration::from_millis(300),
     }
 }
 
-/// `decoder-8b`: the five dense layers of a 7–8B decoder block (fused QKV 4096→12288,
-/// O 4096→4096, gate and up 4096→14336, down 14336→4096) at 4096 tokens, and a 4 × 2048
-/// MLP trained for 300 steps; its largest product's operands and output take 0.75 GB,
-/// so it fits any GPU with 8 GB.
-pub fn decoder_8b() -> Workload {
+/// One decoder layer shaped like Llama-3-8B (QKV 4096→6144 for 32 query and 8 key/value
+/// heads of 128, O 4096→4096, gate and up 4096→14336, down 14336→4096) at 4096 tokens of
+/// one sequence, its attention's six products, the LM head 4096→128256 once, and a
+/// 4 × 2048 MLP trained for 300 steps.
+fn decoder_8b_in(name: &'static str, version: u32, precision: Precision) -> Workload {
     Workload {
-        name: "decoder-8b",
-        version: 1,
-        description: "training step of the five dense layers of a 7-8B decoder block (hidden \
-                      4096, fused QKV 12288, SwiGLU FFN 14336) at 4096 tokens, and a 4×2048 \
-                      MLP trained 300 steps to 0.3 of its starting loss",
+        name,
+        version,
+        description: "training step of one Llama-3-8B decoder layer at 4096 tokens of one \
+                      sequence (QKV 4096→6144, O, SwiGLU FFN 14336; attention's six products \
+                      over 32 query and 8 key/value heads of 128, full and non-causal) and \
+                      the LM head 4096→128256; and a 4×2048 MLP trained 300 steps to 0.3 of \
+                      its starting loss",
         meant_for: "GPUs: the one machines are compared on",
-        block: blocks::decoder_8b(),
+        block: blocks::llama3_8b(),
         tokens: 4096,
+        attention: Some(AttentionDefinition {
+            heads: 32,
+            kv_heads: 8,
+            head_dim: 128,
+            seq_len: 4096,
+        }),
+        lm_head: Some(Layer::new("lm_head", 4096, 128_256)),
+        model: Some(ModelDefinition {
+            name: "Llama-3-8B".into(),
+            layers: 32,
+        }),
         mlp: mlp(4, 2048, 300),
-        precision: Precision::F32,
+        precision,
         seed: 1,
         time_budget: Duration::from_secs(1),
     }
 }
 
-/// Every named workload, the default for GPUs last.
+/// `small` v2: in mixed precision (f16 operands, f32 accumulation), as models train.
+pub fn small() -> Workload {
+    small_in("small", 2, Precision::F16)
+}
+
+/// `small-f32`: `small` in f32, for adapters without f16 in shaders.
+pub fn small_f32() -> Workload {
+    small_in("small-f32", 1, Precision::F32)
+}
+
+/// `decoder-8b` v2: in mixed precision (f16 operands, f32 accumulation), as models train.
+pub fn decoder_8b() -> Workload {
+    decoder_8b_in("decoder-8b", 2, Precision::F16)
+}
+
+/// `decoder-8b-f32`: `decoder-8b` in f32, for adapters without f16 in shaders.
+pub fn decoder_8b_f32() -> Workload {
+    decoder_8b_in("decoder-8b-f32", 1, Precision::F32)
+}
+
+/// Every named workload: the mixed-precision ones, then their f32 counterparts.
 pub fn all() -> Vec<Workload> {
-    vec![small(), decoder_8b()]
+    vec![small(), decoder_8b(), small_f32(), decoder_8b_f32()]
 }
 
 /// The workload named `name`.
@@ -103,13 +158,37 @@ pub fn by_name(name: &str) -> Option<Workload> {
     all().into_iter().find(|w| w.name == name)
 }
 
-/// What `flopcost run` does without `--workload`: `decoder-8b` on a GPU, `small` on a
-/// software adapter.
-pub fn default_for(device: wgpu::DeviceType) -> Workload {
-    match device {
-        wgpu::DeviceType::Cpu => small(),
-        _ => decoder_8b(),
+/// The f32 workload of the same work as `name` (itself for an f32 one).
+pub fn f32_counterpart(name: &str) -> &str {
+    match name {
+        "small" => "small-f32",
+        "decoder-8b" => "decoder-8b-f32",
+        other => other,
     }
+}
+
+/// What `flopcost run` does without `--workload`: `decoder-8b` on a GPU, `small` on a
+/// software adapter; in mixed precision where the adapter has f16 in shaders, else their
+/// f32 counterparts. The second value says why, in words.
+pub fn default_for(device: wgpu::DeviceType, f16: bool) -> (Workload, String) {
+    let software = device == wgpu::DeviceType::Cpu;
+    let w = match (software, f16) {
+        (true, true) => small(),
+        (true, false) => small_f32(),
+        (false, true) => decoder_8b(),
+        (false, false) => decoder_8b_f32(),
+    };
+    let kind = if software {
+        "the workload for software adapters"
+    } else {
+        "the workload for GPUs"
+    };
+    let precision = if f16 {
+        "in mixed precision, as the adapter has f16 in shaders"
+    } else {
+        "in f32, as the adapter has no f16 in shaders (wgpu feature SHADER_F16)"
+    };
+    (w, format!("{kind}, {precision}"))
 }
 
 impl Workload {
@@ -132,6 +211,13 @@ impl Workload {
             kernel: KERNEL.into(),
             seed: self.seed,
             mlp: self.mlp.clone(),
+            attention: self.attention.clone(),
+            lm_head: self.lm_head.as_ref().map(|l| LayerDefinition {
+                name: l.name.clone(),
+                d_in: l.d_in,
+                d_out: l.d_out,
+            }),
+            model: self.model.clone(),
         }
     }
 
@@ -173,9 +259,9 @@ impl Workload {
         }
     }
 
-    /// Products of the block per repetition.
+    /// Products per repetition.
     pub fn products(&self) -> usize {
-        3 * self.block.layers.len()
+        self.definition().products().map_or(0, |p| p.len())
     }
 }
 
@@ -186,33 +272,40 @@ mod tests {
     #[test]
     fn workloads_are_fixed_and_distinct() {
         let names: Vec<&str> = all().iter().map(|w| w.name).collect();
-        assert_eq!(names, ["small", "decoder-8b"]);
+        assert_eq!(
+            names,
+            ["small", "decoder-8b", "small-f32", "decoder-8b-f32"]
+        );
         for w in all() {
             assert_eq!(w.digest(), by_name(w.name).unwrap().digest());
             assert_eq!(w.definition().kernel, KERNEL);
         }
-        assert_ne!(small().digest(), decoder_8b().digest());
-        assert_eq!(default_for(wgpu::DeviceType::Cpu).name, "small");
-        assert_eq!(
-            default_for(wgpu::DeviceType::DiscreteGpu).name,
-            "decoder-8b"
-        );
+        let digests: std::collections::HashSet<String> = all().iter().map(|w| w.digest()).collect();
+        assert_eq!(digests.len(), 4);
+        assert_eq!(small().precision, Precision::F16);
+        assert_eq!(small_f32().precision, Precision::F32);
+        let pick = |d, f16| default_for(d, f16).0.name;
+        assert_eq!(pick(wgpu::DeviceType::Cpu, true), "small");
+        assert_eq!(pick(wgpu::DeviceType::Cpu, false), "small-f32");
+        assert_eq!(pick(wgpu::DeviceType::DiscreteGpu, true), "decoder-8b");
+        assert_eq!(pick(wgpu::DeviceType::DiscreteGpu, false), "decoder-8b-f32");
     }
 
     #[test]
-    fn decoder_8b_fits_a_gpu_with_8_gb() {
+    fn decoder_8b_is_a_llama_3_8b_layer_with_attention_and_the_lm_head() {
         let w = decoder_8b();
-        let largest = w
-            .block
-            .layers
-            .iter()
-            .flat_map(|l| l.triplet(w.tokens))
-            .map(|(_, s)| 4 * (s.a_len() + s.b_len() + s.c_len()))
-            .max()
-            .unwrap();
-        assert!(largest < 1 << 30, "{largest} bytes");
-        // 6·B·Σ in·out: 6 · 4096 · 243,269,632 ≈ 6.0 TFLOP per step.
-        assert_eq!(w.definition().step_flops(), Some(6 * 4096 * 243_269_632));
+        let d = w.definition();
+        let p = d.products().unwrap();
+        // Five dense layers' triplets, attention's six, the LM head's triplet.
+        assert_eq!(p.len(), 15 + 6 + 3);
+        // 6·B·Σ in·out of the dense layers, 12·L²·d·H of attention, 6·B·4096·128256.
+        let dense: u64 = 6 * 4096 * (4096 * 6144 + 4096 * 4096 + 3 * 4096 * 14336);
+        let attention: u64 = 12 * 4096 * 4096 * 128 * 32;
+        let head: u64 = 6 * 4096 * 4096 * 128_256;
+        assert_eq!(d.step_flops(), Some(dense + attention + head));
+        // The figures of the definition: 0.82 TFLOP of attention, 12.9 of the LM head.
+        assert!((attention as f64 / 1e12 - 0.82).abs() < 0.01);
+        assert!((head as f64 / 1e12 - 12.9).abs() < 0.05);
         let mlp = crate::workloads::train::memory_bytes(&[2048; 5], 2048, 8);
         assert!(mlp < 1 << 30, "{mlp} bytes");
     }

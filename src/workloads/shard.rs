@@ -10,7 +10,7 @@
 //! record's time is the time of the whole product.
 
 use crate::kernels::KernelSpec;
-use crate::types::Shape;
+use crate::types::{Batch, Shape};
 
 /// Rows of C per piece and columns of C per piece; the last piece of each may be
 /// smaller.
@@ -39,6 +39,74 @@ impl ShardPlan {
     pub fn count(&self) -> u32 {
         self.shape.m.div_ceil(self.rows) * self.shape.n.div_ceil(self.cols)
     }
+}
+
+/// How a batch of products (or one product) is split: one product along its rows and
+/// columns ([`ShardPlan`]); a batch into smaller batches of whole groups of products that
+/// share a B.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchPlan {
+    One(ShardPlan),
+    Batches { shape: Shape, batches: Vec<Batch> },
+}
+
+impl BatchPlan {
+    /// The pieces: a shape and the batch of it each piece runs.
+    pub fn pieces(&self) -> Vec<(Shape, Batch)> {
+        match self {
+            BatchPlan::One(p) => p.pieces().into_iter().map(|s| (s, Batch::ONE)).collect(),
+            BatchPlan::Batches { shape, batches } => batches.iter().map(|b| (*shape, *b)).collect(),
+        }
+    }
+
+    pub fn count(&self) -> u32 {
+        match self {
+            BatchPlan::One(p) => p.count(),
+            BatchPlan::Batches { batches, .. } => batches.len() as u32,
+        }
+    }
+}
+
+/// [`plan`] for a batch of products: whole groups of products that share a B, as many
+/// per piece as keep every operand of the piece within `limit` bytes. `Err` when one
+/// group does not fit.
+pub fn plan_batched(shape: Shape, batch: Batch, limit: u64) -> Result<BatchPlan, String> {
+    if batch.is_one() {
+        return plan(shape, limit).map(BatchPlan::One);
+    }
+    batch.check()?;
+    let g = u64::from(batch.share_b);
+    // Bytes of one group's A, B and C (4 bytes an element, as `plan` counts).
+    let per_group = [
+        4 * shape.a_len() * g,
+        4 * shape.b_len(),
+        4 * shape.c_len() * g,
+    ];
+    let fit = per_group
+        .iter()
+        .map(|&bytes| limit.checked_div(bytes).unwrap_or(0))
+        .min()
+        .unwrap_or(0);
+    if fit == 0 {
+        return Err(format!(
+            "shape {}{shape}: one group of {g} products needs {} bytes in an operand, over \
+             the adapter's buffer limit ({limit} bytes)",
+            batch.prefix(),
+            per_group.iter().max().unwrap_or(&0)
+        ));
+    }
+    let groups = u64::from(batch.b_count());
+    let pieces = groups.div_ceil(fit);
+    // Groups spread evenly over the pieces.
+    let each = groups.div_ceil(pieces);
+    let mut batches = Vec::new();
+    let mut left = groups;
+    while left > 0 {
+        let n = each.min(left);
+        batches.push(Batch::new((n * g) as u32, batch.share_b));
+        left -= n;
+    }
+    Ok(BatchPlan::Batches { shape, batches })
 }
 
 /// The largest bytes one operand may take: one storage binding, one buffer.

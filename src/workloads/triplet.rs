@@ -126,6 +126,8 @@ mod summary_tests {
             n: s.n,
             k: s.k,
             role: None,
+            batch: None,
+            shared_b: None,
             kernel: KernelRecord {
                 name: kernel.into(),
                 params: Default::default(),

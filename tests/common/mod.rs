@@ -131,6 +131,11 @@ pub fn slowed(mut f: flopcost::result::ResultFile, factor: f64) -> flopcost::res
     }
     if let Some(w) = f.workload.as_mut() {
         w.step_times_ns.iter_mut().for_each(|t| *t *= factor);
+        if let Some(m) = w.model_step.as_mut() {
+            m.step_times_ns.iter_mut().for_each(|t| *t *= factor);
+            m.tokens_per_second /= factor;
+            // The MLP and the best GEMM both slowed by `factor`: the overhead stays.
+        }
     }
     f.cost = None;
     let c = flopcost::cost::price_file(&f, &flopcost::cost::price::PriceSpec::default()).unwrap();

@@ -37,10 +37,12 @@ pub fn build(inputs: &[Input], baseline: usize, kernel: Option<&str>) -> Result<
         .collect();
     let mut machines = Vec::new();
     let mut steps = Vec::new();
+    let mut model_steps = Vec::new();
     for (idx, (i, label)) in inputs.iter().zip(&labels).enumerate() {
         let step = workload_step(i)?;
         machines.push(machine(i, label, step.as_ref(), &best[idx].1)?);
         steps.push(step);
+        model_steps.push(model_step(i)?);
     }
     let (base_order, base_map) = &best[baseline];
     if let Some(k) = kernel
@@ -52,7 +54,11 @@ pub fn build(inputs: &[Input], baseline: usize, kernel: Option<&str>) -> Result<
         )));
     }
     for (idx, (_, map)) in best.iter().enumerate() {
-        if idx != baseline && !map.keys().any(|k| base_map.contains_key(k)) {
+        // Two named workloads that share no record (f16 against f32) are still compared:
+        // their machines side by side and why there is no headline.
+        let both_workloads =
+            inputs[idx].file.workload.is_some() && inputs[baseline].file.workload.is_some();
+        if idx != baseline && !both_workloads && !map.keys().any(|k| base_map.contains_key(k)) {
             return Err(input_error(format!(
                 "{}: shares no records with the baseline {}; compare needs files that ran \
                  some of the same (kind, precision, layout, m, n, k){}",
@@ -77,9 +83,13 @@ pub fn build(inputs: &[Input], baseline: usize, kernel: Option<&str>) -> Result<
             (&labels[idx], &inputs[idx].file),
         );
         let headline = match (&steps[baseline], &steps[idx]) {
-            (Some(a), Some(b)) if refused.is_empty() => {
-                verdict(inputs, &machines, &rows, baseline, idx, a, b)
-            }
+            (Some(a), Some(b)) if refused.is_empty() => verdict(
+                inputs,
+                &machines,
+                &rows,
+                (baseline, a, model_steps[baseline].as_ref()),
+                (idx, b, model_steps[idx].as_ref()),
+            ),
             _ => None,
         };
         let refusals = if headline.is_none() && refused.is_empty() {

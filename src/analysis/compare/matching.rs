@@ -15,6 +15,8 @@ pub struct Key {
     pub m: u32,
     pub n: u32,
     pub k: u32,
+    /// Products of a batched record, and how many share a B (1, 1 for one product).
+    pub batch: (u32, u32),
 }
 
 impl Key {
@@ -26,6 +28,7 @@ impl Key {
             m: r.m,
             n: r.n,
             k: r.k,
+            batch: (r.batch().count, r.batch().share_b),
         }
     }
 }

@@ -24,6 +24,7 @@ mod verdict;
 pub use build::build;
 pub use model::*;
 pub use refusals::unfit;
+pub use rows::paths_of;
 pub use statistics::geo_mean;
 
 #[cfg(test)]

@@ -33,9 +33,13 @@ pub const VENDOR_NOTE: &str = "wgpu / vendor library: each wgpu file's median th
 /// How cost is compared.
 pub const COST_NOTE: &str = "USD/PFLOP = USD per hour / (3.6 × TFLOP/s), on one basis per \
     column: the workload's training step (its block's forward, input-gradient and \
-    weight-gradient products), the MLP training run, or the best GEMM. The cost ratio of a \
-    headline is the price ratio over the speed ratio of the workload's step, so its interval \
-    is the speed interval scaled by the price ratio.";
+    weight-gradient products, and attention's six and the LM head's three where it has \
+    them), the MLP training run, or the best GEMM. The cost ratio of a headline is the price \
+    ratio over the speed ratio of the workload's step, so its interval is the speed interval \
+    scaled by the price ratio. Per training token: tokens/s = tokens per step / the model's \
+    step (its layers × the block's products + the LM head, medians summed), USD per million \
+    tokens = USD per hour / (3600 × tokens/s) × 10⁶; its interval weighs each product's \
+    within-run noise by how often it counts in the model's step.";
 
 /// What a cost or throughput figure is taken over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -122,8 +126,13 @@ pub struct Machine {
     pub watts: Option<f64>,
     /// Throughput and cost per basis, for the bases the file has.
     pub figures: Vec<Figure>,
-    /// A reference training run of 6·N·D FLOPs at the workload step's throughput.
-    pub reference_run: Option<ReferenceRun>,
+    /// What the workload's products ran in: `f16 operands, f32 accumulation on tensor
+    /// cores`.
+    pub work: Option<String>,
+    /// Where they ran: `coopmat`, `simt`, or both joined by `+`.
+    pub kernel_path: Option<String>,
+    /// What a training token of the workload's model costs on this machine.
+    pub per_token: Option<TokenFigure>,
     /// How to give a missing price or power figure.
     pub note: Option<String>,
     /// Every shape's best verified record, for the charts.
@@ -151,13 +160,15 @@ pub struct Figure {
     pub joules_per_pflop: Option<f64>,
 }
 
-/// The reference training run (6·N·D FLOPs) at the workload step's throughput.
+/// Training a model per token at the workload's measured step (matmul work only).
 #[derive(Clone, Debug, Serialize)]
-pub struct ReferenceRun {
-    pub params: f64,
-    pub tokens: f64,
-    pub hours: f64,
-    pub usd: Option<f64>,
+pub struct TokenFigure {
+    pub model: String,
+    pub tokens_per_second: f64,
+    pub usd_per_million_tokens: Option<f64>,
+    pub joules_per_million_tokens: Option<f64>,
+    /// The MLP's whole training step over its GEMMs' time on this machine.
+    pub training_overhead: Option<f64>,
 }
 
 /// One point of the throughput chart.
@@ -190,6 +201,11 @@ pub struct Row {
     pub m: u32,
     pub n: u32,
     pub k: u32,
+    /// Products run in one dispatch (absent: one), and how many share a B.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_b: Option<u32>,
     pub flops: u64,
     /// The training product this shape is, from the baseline's record (`forward`, ...).
     pub role: Option<String>,
@@ -256,5 +272,22 @@ pub struct Verdict {
     pub within_run_only: bool,
     /// Inputs of the headline that are flagged, and other things to know.
     pub warnings: Vec<String>,
+    pub sentence: String,
+    /// The same per training token of the workload's model (absent without one).
+    pub per_token: Option<TokenVerdict>,
+}
+
+/// The headline's second line: the cost of a training token of the workload's model.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenVerdict {
+    pub model: String,
+    /// Tokens per second over the baseline's, with its 95% interval.
+    pub speed_ratio: f64,
+    pub speed_interval: Interval,
+    /// USD per million tokens over the baseline's; null when a price is missing.
+    pub cost_ratio: Option<f64>,
+    pub cost_interval: Option<Interval>,
+    /// Tokens per second of the baseline and of this machine.
+    pub tokens_per_second: [f64; 2],
     pub sentence: String,
 }

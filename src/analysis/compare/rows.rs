@@ -1,4 +1,4 @@
-//! The per-machine figures (throughput and cost on each basis, price, reference run)
+//! The per-machine figures (throughput and cost on each basis, price, cost per token)
 //! and the matched rows with their ratios and intervals.
 
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ pub fn machine(
     {
         figures.push(figure(
             Basis::WorkloadStep,
-            format!("the {} training step", w.name),
+            format!("the {} v{} training step", w.name, w.version),
             w.step_flops as f64 / t / 1e3,
         ));
     }
@@ -70,19 +70,13 @@ pub fn machine(
     if let Some(g) = t.gemm_tflops.filter(|g| g.is_finite() && *g > 0.0) {
         figures.push(figure(Basis::BestGemm, "the best GEMM".into(), g));
     }
-    let reference_run = figures
-        .iter()
-        .find(|f| f.basis == Basis::WorkloadStep)
-        .map(|f| {
-            let rr = &c.reference_run;
-            let hours = cost::model::hours(rr.flops, f.tflops);
-            ReferenceRun {
-                params: rr.params,
-                tokens: rr.tokens,
-                hours,
-                usd: usd.map(|u| u * hours),
-            }
-        });
+    let per_token = c.per_token.as_ref().map(|p| TokenFigure {
+        model: p.model.clone(),
+        tokens_per_second: p.tokens_per_second,
+        usd_per_million_tokens: p.usd_per_million_tokens,
+        joules_per_million_tokens: p.joules_per_million_tokens,
+        training_overhead: p.training_overhead,
+    });
     let mut points: Vec<Point> = best
         .values()
         .filter_map(|r| {
@@ -124,7 +118,9 @@ pub fn machine(
         price_source,
         watts,
         figures,
-        reference_run,
+        work: workload.map(|w| w.work_text()),
+        kernel_path: workload.and_then(|w| paths_of(file, w)),
+        per_token,
         note: c.note.clone(),
         points,
         sustain: file.sustain.as_ref().map(|s| SustainSeries {
@@ -215,6 +211,8 @@ pub fn rows(
             m: key.m,
             n: key.n,
             k: key.k,
+            batch: base_rec.batch,
+            shared_b: base_rec.shared_b,
             flops: base_rec.flops,
             role: base_rec
                 .role
@@ -224,4 +222,24 @@ pub fn rows(
         });
     }
     Ok(rows)
+}
+
+/// Where a workload's products ran: its recorded paths, else (older files) those of its
+/// records, the shader cores where a record names none.
+pub fn paths_of(
+    file: &crate::result::ResultFile,
+    w: &crate::result::WorkloadRecord,
+) -> Option<String> {
+    if !w.paths.is_empty() {
+        return Some(crate::result::workload::paths_key(&w.paths));
+    }
+    let records = crate::result::validate::workload::products(file, w).ok()?;
+    let mut paths = Vec::new();
+    for r in records {
+        let p = r.kernel.path.unwrap_or(crate::types::KernelPath::Simt);
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    (!paths.is_empty()).then(|| crate::result::workload::paths_key(&paths))
 }

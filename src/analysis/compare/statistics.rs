@@ -55,11 +55,7 @@ pub fn noise(file: &ResultFile, r: &Record) -> Option<String> {
     (!why.is_empty()).then(|| why.join(", "))
 }
 
-/// The geometric mean of positive values.
-pub fn geo_mean(v: &[f64]) -> Option<f64> {
-    (!v.is_empty() && v.iter().all(|x| x.is_finite() && *x > 0.0))
-        .then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
-}
+pub use crate::stats::geo_mean;
 
 /// The workload step of a file: each repetition's time, and the samples of its
 /// products in the first.
@@ -79,6 +75,36 @@ pub fn workload_step(i: &Input) -> Result<Option<Repeated>> {
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(Repeated {
         times_ns: w.step_times_ns.clone(),
+        within,
+    }))
+}
+
+/// The model step of a file's workload (layers × the block's products + the LM head):
+/// each repetition's time, and its products' samples in the first, weighted as they
+/// count in the model's step.
+pub fn model_step(i: &Input) -> Result<Option<Repeated>> {
+    let Some(w) = &i.file.workload else {
+        return Ok(None);
+    };
+    let (Some(m), Some(weights)) = (&w.model_step, w.definition.model_weights()) else {
+        return Ok(None);
+    };
+    let Ok(records) = validate_workload::products(&i.file, w) else {
+        return Ok(None);
+    };
+    if records.iter().any(|r| r.timing.is_none())
+        || m.step_times_ns.is_empty()
+        || weights.len() != records.len()
+    {
+        return Ok(None);
+    }
+    let within = records
+        .iter()
+        .zip(weights)
+        .map(|(r, wt)| Ok(sampled(&i.path, r)?.weighted(f64::from(wt))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Repeated {
+        times_ns: m.step_times_ns.clone(),
         within,
     }))
 }

@@ -31,9 +31,9 @@ pub fn run(plan: RunPlan) -> Result<ExitCode> {
 
 /// One adapter's run; `written` learns the result file's path once it is chosen.
 fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Result<ExitCode> {
-    let startup = Startup::new(&plan.adapter, plan.backend, &plan.precisions, plan.f16_path)?;
+    let mut startup = Startup::new(&plan.adapter, plan.backend, &plan.precisions, plan.f16_path)?;
+    let workload = workload::resolve(&mut plan, &mut startup)?;
     let (limits, info) = (startup.limits(), startup.info().clone());
-    let workload = workload::resolve(&mut plan, info.device_type);
     // Everything that makes the input bad is found here, before a file or a device exists.
     checks::check(&plan, &limits, &startup.choice.entry.adapter, &info)?;
     let created = chrono::Utc::now();
@@ -107,11 +107,11 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
         crate::util::fmt_bytes(limits.max_storage_buffer_binding_size),
     );
     file.peaks = peaks;
-    if let Some(w) = &workload {
+    if let Some((w, why)) = &workload {
         let expected = runner.expect_workload(w, plan.repetitions);
         eprintln!(
             "{}",
-            workload::announcement(w, plan.repetitions, expected, gpu)
+            workload::announcement(w, why, plan.repetitions, expected)
         );
         file.workload = Some(workload::record(w, plan.repetitions, expected));
     }
@@ -126,7 +126,7 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
     ui.save()?;
 
     let outcome = match &workload {
-        Some(w) => workload::measure(&mut runner, w, &plan, &mut ui),
+        Some((w, _)) => workload::measure(&mut runner, w, &plan, &mut ui),
         None => suite::measure(&mut runner, &plan, &mut ui),
     };
     ui.progress.finish();

@@ -15,7 +15,7 @@ fn num(v: Option<f64>) -> String {
         .map_or(String::new(), |x| format!("{x}"))
 }
 
-const HEADER: [&str; 18] = [
+const HEADER: [&str; 20] = [
     "what",
     "basis",
     "precision",
@@ -34,6 +34,8 @@ const HEADER: [&str; 18] = [
     "ratio_high",
     "usd_per_pflop",
     "noisy",
+    "tokens_per_second",
+    "usd_per_million_tokens",
 ];
 
 impl Exporter<Comparison> for CsvExporter {
@@ -81,8 +83,42 @@ impl Exporter<Comparison> for CsvExporter {
                     num(headline.map(|v| v.speed_interval.high)),
                     num(f.usd_per_pflop),
                     String::new(),
+                    String::new(),
+                    String::new(),
                 ]);
             }
+        }
+        // Training tokens of the workload's model: the headline's second line.
+        for (i, m) in c.machines.iter().enumerate() {
+            let Some(t) = &m.per_token else { continue };
+            let v = c
+                .verdicts
+                .iter()
+                .find(|p| p.machine == i)
+                .and_then(|p| p.headline.as_ref())
+                .and_then(|h| h.per_token.as_ref());
+            line(vec![
+                format!("training tokens of {}", t.model),
+                "per token".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{}", i + 1),
+                m.label.clone(),
+                m.adapter.clone(),
+                String::new(),
+                String::new(),
+                num(v.map(|v| v.speed_ratio)),
+                num(v.map(|v| v.speed_interval.low)),
+                num(v.map(|v| v.speed_interval.high)),
+                String::new(),
+                String::new(),
+                num(Some(t.tokens_per_second)),
+                num(t.usd_per_million_tokens),
+            ]);
         }
         for r in &c.rows {
             for (i, cell) in r.cells.iter().enumerate() {
@@ -107,6 +143,8 @@ impl Exporter<Comparison> for CsvExporter {
                     num(x.interval.map(|iv| iv.high)),
                     num(x.usd_per_pflop),
                     x.noisy.clone().unwrap_or_default(),
+                    String::new(),
+                    String::new(),
                 ]);
             }
         }

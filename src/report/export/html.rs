@@ -476,6 +476,9 @@ impl Exporter<Comparison> for HtmlExporter {
                         esc(&v.sentence),
                         esc(&v.workload)
                     ));
+                    if let Some(t) = &v.per_token {
+                        out.push_str(&format!("<p class=\"verdict\">{}</p>\n", esc(&t.sentence)));
+                    }
                     for w in &v.warnings {
                         out.push_str(&format!("<p class=\"warning\">warning: {}</p>\n", esc(w)));
                     }

@@ -63,7 +63,9 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         header.push(format!("USD/PFLOP ({})", b.label()));
     }
     header.push("J/PFLOP (workload step)".into());
-    header.push("reference run (workload step)".into());
+    header.push("path".into());
+    header.push("tokens/s (model)".into());
+    header.push("USD/Mtok".into());
     let rows = c
         .machines
         .iter()
@@ -102,13 +104,15 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                     .and_then(|f| f.joules_per_pflop),
                 fmt_big,
             ));
-            row.push(match &m.reference_run {
-                Some(r) => match r.usd {
-                    Some(u) => format!("{}, {}", fmt_hours(r.hours), fmt_usd(u)),
-                    None => fmt_hours(r.hours),
-                },
-                None => NONE.into(),
-            });
+            row.push(m.kernel_path.clone().unwrap_or_else(|| NONE.into()));
+            row.push(opt(
+                m.per_token.as_ref().map(|t| t.tokens_per_second),
+                |v| fmt_sig(v, 3),
+            ));
+            row.push(opt(
+                m.per_token.as_ref().and_then(|t| t.usd_per_million_tokens),
+                fmt_usd,
+            ));
             row
         })
         .collect();
@@ -177,7 +181,14 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         .iter()
         .map(|r| {
             let mut row = vec![
-                format!("{}x{}x{}", r.m, r.n, r.k),
+                format!(
+                    "{}{}x{}x{}",
+                    crate::types::Batch::new(r.batch.unwrap_or(1), r.shared_b.unwrap_or(1))
+                        .prefix(),
+                    r.m,
+                    r.n,
+                    r.k
+                ),
                 if precision {
                     format!("{} {}", r.layout, r.precision)
                 } else {
@@ -228,6 +239,9 @@ pub fn headline_lines(c: &Comparison) -> Vec<String> {
         match &p.headline {
             Some(v) => {
                 out.push(v.sentence.clone());
+                if let Some(t) = &v.per_token {
+                    out.push(t.sentence.clone());
+                }
                 out.extend(v.warnings.iter().map(|w| format!("  warning: {w}")));
             }
             None => {

@@ -61,13 +61,23 @@ pub fn record_problems(r: &Record) -> Vec<String> {
         out.push("shards, when present, must be at least 2".into());
     }
     let shape = Shape::new(r.m, r.n, r.k);
+    let batch = r.batch();
+    if r.batch == Some(1) || r.shared_b == Some(1) || batch.check().is_err() {
+        out.push(format!(
+            "batch {:?} shared by {:?}: a batch, when present, has at least 2 products, and \
+             a sharing of B, when present, is at least 2 and divides it",
+            r.batch, r.shared_b
+        ));
+    }
     match r.kind {
-        RecordKind::Gemm => match shape.checked_flops() {
+        RecordKind::Gemm => match shape.checked_batch_flops(batch) {
             None => out.push(format!(
-                "2·m·n·k for {shape} does not fit in 64 bits; no device runs such a product"
+                "2·m·n·k·batch for {}{shape} does not fit in 64 bits; no device runs such a \
+                 product",
+                batch.prefix()
             )),
             Some(want) if r.flops != want => {
-                out.push(format!("flops {} != 2·m·n·k = {want}", r.flops));
+                out.push(format!("flops {} != 2·m·n·k·batch = {want}", r.flops));
             }
             Some(_) => {}
         },
@@ -96,14 +106,16 @@ pub fn record_problems(r: &Record) -> Vec<String> {
             v.tolerance, r.precision
         ));
     }
-    let entries = shape.c_len();
+    let entries = shape.c_len().saturating_mul(u64::from(batch.count));
     match v.method {
         CheckMethod::Full if v.checked_entries != entries => out.push(format!(
             "verification.method is full but {} of the {entries} entries of C were checked",
             v.checked_entries
         )),
         CheckMethod::Sampled => {
-            let least = crate::verify::min_sampled_entries(shape);
+            let least = crate::verify::min_sampled_entries(shape)
+                .saturating_mul(u64::from(batch.count))
+                .min(entries);
             if v.checked_entries < least || v.checked_entries > entries {
                 out.push(format!(
                     "a sampled check of {shape} compares at least {least} of its {entries} \

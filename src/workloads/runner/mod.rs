@@ -32,7 +32,7 @@ use crate::kernels::{GemmBinding, GemmPipeline, KernelConfig, KernelSpec, Proble
 use crate::measure::gpu::Meter;
 use crate::measure::{Outcome, Plan};
 use crate::result::{Peaks, Record, Timing};
-use crate::types::{ConfigSource, Layout, Precision};
+use crate::types::{Batch, ConfigSource, Layout, Precision};
 use crate::verify::{self, ReferenceSample};
 
 pub use super::observe::Observer;
@@ -74,7 +74,7 @@ pub struct Runner<'a> {
     /// Warn about each benchmark with noisy samples (off for a workload's later
     /// repetitions: the comparison flags them from the file).
     warn_noise: bool,
-    references: HashMap<(Layout, crate::types::Shape, u64, Precision), Arc<ReferenceSample>>,
+    references: HashMap<(Layout, crate::types::Shape, Batch, u64, Precision), Arc<ReferenceSample>>,
     /// A workload's MLP run, timed by a short probe before the run states its duration.
     mlp_probe: Option<std::time::Duration>,
     /// Records that failed verification.
@@ -309,20 +309,22 @@ impl<'a> Runner<'a> {
     fn problems(&mut self, case: &Case, precision: Precision) -> Result<Vec<Problem>> {
         let t0 = Instant::now();
         let mut computed = 0.0f64;
-        let plan = shard::plan(case.shape, self.operand_limit).map_err(anyhow::Error::msg)?;
+        let plan = shard::plan_batched(case.shape, case.batch, self.operand_limit)
+            .map_err(anyhow::Error::msg)?;
         let problems = plan
             .pieces()
             .into_iter()
             .enumerate()
-            .map(|(i, piece)| {
+            .map(|(i, (piece, batch))| {
                 let seed = piece_seed(self.settings.seed, i);
-                let key = (case.layout, piece, seed, precision);
+                let key = (case.layout, piece, batch, seed, precision);
                 let known = self.references.get(&key).cloned();
                 if known.is_none() {
-                    computed += verify::checked_entries(piece) as f64 * f64::from(piece.k);
+                    computed +=
+                        verify::checked_entries_batched(piece, batch) as f64 * f64::from(piece.k);
                 }
                 let p =
-                    Problem::with_reference(self.gpu, case.layout, piece, seed, precision, known)?;
+                    Problem::batched(self.gpu, case.layout, piece, batch, seed, precision, known)?;
                 if self.cache_references {
                     self.references.insert(key, p.reference.clone());
                 }
@@ -341,17 +343,19 @@ impl<'a> Runner<'a> {
         precision: Precision,
         obs: &mut dyn Observer,
     ) -> Result<()> {
-        let (layout, shape) = (case.layout, case.shape);
+        let (layout, shape, batch) = (case.layout, case.shape, case.batch);
+        let flops = shape.checked_batch_flops(batch).unwrap_or(u64::MAX);
         // f32 records keep their labels and ids; other precisions say theirs.
         let suffix = match precision {
             Precision::F32 => String::new(),
             p => format!(" {p}"),
         };
-        obs.started(&format!("{layout} {shape}{suffix}: inputs and reference"));
+        let shown = format!("{layout} {}{shape}", batch.prefix());
+        obs.started(&format!("{shown}{suffix}: inputs and reference"));
         let problems = self.problems(case, precision)?;
         for spec in kernels {
             crate::interrupt::check()?;
-            let label = format!("{layout} {shape} {}{suffix}", spec.name);
+            let label = format!("{shown} {}{suffix}", spec.name);
             let variant = self.variant_for(spec, precision);
             let (pipeline, source, class) =
                 self.kernel_pipeline(spec, variant, &problems[0], obs)?;
@@ -360,13 +364,8 @@ impl<'a> Runner<'a> {
                 .iter()
                 .map(|p| p.bind(self.gpu, &pipeline))
                 .collect::<Result<Vec<GemmBinding>>>()?;
-            let first_timeout = schedule::first_timeout(
-                &self.speeds,
-                &self.settings,
-                &spec.name,
-                precision,
-                shape.flops(),
-            );
+            let first_timeout =
+                schedule::first_timeout(&self.speeds, &self.settings, &spec.name, precision, flops);
             let mut checks = Vec::new();
             let mut first = Duration::ZERO;
             for (problem, binding) in problems.iter().zip(&bindings) {
@@ -391,8 +390,9 @@ impl<'a> Runner<'a> {
                 precision,
                 shards: problems.len(),
             };
-            let id = self.ids.next(layout, shape, &spec.name, precision);
-            let record = records::untimed(id, layout, shape, case.role.clone(), &ran, &check);
+            let id = self.ids.next(layout, (shape, batch), &spec.name, precision);
+            let record =
+                records::untimed(id, layout, (shape, batch), case.role.clone(), &ran, &check);
             if !check.passed {
                 obs.warn(format!(
                     "{label}: verification FAILED ({}); it was not timed. This is a bug in \
@@ -434,11 +434,8 @@ impl<'a> Runner<'a> {
             };
             self.pass_on_warnings(obs);
             let timing = Timing::from_sampled(&sampled)?;
-            self.speeds.record(
-                &spec.name,
-                precision,
-                shape.flops() as f64 / timing.median_ns,
-            );
+            self.speeds
+                .record(&spec.name, precision, flops as f64 / timing.median_ns);
             if self.warn_noise && timing.cv > crate::stats::NOISY_CV {
                 obs.warn(format!(
                     "{label}: noisy timing (coefficient of variation {:.0}%); close other \

@@ -8,7 +8,7 @@ use crate::kernels::{GemmPipeline, KernelSpec};
 use crate::result::{
     CheckMethod, KernelRecord, Peaks, Record, RecordKind, Tflops, Timing, Verification,
 };
-use crate::types::{ConfigSource, Layout, Precision, Shape};
+use crate::types::{Batch, ConfigSource, Layout, Precision, Shape};
 use crate::verify::Check;
 
 /// Record ids handed out in one run of a suite; a product that runs twice (two layers of
@@ -21,15 +21,21 @@ impl Ids {
         self.0.clear();
     }
 
-    /// `gemm-<layout>-<shape>-<kernel>`, with the precision appended unless f32.
+    /// `gemm-<layout>-<shape>-<kernel>`, with the precision appended unless f32; a batch
+    /// is `b<count>` (and `g<sharing>`) before the shape.
     pub fn next(
         &mut self,
         layout: Layout,
-        shape: Shape,
+        (shape, batch): (Shape, Batch),
         kernel: &str,
         precision: Precision,
     ) -> String {
-        let mut id = format!("gemm-{layout}-{shape}-{kernel}");
+        let b = match (batch.count, batch.share_b) {
+            (1, _) => String::new(),
+            (c, 1) => format!("b{c}-"),
+            (c, g) => format!("b{c}g{g}-"),
+        };
+        let mut id = format!("gemm-{layout}-{b}{shape}-{kernel}");
         if precision != Precision::F32 {
             id = format!("{id}-{precision}");
         }
@@ -59,7 +65,7 @@ pub struct Ran<'a> {
 pub fn untimed(
     id: String,
     layout: Layout,
-    shape: Shape,
+    (shape, batch): (Shape, Batch),
     role: Option<String>,
     ran: &Ran<'_>,
     check: &Check,
@@ -73,6 +79,8 @@ pub fn untimed(
         n: shape.n,
         k: shape.k,
         role,
+        batch: (batch.count > 1).then_some(batch.count),
+        shared_b: (batch.share_b > 1).then_some(batch.share_b),
         kernel: KernelRecord {
             name: ran.spec.name.clone(),
             params: crate::kernels::registry::params(&ran.pipeline.spec)
@@ -83,7 +91,7 @@ pub fn untimed(
             path: Some(ran.pipeline.variant.path()),
         },
         shards: (ran.shards > 1).then_some(ran.shards as u32),
-        flops: shape.flops(),
+        flops: shape.checked_batch_flops(batch).unwrap_or(u64::MAX),
         verification: Verification {
             rel_error: check.rel_error,
             tolerance: check.tolerance,

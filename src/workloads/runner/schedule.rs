@@ -90,6 +90,12 @@ impl Schedule {
     }
 
     /// Expected time of the CPU reference of a problem in `precisions` precisions.
+    /// [`Schedule::reference_estimate`] of a batch of products in one precision.
+    pub fn reference_estimate_batched(&self, shape: Shape, batch: crate::types::Batch) -> Duration {
+        let checked = verify::checked_entries_batched(shape, batch) * u64::from(shape.k);
+        Duration::from_secs_f64(checked as f64 * self.ref_ns_per_mac * 1e-9)
+    }
+
     pub fn reference_estimate(&self, shape: Shape, precisions: usize) -> Duration {
         let checked = verify::checked_entries(shape) * u64::from(shape.k);
         Duration::from_secs_f64(checked as f64 * self.ref_ns_per_mac * 1e-9 * precisions as f64)

@@ -153,6 +153,7 @@ impl Runner<'_> {
                 let case = Case {
                     layout,
                     shape,
+                    batch: crate::types::Batch::ONE,
                     role: Some(role),
                 };
                 let before = tee.records.len();

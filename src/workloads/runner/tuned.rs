@@ -18,8 +18,8 @@ impl Runner<'_> {
         variant: Variant,
         obs: &mut dyn Observer,
     ) -> Result<(BlockConfig, ConfigSource, ShapeClass)> {
-        let (layout, shape) = (problem.layout, problem.shape);
-        let class = ShapeClass::of(shape);
+        let (layout, shape, batch) = (problem.layout, problem.shape, problem.batch);
+        let class = ShapeClass::of_batched(shape, batch);
         let tuned_key = (variant.key(), layout, class);
         if let Some(e) = self.tuner.table.get(variant, layout, class) {
             let source = if self.tuned_now.contains(&tuned_key) {
@@ -31,13 +31,14 @@ impl Runner<'_> {
         }
         let default = || {
             (
-                tune::heuristic(self.gpu, shape, variant),
+                tune::heuristic_batched(self.gpu, shape, batch, variant),
                 ConfigSource::Heuristic,
                 class,
             )
         };
         let left = self.schedule.tune_left();
-        if left.is_zero() || shape.flops() < MIN_TUNE_FLOPS {
+        let flops = shape.checked_batch_flops(batch).unwrap_or(u64::MAX);
+        if left.is_zero() || flops < MIN_TUNE_FLOPS {
             return Ok(default());
         }
         // A class gets at most a third of what is left, so later classes get time too.
@@ -45,7 +46,11 @@ impl Runner<'_> {
         let started = Instant::now();
         let mut progress = TuneProgress {
             obs: &mut *obs,
-            label: format!("tuning {layout} {class} {} on {shape}", variant.key()),
+            label: format!(
+                "tuning {layout} {class} {} on {}{shape}",
+                variant.key(),
+                batch.prefix()
+            ),
             failures: Vec::new(),
         };
         let tuning = self

@@ -18,10 +18,11 @@ use anyhow::Result;
 use super::{Observer, Runner};
 use crate::kernels::tune::ShapeClass;
 use crate::kernels::{KernelSpec, Variant};
+use crate::result::workload::{Part, ProductDefinition};
 use crate::result::{
     Record, RepeatRecord, Repeatability, TRAINING_REPEAT_ID, Training, TripletBlock,
 };
-use crate::types::{Layout, Shape};
+use crate::types::{KernelPath, Layout};
 use crate::workloads::named::Workload;
 use crate::workloads::triplet::{self, BlockRecord};
 use crate::workloads::{Case, train};
@@ -43,7 +44,7 @@ const LAUNCH: Duration = Duration::from_millis(5);
 const PROBE_STEPS: u64 = 25;
 
 /// Tuning time per shape class the cache lacks: software adapters, GPUs.
-const TUNE_PER_CLASS_CPU: Duration = Duration::from_secs(3);
+const TUNE_PER_CLASS_CPU: Duration = Duration::from_secs(2);
 const TUNE_PER_CLASS_GPU: Duration = Duration::from_secs(8);
 
 /// The sampling time of a product may shrink to a third of the workload's, or grow to
@@ -56,6 +57,10 @@ const GROW: u32 = 6;
 pub struct WorkloadRun {
     /// Each repetition's training step of the block: the sum of its products' medians.
     pub step_times_ns: Vec<f64>,
+    /// The model's step at those medians, where the workload names a model.
+    pub model_step: Option<crate::result::ModelStep>,
+    /// Where the products ran (`kernel.path`), in run order.
+    pub paths: Vec<KernelPath>,
     /// Every product's and the MLP's medians and histograms across repetitions (absent
     /// with one repetition).
     pub repeatability: Option<Repeatability>,
@@ -64,36 +69,37 @@ pub struct WorkloadRun {
 }
 
 impl Runner<'_> {
-    /// The workload's products in order: (layer index, layout, shape).
-    fn products(w: &Workload) -> Vec<(usize, Layout, Shape)> {
-        w.block
-            .layers
-            .iter()
-            .enumerate()
-            .flat_map(|(li, l)| {
-                l.triplet(w.tokens)
-                    .into_iter()
-                    .map(move |(layout, s)| (li, layout, s))
-            })
-            .collect()
+    /// The workload's products in run order (its definition's).
+    fn products(w: &Workload) -> Vec<ProductDefinition> {
+        w.definition().products().unwrap_or_default()
     }
 
     fn workload_kernel(&self) -> Option<KernelSpec> {
         self.kernels.iter().find(|k| k.is_tuned()).cloned()
     }
 
+    /// The variant the workload's products run in: its precision, on cooperative
+    /// matrices where the run's f16 plan says so.
+    fn workload_variant(&self, w: &Workload) -> Variant {
+        match self.workload_kernel() {
+            Some(k) => self.variant_for(&k, w.precision),
+            None => Variant::simt(w.precision),
+        }
+    }
+
     /// Shape classes of the workload's products that the tuning cache lacks and that a
     /// run would tune.
     fn untuned_classes(&self, w: &Workload) -> usize {
-        let variant = Variant::simt(w.precision);
+        let variant = self.workload_variant(w);
         let mut missing: Vec<(Layout, ShapeClass)> = Vec::new();
-        for (_, layout, shape) in Self::products(w) {
-            let class = ShapeClass::of(shape);
-            if shape.flops() >= super::MIN_TUNE_FLOPS
-                && self.tuner.table.get(variant, layout, class).is_none()
-                && !missing.contains(&(layout, class))
+        for p in Self::products(w) {
+            let class = ShapeClass::of_batched(p.shape, p.batch);
+            let flops = p.shape.checked_batch_flops(p.batch).unwrap_or(u64::MAX);
+            if flops >= super::MIN_TUNE_FLOPS
+                && self.tuner.table.get(variant, p.layout, class).is_none()
+                && !missing.contains(&(p.layout, class))
             {
-                missing.push((layout, class));
+                missing.push((p.layout, class));
             }
         }
         missing.len()
@@ -101,22 +107,27 @@ impl Runner<'_> {
 
     /// Speed of the tuned kernel in FLOP per ns: measured, else the prior.
     fn speed(&self, w: &Workload, prior: f64) -> f64 {
+        let path = self.workload_variant(w).path();
         self.speeds
             .rate(super::super::named::KERNEL, w.precision)
             .unwrap_or_else(|| {
                 self.peaks
                     .as_ref()
-                    .and_then(|p| p.tflops_for(w.precision, None))
+                    .and_then(|p| p.tflops_for(w.precision, Some(path)))
                     .map_or(PRIOR_FLOP_PER_NS, |tf| prior * tf * 1e3)
             })
     }
 
     /// Fixed work of one product (everything but its sampling): the CPU reference,
     /// uploads, the verification run and warm-up runs.
-    fn product_fixed(&self, w: &Workload, shape: Shape) -> Duration {
-        let run = Duration::from_secs_f64(shape.flops() as f64 / self.speed(w, PRIOR_GEMM) * 1e-9);
-        let bytes = 4 * (shape.a_len() + shape.b_len() + shape.c_len());
-        self.schedule.reference_estimate(shape, 1)
+    fn product_fixed(&self, w: &Workload, p: &ProductDefinition) -> Duration {
+        let flops = p.shape.checked_batch_flops(p.batch).unwrap_or(u64::MAX);
+        let run = Duration::from_secs_f64(flops as f64 / self.speed(w, PRIOR_GEMM) * 1e-9);
+        let b = u64::from(p.batch.count);
+        let elements = b * (p.shape.a_len() + p.shape.c_len())
+            + u64::from(p.batch.b_count()) * p.shape.b_len();
+        let bytes = w.precision.bytes() * elements + 4 * b * p.shape.c_len();
+        self.schedule.reference_estimate_batched(p.shape, p.batch)
             + Duration::from_secs_f64(bytes as f64 / 1e9)
             + 3 * (run + LAUNCH)
             + w.time_budget / 10
@@ -155,7 +166,7 @@ impl Runner<'_> {
         let tuning = per_class * self.untuned_classes(w) as u32;
         let rep: Duration = Self::products(w)
             .iter()
-            .map(|&(_, _, s)| self.product_fixed(w, s) + w.time_budget)
+            .map(|p| self.product_fixed(w, p) + w.time_budget)
             .sum::<Duration>()
             + self.mlp_time(w);
         tuning + rep * repetitions
@@ -192,6 +203,9 @@ impl Runner<'_> {
         let mut mlp: Option<Duration> = None;
         let mut medians: BTreeMap<String, (Vec<f64>, Vec<String>)> = BTreeMap::new();
         let mut step_times = Vec::new();
+        let mut all_medians: Vec<Vec<f64>> = Vec::new();
+        let mut paths: Vec<KernelPath> = Vec::new();
+        let mut first_training: Option<Training> = None;
         let default_budget = w.time_budget;
         let options = w.train_options();
         for rep in 0..repetitions {
@@ -211,11 +225,13 @@ impl Runner<'_> {
                 training: None,
             };
             let mut done: Vec<BlockRecord> = Vec::new();
+            // This repetition's median of each product, in definition order.
+            let mut rep_medians: Vec<Option<f64>> = vec![None; products.len()];
             collect.planned(products.len() as u64);
-            for (pi, &(li, layout, shape)) in products.iter().enumerate() {
+            for (pi, product) in products.iter().enumerate() {
                 // What is left after this product, at the best estimates so far.
                 let fixed_of = |this: &Runner, i: usize| {
-                    fixed[i].unwrap_or_else(|| this.product_fixed(w, products[i].2))
+                    fixed[i].unwrap_or_else(|| this.product_fixed(w, &products[i]))
                 };
                 let mlp_left = mlp.unwrap_or_else(|| self.mlp_time(w));
                 let reps_after = repetitions - rep - 1;
@@ -236,41 +252,39 @@ impl Runner<'_> {
                 let budget = (left / samplings_left.max(1))
                     .clamp(default_budget / SHRINK, default_budget * GROW);
                 self.settings.time_budget = budget;
-                let layer = &w.block.layers[li];
                 let case = Case {
-                    layout,
-                    shape,
-                    role: Some(format!(
-                        "{} {} {}→{} B={}: {}",
-                        w.block.name,
-                        layer.name,
-                        layer.d_in,
-                        layer.d_out,
-                        w.tokens,
-                        layout.role()
-                    )),
+                    layout: product.layout,
+                    shape: product.shape,
+                    batch: product.batch,
+                    role: Some(product.role.clone()),
                 };
                 let t0 = Instant::now();
                 let before = collect.records.len();
                 self.run_case(&case, &kernels, &mut collect)?;
                 fixed[pi] = Some(t0.elapsed().saturating_sub(budget));
                 for r in &collect.records[before..] {
-                    done.push((li, layout, r.clone()));
+                    let path = r.kernel.path.unwrap_or(KernelPath::Simt);
+                    if !paths.contains(&path) {
+                        paths.push(path);
+                    }
+                    rep_medians[pi] = r.timing.as_ref().map(|t| t.median_ns);
+                    if let Part::Layer(li) = product.part {
+                        done.push((li, product.layout, r.clone()));
+                    }
                 }
-            }
-            let summaries = triplet::summarize(&w.block, w.tokens, &done);
-            // A repetition with a product that failed verification has no step time, and
-            // neither have the ones after it (step times are in repetition order).
-            match summaries.first() {
-                Some(s) if s.missing_layers.is_empty() && step_times.len() == rep as usize => {
-                    step_times.push(s.total.step_ns)
-                }
-                _ => {}
             }
             if rep == 0 {
-                for s in &summaries {
-                    collect.inner.triplets(s)?;
+                for s in triplet::summarize(&w.block, w.tokens, &done) {
+                    collect.inner.triplets(&s)?;
                 }
+            }
+            // A repetition with a product that failed verification has no step time, and
+            // neither have the ones after it (step times are in repetition order).
+            if let Some(m) = rep_medians.into_iter().collect::<Option<Vec<f64>>>()
+                && step_times.len() == rep as usize
+            {
+                step_times.push(m.iter().sum());
+                all_medians.push(m);
             }
             let t0 = Instant::now();
             if let Err(e) = self.train(&options, &mut collect) {
@@ -291,6 +305,9 @@ impl Runner<'_> {
                     e.0.push(t.median_ns);
                     e.1.push(t.histogram);
                 }
+            }
+            if rep == 0 {
+                first_training = training.clone();
             }
             if let Some(t) = training {
                 let e = medians.entry(TRAINING_REPEAT_ID.into()).or_default();
@@ -324,7 +341,13 @@ impl Runner<'_> {
         if let Some(r) = &repeatability {
             super::repeat::warn_flagged(r, obs);
         }
+        let overhead = first_training
+            .as_ref()
+            .and_then(|t| Some(t.best_gemm_tflops? / t.tflops))
+            .filter(|x| x.is_finite());
         Ok(WorkloadRun {
+            model_step: w.definition().model_step(&all_medians, overhead),
+            paths,
             step_times_ns: step_times,
             repeatability,
             took: start.elapsed(),
