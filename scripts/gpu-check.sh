@@ -106,9 +106,12 @@ TN_SHAPES=(4096x6144x${TOK} 4096x4096x${TOK} 4096x14336x${TOK} 14336x4096x${TOK}
 shape_args() { for s in "$@"; do printf -- '--shape %s ' "$s"; done; }
 # Budgets in seconds: tune (default shapes per precision, 8B shapes per layout), runs
 # (standard, 8B per layout), the PyTorch reference (sampling per GEMM, all of it).
-TUNE_B=35 TUNE_L=15 RUN_STD=60 RUN_L=20 REF_T=0.2 REF_ALL=80 SUITE=standard TUNE_SHAPES=()
+# Each can be set from the environment (a shorter lease: TUNE_B=20 TUNE_L=0 ...); TUNE_L=0
+# leaves the 8B layer products to the runs' own --tune-budget.
+TUNE_B=${TUNE_B:-35} TUNE_L=${TUNE_L:-15} RUN_STD=${RUN_STD:-60} RUN_L=${RUN_L:-20}
+REF_T=${REF_T:-0.2} REF_ALL=${REF_ALL:-80} SUITE=standard TUNE_SHAPES=()
 # The named workloads (2 repetitions each, a hard timeout per workload, seconds).
-WORKLOADS=(decoder-8b decoder-8b-f32) WL_REPEAT=2 WL_T=150
+WORKLOADS=(decoder-8b decoder-8b-f32) WL_REPEAT=${WL_REPEAT:-2} WL_T=${WL_T:-150}
 if [ "$QUICK" = 1 ]; then
   NN_SHAPES=(64x96x128) NT_SHAPES=(64x128x96) TN_SHAPES=(128x96x64)
   TUNE_B=10 TUNE_L=5 RUN_STD=30 RUN_L=10 REF_T=0.05 REF_ALL=60 SUITE=quick TUNE_SHAPES=(--shape 256)
@@ -125,6 +128,7 @@ for prec in f32 f16; do
     echo "warning: tuning the default shapes in $prec stopped early (see $OUT/tune-default-$prec.txt)" >&2
 done
 for l in nn nt tn; do
+  [ "$TUNE_L" -gt 0 ] || break
   case $l in nn) S=("${NN_SHAPES[@]}") ;; nt) S=("${NT_SHAPES[@]}") ;; tn) S=("${TN_SHAPES[@]}") ;; esac
   log "tuning the 8B layer products, $l, f32 and f16"
   # shellcheck disable=SC2046

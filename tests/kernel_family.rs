@@ -16,7 +16,8 @@ use flopcost::kernels::family::Geometry;
 use flopcost::kernels::precision::shader_source;
 use flopcost::kernels::problem::Problem;
 use flopcost::kernels::{
-    Compiled, GemmPipeline, KernelConfig, KernelFamily, KernelSpec, Registry, Variant, single,
+    Compiled, GemmPipeline, KernelConfig, KernelFamily, KernelSpec, Registry, ShaderSource,
+    Variant, single,
 };
 use flopcost::types::{Layout, Shape};
 
@@ -62,16 +63,14 @@ impl KernelFamily for Wide {
         ]
     }
 
-    fn build(
+    fn shader(
         &self,
-        gpu: &Gpu,
-        label: &str,
         _config: &KernelConfig,
         layout: Layout,
         variant: Variant,
-    ) -> Result<Arc<dyn Compiled>> {
+    ) -> Result<ShaderSource> {
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
-        let constants = [
+        let constants = vec![
             ("TRANS_A", flag(layout.trans_a())),
             ("TRANS_B", flag(layout.trans_b())),
             ("WG_X", f64::from(WORKGROUP.0)),
@@ -81,7 +80,23 @@ impl KernelFamily for Wide {
             include_str!("../shaders/gemm_naive.wgsl"),
             variant.precision,
         )?;
-        single::build(gpu, label, &source, &constants, WORKGROUP)
+        Ok(ShaderSource::main(
+            format!("{NAME} {layout}"),
+            source.into_owned(),
+            constants,
+        ))
+    }
+
+    fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        config: &KernelConfig,
+        layout: Layout,
+        variant: Variant,
+    ) -> Result<Arc<dyn Compiled>> {
+        let s = self.shader(config, layout, variant)?;
+        single::build(gpu, label, &s.source, &s.constants, WORKGROUP)
     }
 }
 

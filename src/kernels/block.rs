@@ -11,7 +11,7 @@ use super::blocked::{self, block_of};
 use super::config::{BlockConfig, KernelConfig, KernelSpec, PORTABLE_BLOCK, Variant};
 use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::shader_source;
-use super::shader::flag;
+use super::shader::{ShaderSource, flag};
 use super::support::Caps;
 use crate::gpu::Gpu;
 use crate::types::{Layout, Precision};
@@ -186,18 +186,27 @@ impl KernelFamily for Block {
             .collect()
     }
 
+    fn shader(&self, c: &KernelConfig, layout: Layout, _variant: Variant) -> Result<ShaderSource> {
+        let c = config(c);
+        let constants = constants_of(c, layout, workgroup(c), loads(c));
+        let source = shader_source(BLOCK_WGSL, c.precision)?.into_owned();
+        Ok(ShaderSource::main(
+            format!("block {c} {layout}"),
+            source,
+            constants,
+        ))
+    }
+
     fn build(
         &self,
         gpu: &Gpu,
         label: &str,
         c: &KernelConfig,
         layout: Layout,
-        _variant: Variant,
+        variant: Variant,
     ) -> Result<Arc<dyn Compiled>> {
-        let c = config(c);
-        let constants = constants_of(c, layout, workgroup(c), loads(c));
-        let source = shader_source(BLOCK_WGSL, c.precision)?;
-        blocked::build(gpu, label, c, layout, &source, &constants)
+        let s = self.shader(c, layout, variant)?;
+        blocked::build(gpu, label, config(c), layout, &s.source, &s.constants)
     }
 }
 

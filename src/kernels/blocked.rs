@@ -12,7 +12,7 @@ use anyhow::{Result, bail};
 
 use super::config::{BlockConfig, KernelConfig};
 use super::family::{Compiled, Dispatch, GemmBinding};
-use super::shader::{compile, storage_entry, uniform_entry};
+use super::shader::{ShaderSource, compile, storage_entry, uniform_entry};
 use crate::gpu::Gpu;
 use crate::types::{Batch, Layout, Shape, Strides};
 
@@ -124,13 +124,8 @@ impl BlockPipeline {
                     storage_entry(4, false),
                 ],
             });
-        let p = compile(
-            gpu,
-            "split-k reduce",
-            REDUCE_WGSL,
-            &[("WG", f64::from(REDUCE_WG))],
-            &l,
-        )?;
+        let s = reduce_shader();
+        let p = compile(gpu, &s.label, &s.source, &s.constants, &l)?;
         *slot = Some((p.clone(), l.clone()));
         Ok((p, l))
     }
@@ -285,6 +280,15 @@ impl Compiled for BlockPipeline {
         };
         self.bind_config(gpu, *cfg, shape, batch, strides, buffers)
     }
+}
+
+/// The split-K reduction's shader.
+pub fn reduce_shader() -> ShaderSource {
+    ShaderSource::main(
+        "split-k reduce".into(),
+        REDUCE_WGSL.into(),
+        vec![("WG", f64::from(REDUCE_WG))],
+    )
 }
 
 /// Compiles a register-blocked kernel for `layout`.

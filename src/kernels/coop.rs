@@ -26,6 +26,7 @@ use super::blocked::{self, block_of};
 use super::config::{BlockConfig, KernelConfig, PORTABLE_BLOCK, Variant};
 use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::f16_variant;
+use super::shader::ShaderSource;
 use super::support::Caps;
 pub use super::support::{FRAGS, Support, support, support_in, support_of};
 use crate::gpu::Gpu;
@@ -389,18 +390,26 @@ impl KernelFamily for Coopmat {
         }
     }
 
+    fn shader(&self, c: &KernelConfig, layout: Layout, _variant: Variant) -> Result<ShaderSource> {
+        let c = block(c);
+        let constants = constants(c, layout.trans_a(), layout.trans_b());
+        Ok(ShaderSource::main(
+            format!("coopmat {c} {layout}"),
+            source(c.frag)?,
+            constants,
+        ))
+    }
+
     fn build(
         &self,
         gpu: &Gpu,
         label: &str,
         c: &KernelConfig,
         layout: Layout,
-        _variant: Variant,
+        variant: Variant,
     ) -> Result<Arc<dyn Compiled>> {
-        let c = block(c);
-        let constants = constants(c, layout.trans_a(), layout.trans_b());
-        let source = source(c.frag)?;
-        blocked::build(gpu, label, c, layout, &source, &constants)
+        let s = self.shader(c, layout, variant)?;
+        blocked::build(gpu, label, block(c), layout, &s.source, &s.constants)
     }
 }
 
@@ -515,6 +524,24 @@ mod tests {
             ..info.clone()
         };
         assert!(support_of(all, &[prop(16, F16, F32)], &varying).is_err());
+        // What naga can translate decides too: Metal takes 8×8 only, DX12 and GL none.
+        let on = |backend| wgpu::AdapterInfo {
+            backend,
+            ..info.clone()
+        };
+        let props = [prop(16, F16, F32), prop(8, F16, F32)];
+        let metal = support_of(all, &props, &on(wgpu::Backend::Metal)).unwrap();
+        assert_eq!(
+            metal.frags,
+            vec![8],
+            "Metal has 8x8 simdgroup matrices only"
+        );
+        let e = support_of(all, &props[..1], &on(wgpu::Backend::Metal)).unwrap_err();
+        assert!(e.contains("8x8 Metal simdgroup"), "{e}");
+        for backend in [wgpu::Backend::Dx12, wgpu::Backend::Gl] {
+            let e = support_of(all, &props, &on(backend)).unwrap_err();
+            assert!(e.contains("translates no cooperative matrices"), "{e}");
+        }
     }
 }
 

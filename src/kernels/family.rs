@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::config::{BlockConfig, KernelConfig, KernelSpec, Variant};
+use super::shader::ShaderSource;
 use super::support::Caps;
 use crate::gpu::Gpu;
 use crate::types::{Batch, Layout, Shape, Strides};
@@ -58,8 +59,17 @@ pub trait KernelFamily: Sync {
         Vec::new()
     }
 
-    /// Compiles `config` for `layout` with operands in `variant`; `label` names it in
-    /// driver messages.
+    /// The shader [`KernelFamily::build`] compiles for `config`, `layout` and `variant`:
+    /// its WGSL and override constants.
+    fn shader(
+        &self,
+        config: &KernelConfig,
+        layout: Layout,
+        variant: Variant,
+    ) -> Result<ShaderSource>;
+
+    /// Compiles `config` for `layout` with operands in `variant` (the shader of
+    /// [`KernelFamily::shader`]); `label` names it in driver messages.
     fn build(
         &self,
         gpu: &Gpu,

@@ -47,5 +47,6 @@ pub use family::{Compiled, GemmBinding, KernelFamily};
 pub use pipeline::GemmPipeline;
 pub use problem::Problem;
 pub use registry::{Registry, default_kernels, lookup, registry};
+pub use shader::ShaderSource;
 pub use support::Caps;
 pub use tiled::DEFAULT_TILE;

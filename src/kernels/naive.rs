@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::config::{Fault, KernelConfig, KernelSpec, Variant};
 use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::shader_source;
-use super::shader::flag;
+use super::shader::{ShaderSource, flag};
 use super::single;
 use crate::gpu::Gpu;
 use crate::types::Layout;
@@ -77,6 +77,35 @@ impl KernelFamily for Naive {
         ]
     }
 
+    fn shader(
+        &self,
+        config: &KernelConfig,
+        layout: Layout,
+        variant: Variant,
+    ) -> Result<ShaderSource> {
+        let fault = match config {
+            KernelConfig::Naive { fault } => *fault,
+            _ => Fault::None,
+        };
+        let constants = vec![
+            ("TRANS_A", flag(layout.trans_a())),
+            ("TRANS_B", flag(layout.trans_b())),
+            ("WG_X", f64::from(WORKGROUP.0)),
+            ("WG_Y", f64::from(WORKGROUP.1)),
+            ("FAULT", f64::from(fault.code())),
+        ];
+        let source = shader_source(NAIVE_WGSL, variant.precision)?.into_owned();
+        let label = format!(
+            "naive {layout} {}{}",
+            variant.precision,
+            match fault {
+                Fault::None => String::new(),
+                f => format!(" fault {}", f.code()),
+            }
+        );
+        Ok(ShaderSource::main(label, source, constants))
+    }
+
     fn build(
         &self,
         gpu: &Gpu,
@@ -85,19 +114,8 @@ impl KernelFamily for Naive {
         layout: Layout,
         variant: Variant,
     ) -> Result<Arc<dyn Compiled>> {
-        let fault = match config {
-            KernelConfig::Naive { fault } => *fault,
-            _ => Fault::None,
-        };
-        let constants = [
-            ("TRANS_A", flag(layout.trans_a())),
-            ("TRANS_B", flag(layout.trans_b())),
-            ("WG_X", f64::from(WORKGROUP.0)),
-            ("WG_Y", f64::from(WORKGROUP.1)),
-            ("FAULT", f64::from(fault.code())),
-        ];
-        let source = shader_source(NAIVE_WGSL, variant.precision)?;
+        let s = self.shader(config, layout, variant)?;
         let label = format!("{label}-{layout}-{}", variant.precision);
-        single::build(gpu, &label, &source, &constants, WORKGROUP)
+        single::build(gpu, &label, &s.source, &s.constants, WORKGROUP)
     }
 }

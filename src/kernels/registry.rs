@@ -10,15 +10,18 @@
 use anyhow::Result;
 
 use super::block::Block;
-use super::config::{BlockConfig, KernelConfig, KernelSpec, SMALLEST_BLOCK, Variant};
+use super::config::{
+    BlockConfig, KernelConfig, KernelSpec, PORTABLE_BLOCK, SMALLEST_BLOCK, Variant,
+};
 use super::coop::Coopmat;
 use super::family::{Geometry, KernelFamily};
 use super::naive::Naive;
+use super::shader::ShaderSource;
 use super::subgroup::Subgroup;
 use super::support::Caps;
 use super::tiled::Tiled;
 use crate::error::input_error;
-use crate::types::Shape;
+use crate::types::{Layout, Precision, Shape};
 
 /// Every family, in the order their kernels are listed and their tuning candidates tried.
 pub static FAMILIES: [&dyn KernelFamily; 5] = [&Naive, &Tiled, &Block, &Subgroup, &Coopmat];
@@ -141,6 +144,63 @@ impl Registry {
                 })
             })
             .collect()
+    }
+
+    /// Every shader the families may compile on an adapter of `caps`: each configuration
+    /// the tuned kernel may choose (its candidates and the portable block it falls back
+    /// to) and each named kernel, in every layout and in each precision and path the
+    /// adapter allows (f16 where it has f16 in shaders, cooperative matrices where
+    /// [`super::support::support_in`] accepts them), and the split-K reduction; each once.
+    pub fn shaders(&self, caps: &Caps) -> Vec<ShaderSource> {
+        let mut variants = vec![Variant::simt(Precision::F32)];
+        if caps.features.contains(wgpu::Features::SHADER_F16) {
+            variants.push(Variant::simt(Precision::F16));
+            if super::support::support_in(caps).is_ok() {
+                variants.push(Variant {
+                    precision: Precision::F16,
+                    coopmat: true,
+                });
+            }
+        }
+        let mut configs: Vec<(KernelConfig, Variant)> = Vec::new();
+        for &v in &variants {
+            for c in self.candidates(caps, v) {
+                configs.push((KernelConfig::Block(c.with_split(1)), v));
+            }
+            if !v.coopmat {
+                let portable = KernelConfig::Block(PORTABLE_BLOCK.with_precision(v.precision));
+                configs.push((portable, v));
+                for spec in self.kernels() {
+                    match spec.config {
+                        KernelConfig::Tuned => {}
+                        KernelConfig::Block(b) => {
+                            configs.push((KernelConfig::Block(b.with_precision(v.precision)), v))
+                        }
+                        c => configs.push((c, v)),
+                    }
+                }
+            }
+        }
+        let mut out: Vec<ShaderSource> = Vec::new();
+        for (config, v) in configs {
+            let Some(f) = self.family_of(&config) else {
+                continue;
+            };
+            if f.check(&config, &caps.limits).is_err() || f.needs(&config, caps, v).is_err() {
+                continue;
+            }
+            for layout in Layout::ALL {
+                if let Ok(s) = f.shader(&config, layout, v)
+                    && !out
+                        .iter()
+                        .any(|o| o.source == s.source && o.constants == s.constants)
+                {
+                    out.push(s);
+                }
+            }
+        }
+        out.push(super::blocked::reduce_shader());
+        out
     }
 
     /// Looks up kernels by name; an unknown name is bad input.

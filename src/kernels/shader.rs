@@ -33,6 +33,40 @@ pub fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
+/// One shader as flopcost hands it to wgpu: its WGSL, the override constants it is
+/// specialised with, and the compute entry points made from it. Every family, the split-K
+/// reduction, the peaks and the training step describe their shaders this way, and
+/// compile from the description, so a test can translate each one for every backend
+/// exactly as it runs (`tests/translate.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShaderSource {
+    /// What it is, e.g. `block 128x128x8 8x8 nt f16`.
+    pub label: String,
+    pub source: String,
+    pub constants: Vec<(&'static str, f64)>,
+    pub entries: Vec<&'static str>,
+    /// Whether wgpu compiles it with its runtime bounds checks (the training step's
+    /// elementwise shaders); the kernels and peaks are compiled without them.
+    pub runtime_checks: bool,
+}
+
+impl ShaderSource {
+    /// A shader with the one entry point `main`.
+    pub fn main(
+        label: String,
+        source: String,
+        constants: Vec<(&'static str, f64)>,
+    ) -> ShaderSource {
+        ShaderSource {
+            label,
+            source,
+            constants,
+            entries: vec!["main"],
+            runtime_checks: false,
+        }
+    }
+}
+
 /// A boolean override constant.
 pub fn flag(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }

@@ -11,6 +11,7 @@ use super::blocked::{self, block_of};
 use super::config::{BlockConfig, KernelConfig, PORTABLE_BLOCK, Variant};
 use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::shader_source;
+use super::shader::ShaderSource;
 use super::support::Caps;
 use crate::gpu::Gpu;
 use crate::types::Layout;
@@ -114,17 +115,26 @@ impl KernelFamily for Subgroup {
         }
     }
 
+    fn shader(&self, c: &KernelConfig, layout: Layout, _variant: Variant) -> Result<ShaderSource> {
+        let c = config(c);
+        let constants = constants_of(c, layout, workgroup(c), loads(c));
+        let source = shader_source(SUBGROUP_WGSL, c.precision)?.into_owned();
+        Ok(ShaderSource::main(
+            format!("subgroup {c} {layout}"),
+            source,
+            constants,
+        ))
+    }
+
     fn build(
         &self,
         gpu: &Gpu,
         label: &str,
         c: &KernelConfig,
         layout: Layout,
-        _variant: Variant,
+        variant: Variant,
     ) -> Result<Arc<dyn Compiled>> {
-        let c = config(c);
-        let constants = constants_of(c, layout, workgroup(c), loads(c));
-        let source = shader_source(SUBGROUP_WGSL, c.precision)?;
-        blocked::build(gpu, label, c, layout, &source, &constants)
+        let s = self.shader(c, layout, variant)?;
+        blocked::build(gpu, label, config(c), layout, &s.source, &s.constants)
     }
 }

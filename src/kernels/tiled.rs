@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::config::{KernelConfig, KernelSpec, TileConfig, Variant};
 use super::family::{Compiled, Geometry, KernelFamily};
 use super::precision::shader_source;
-use super::shader::flag;
+use super::shader::{ShaderSource, flag};
 use super::single;
 use crate::gpu::Gpu;
 use crate::types::Layout;
@@ -110,17 +110,15 @@ impl KernelFamily for Tiled {
         ]
     }
 
-    fn build(
+    fn shader(
         &self,
-        gpu: &Gpu,
-        label: &str,
         config: &KernelConfig,
         layout: Layout,
         variant: Variant,
-    ) -> Result<Arc<dyn Compiled>> {
+    ) -> Result<ShaderSource> {
         let t = tile(config);
         let (wx, wy) = workgroup(t);
-        let constants = [
+        let constants = vec![
             ("TRANS_A", flag(layout.trans_a())),
             ("TRANS_B", flag(layout.trans_b())),
             ("WG_X", f64::from(wx)),
@@ -131,8 +129,25 @@ impl KernelFamily for Tiled {
             ("TM", f64::from(t.tm)),
             ("TN", f64::from(t.tn)),
         ];
-        let source = shader_source(TILED_WGSL, variant.precision)?;
+        let source = shader_source(TILED_WGSL, variant.precision)?.into_owned();
+        let label = format!(
+            "tiled {}x{}x{} {}x{} {layout} {}",
+            t.bm, t.bn, t.bk, t.tm, t.tn, variant.precision
+        );
+        Ok(ShaderSource::main(label, source, constants))
+    }
+
+    fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        config: &KernelConfig,
+        layout: Layout,
+        variant: Variant,
+    ) -> Result<Arc<dyn Compiled>> {
+        let t = tile(config);
+        let s = self.shader(config, layout, variant)?;
         let label = format!("{label}-{layout}-{}", variant.precision);
-        single::build(gpu, &label, &source, &constants, (t.bn, t.bm))
+        single::build(gpu, &label, &s.source, &s.constants, (t.bn, t.bm))
     }
 }

@@ -12,9 +12,26 @@ pub mod triplet;
 
 use std::time::Duration;
 
-use crate::types::{Batch, Layer, Layout, Shape};
+use crate::kernels::{Caps, Registry, ShaderSource};
+use crate::types::{Batch, Layer, Layout, Precision, Shape};
 pub use blocks::Block;
 pub use train::TrainOptions;
+
+/// Every shader flopcost may compile on an adapter of `caps`, each with the override
+/// constants it is compiled with: the GEMM kernels of every family in every configuration
+/// the tuner or a named kernel may use ([`Registry::shaders`]), the peaks
+/// ([`peaks::shaders`]) and the training step's ([`train::ops::shaders`]), in f32 and, where
+/// the adapter has `SHADER_F16`, f16. A batched product runs the same shader as a single
+/// one (the batch is a uniform), so batches add none.
+pub fn shaders(caps: &Caps) -> anyhow::Result<Vec<ShaderSource>> {
+    let mut out = Registry::default().shaders(caps);
+    out.extend(peaks::shaders(caps)?);
+    out.extend(train::ops::shaders(Precision::F32)?);
+    if caps.features.contains(wgpu::Features::SHADER_F16) {
+        out.extend(train::ops::shaders(Precision::F16)?);
+    }
+    Ok(out)
+}
 
 /// One GEMM problem: one product, or a batch of them in one dispatch.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 
 use super::common::{PeakSettings, best_median, grid, pipeline, timed_runs};
 use crate::gpu::Gpu;
+use crate::kernels::ShaderSource;
 use crate::measure::gpu::Meter;
 use crate::result::{ByteCount, PeakMethod};
 use crate::types::TimingMethod;
@@ -75,9 +76,19 @@ pub fn measure(meter: &mut Meter, settings: &PeakSettings) -> Result<Bandwidths>
     })
 }
 
+/// The shader of the copy peak.
+pub fn shader() -> ShaderSource {
+    ShaderSource::main(
+        "peak copy".into(),
+        COPY_WGSL.to_string(),
+        vec![("WG", f64::from(WG))],
+    )
+}
+
 fn shader_copy(meter: &mut Meter, settings: &PeakSettings) -> Result<PeakMethod> {
     let gpu = meter.gpu();
-    let (pipeline, layout) = pipeline(gpu, "peak copy", COPY_WGSL, &[("WG", f64::from(WG))])?;
+    let s = shader();
+    let (pipeline, layout) = pipeline(gpu, &s.label, &s.source, &s.constants)?;
     let bytes = size(gpu, want(gpu), true);
     let len = u32::try_from(bytes / 16).context("copy buffer too large")?;
     let src = gpu.buffer("peak copy src", bytes, wgpu::BufferUsages::STORAGE)?;

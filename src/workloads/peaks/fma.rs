@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 
 use super::common::{Arith, PARAMS_WGSL, PeakSettings, best_median};
+use crate::kernels::ShaderSource;
 use crate::kernels::precision::f16_variant;
 use crate::measure::gpu::Meter;
 use crate::result::PeakMethod;
@@ -83,6 +84,15 @@ impl Variant {
         };
         source.push_str(PARAMS_WGSL);
         Ok(source)
+    }
+
+    /// The variant's shader in `precision`, as [`measure`] compiles it.
+    pub fn shader(self, precision: Precision) -> Result<ShaderSource> {
+        Ok(ShaderSource::main(
+            format!("peak fma {precision} {}", self.name()),
+            self.source(precision)?,
+            self.constants(),
+        ))
     }
 
     fn constants(self) -> Vec<(&'static str, f64)> {
@@ -211,13 +221,12 @@ pub fn measure(
     let mut candidates = Vec::new();
     let mut rates = serde_json::Map::new();
     for v in variants() {
-        let source = v.source(precision)?;
-        let label = format!("peak fma {precision} {}", v.name());
+        let s = v.shader(precision)?;
         let arith = Arith::new(
             gpu,
-            &label,
-            &source,
-            &v.constants(),
+            &s.label,
+            &s.source,
+            &s.constants,
             invocations(gpu.is_software()),
             v.workgroup,
         )

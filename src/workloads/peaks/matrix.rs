@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 
 use super::common::{Arith, PARAMS_WGSL, PeakSettings, best_median};
 use crate::kernels::coop::Support;
+use crate::kernels::{Caps, ShaderSource};
 use crate::measure::gpu::Meter;
 use crate::result::{MatrixPeak, PeakMethod};
 use crate::types::Precision;
@@ -42,19 +43,60 @@ fn workgroup_bytes(frag: u32, acc: Precision) -> u64 {
     2 * 4 * tile * 2 + u64::from(SUBGROUPS) * 4 * tile * acc_bytes
 }
 
-/// Whether the adapter offers `frag`³ f16 × f16 → `acc`.
-fn offers(gpu: &crate::gpu::Gpu, frag: u32, acc: Precision) -> bool {
+/// Whether `properties` (an adapter's) offer `frag`³ f16 × f16 → `acc`.
+fn offers(properties: &[wgpu::CooperativeMatrixProperties], frag: u32, acc: Precision) -> bool {
     let want = match acc {
         Precision::F32 => wgpu::CooperativeScalarType::F32,
         Precision::F16 => wgpu::CooperativeScalarType::F16,
     };
-    gpu.adapter.cooperative_matrix_properties().iter().any(|p| {
+    properties.iter().any(|p| {
         p.m_size == frag
             && p.n_size == frag
             && p.k_size == frag
             && p.ab_type == wgpu::CooperativeScalarType::F16
             && p.cr_type == want
     })
+}
+
+/// The matrix peak's shaders on an adapter of `caps` with cooperative-matrix `support`:
+/// one per fragment size it offers and accumulator type, within its workgroup limits,
+/// as [`measure`] compiles them.
+pub fn shaders(caps: &Caps, support: &Support) -> Vec<ShaderSource> {
+    kernels(caps, support)
+        .into_iter()
+        .map(|(_, _, s)| s)
+        .collect()
+}
+
+/// [`shaders`] with the fragment size and accumulator type of each.
+fn kernels(caps: &Caps, support: &Support) -> Vec<(u32, Precision, ShaderSource)> {
+    let mut out = Vec::new();
+    for &frag in &support.frags {
+        for acc in [Precision::F32, Precision::F16] {
+            let wg = SUBGROUPS * support.lanes;
+            if !offers(&caps.coopmat, frag, acc)
+                || wg > caps.limits.max_compute_invocations_per_workgroup
+                || workgroup_bytes(frag, acc)
+                    > u64::from(caps.limits.max_compute_workgroup_storage_size)
+            {
+                continue;
+            }
+            out.push((
+                frag,
+                acc,
+                ShaderSource::main(
+                    format!("peak coopmat {frag}x{frag} {acc}"),
+                    source(frag, acc),
+                    vec![
+                        ("FRAG", f64::from(frag)),
+                        ("SUBGROUPS", f64::from(SUBGROUPS)),
+                        ("LANES", f64::from(support.lanes)),
+                    ],
+                ),
+            ));
+        }
+    }
+    out
 }
 
 pub fn measure(
@@ -64,73 +106,51 @@ pub fn measure(
 ) -> Result<Vec<MatrixPeak>> {
     let gpu = meter.gpu();
     let mut out = Vec::new();
-    for &frag in &support.frags {
-        for acc in [Precision::F32, Precision::F16] {
-            if !offers(gpu, frag, acc) {
-                continue;
-            }
-            let wg = SUBGROUPS * support.lanes;
-            let limits = gpu.limits();
-            if wg > limits.max_compute_invocations_per_workgroup
-                || workgroup_bytes(frag, acc) > u64::from(limits.max_compute_workgroup_storage_size)
-            {
-                continue;
-            }
-            let label = format!("peak coopmat {frag}x{frag} {acc}");
-            let subgroups: u64 = if gpu.is_software() { 1 << 9 } else { 1 << 16 };
-            let invocations = subgroups * u64::from(support.lanes);
-            let arith = Arith::new(
-                gpu,
-                &label,
-                &source(frag, acc),
-                &[
-                    ("FRAG", f64::from(frag)),
-                    ("SUBGROUPS", f64::from(SUBGROUPS)),
-                    ("LANES", f64::from(support.lanes)),
-                ],
-                invocations,
-                wg,
-            )
+    for (frag, acc, s) in kernels(&Caps::of(gpu), support) {
+        let wg = SUBGROUPS * support.lanes;
+        let label = &s.label;
+        let subgroups: u64 = if gpu.is_software() { 1 << 9 } else { 1 << 16 };
+        let invocations = subgroups * u64::from(support.lanes);
+        let arith = Arith::new(gpu, label, &s.source, &s.constants, invocations, wg)
             .with_context(|| format!("{frag}x{frag}x{frag} with {acc} accumulators"))?;
-            let iters = arith.calibrate(meter, settings)?;
-            let samples = arith.time(meter, iters, settings.runs, settings)?;
-            let runs = samples.len() as u64;
-            let (best_ns, median_ns) = best_median(samples)?;
-            let invocations = arith.invocations(wg);
-            let subgroups = invocations / u64::from(support.lanes);
-            let f = f64::from(frag);
-            let flops = subgroups as f64 * f64::from(iters) * f64::from(PRODUCTS) * 2.0 * f * f * f;
-            let mut p = BTreeMap::new();
-            p.insert("fragment".into(), format!("{frag}x{frag}x{frag}").into());
-            p.insert("accumulator".into(), acc.as_str().into());
-            p.insert("subgroups_per_workgroup".into(), SUBGROUPS.into());
-            p.insert("lanes".into(), support.lanes.into());
-            p.insert("products_per_iteration".into(), PRODUCTS.into());
-            p.insert("iterations".into(), iters.into());
-            let method = PeakMethod {
-                kernel: format!(
-                    "{frag}x{frag}x{frag} f16 cooperative-matrix products into {acc} \
+        let iters = arith.calibrate(meter, settings)?;
+        let samples = arith.time(meter, iters, settings.runs, settings)?;
+        let runs = samples.len() as u64;
+        let (best_ns, median_ns) = best_median(samples)?;
+        let invocations = arith.invocations(wg);
+        let subgroups = invocations / u64::from(support.lanes);
+        let f = f64::from(frag);
+        let flops = subgroups as f64 * f64::from(iters) * f64::from(PRODUCTS) * 2.0 * f * f * f;
+        let mut p = BTreeMap::new();
+        p.insert("fragment".into(), format!("{frag}x{frag}x{frag}").into());
+        p.insert("accumulator".into(), acc.as_str().into());
+        p.insert("subgroups_per_workgroup".into(), SUBGROUPS.into());
+        p.insert("lanes".into(), support.lanes.into());
+        p.insert("products_per_iteration".into(), PRODUCTS.into());
+        p.insert("iterations".into(), iters.into());
+        let method = PeakMethod {
+            kernel: format!(
+                "{frag}x{frag}x{frag} f16 cooperative-matrix products into {acc} \
                      accumulators, {PRODUCTS} independent products per subgroup per loop \
                      iteration, operands loaded from workgroup memory at offsets that change \
                      every iteration, no global memory traffic; result written only if equal \
                      to a runtime sentinel"
-                ),
-                timing_method: meter.method(),
-                invocations,
-                work_per_run: flops,
-                runs,
-                best_ns,
-                median_ns,
-                params: p,
-                bytes: None,
-            };
-            out.push(MatrixPeak {
-                fragment: format!("{frag}x{frag}x{frag}"),
-                accumulator: acc,
-                tflops: flops / best_ns / 1e3,
-                method,
-            });
-        }
+            ),
+            timing_method: meter.method(),
+            invocations,
+            work_per_run: flops,
+            runs,
+            best_ns,
+            median_ns,
+            params: p,
+            bytes: None,
+        };
+        out.push(MatrixPeak {
+            fragment: format!("{frag}x{frag}x{frag}"),
+            accumulator: acc,
+            tflops: flops / best_ns / 1e3,
+            method,
+        });
     }
     Ok(out)
 }

@@ -20,11 +20,33 @@ pub mod matrix;
 use anyhow::{Context, Result};
 
 use crate::cost::catalog::Entry;
+use crate::kernels::{Caps, ShaderSource};
 use crate::measure::gpu::Meter;
 use crate::result::Peaks;
 use crate::types::Precision;
 
 pub use common::{PLAUSIBLE_SLACK, PeakSettings, TARGET_RUN};
+
+/// Every shader the peaks may compile on an adapter of `caps`: each FMA variant in f32
+/// (and f16 with `SHADER_F16`), the matrix peak's where cooperative matrices are supported,
+/// and the copy.
+pub fn shaders(caps: &Caps) -> Result<Vec<ShaderSource>> {
+    let mut out = Vec::new();
+    let mut precisions = vec![Precision::F32];
+    if caps.features.contains(wgpu::Features::SHADER_F16) {
+        precisions.push(Precision::F16);
+    }
+    for p in precisions {
+        for v in fma::variants() {
+            out.push(v.shader(p)?);
+        }
+    }
+    if let Ok(support) = crate::kernels::support::support_in(caps) {
+        out.extend(matrix::shaders(caps, &support));
+    }
+    out.push(copy::shader());
+    Ok(out)
+}
 
 /// Measures the FMA peaks (f32, and f16 where the adapter has `SHADER_F16`), the
 /// cooperative-matrix peaks where it has cooperative matrices, and the bandwidths,

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 
 use crate::gpu::Gpu;
 use crate::kernels::precision::f16_variant;
-use crate::kernels::{GemmBinding, GemmPipeline};
+use crate::kernels::{GemmBinding, GemmPipeline, ShaderSource};
 use crate::types::Precision;
 
 const FORWARD_WGSL: &str = include_str!("../../../shaders/train_forward.wgsl");
@@ -45,32 +45,67 @@ pub struct Kernels {
     pub advance: wgpu::ComputePipeline,
 }
 
+/// The training step's shaders in `precision`, as [`Kernels::new`] compiles them: the
+/// forward, backward and loss entry points (their f16 variant in f16), the optimizer and,
+/// in f16, the cast to f16. None has override constants.
+pub fn shaders(precision: Precision) -> Result<Vec<ShaderSource>> {
+    let variant = |src: &'static str| -> Result<String> {
+        match precision {
+            Precision::F32 => Ok(src.to_string()),
+            Precision::F16 => f16_variant(src),
+        }
+    };
+    let shader = |name: &str, source: String, entries: &[&'static str]| ShaderSource {
+        label: format!("{name} {precision}"),
+        source,
+        constants: Vec::new(),
+        entries: entries.to_vec(),
+        runtime_checks: true,
+    };
+    let mut out = vec![
+        shader(
+            "train_forward",
+            variant(FORWARD_WGSL)?,
+            &["bias_gelu", "bias_only"],
+        ),
+        shader(
+            "train_backward",
+            variant(BACKWARD_WGSL)?,
+            &["gelu_backward", "bias_grad_partial", "bias_grad_finish"],
+        ),
+        shader("train_loss", variant(LOSS_WGSL)?, &["mse", "finish"]),
+        shader(
+            "train_optim",
+            OPTIM_WGSL.to_string(),
+            &["adamw", "sgd", "advance"],
+        ),
+    ];
+    if precision == Precision::F16 {
+        out.push(shader("train_cast", CAST_WGSL.to_string(), &["to_f16"]));
+    }
+    Ok(out)
+}
+
 impl Kernels {
     pub fn new(gpu: &Gpu, precision: Precision) -> Result<Kernels> {
-        let variant = |src: &'static str| -> Result<String> {
-            match precision {
-                Precision::F32 => Ok(src.to_string()),
-                Precision::F16 => f16_variant(src),
-            }
-        };
-        let (fwd_src, bwd_src, loss_src) = (
-            variant(FORWARD_WGSL)?,
-            variant(BACKWARD_WGSL)?,
-            variant(LOSS_WGSL)?,
-        );
+        let shaders = shaders(precision)?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = |label: &str, src: &str| {
+        let module = |name: &str| {
+            let s = shaders
+                .iter()
+                .find(|s| s.label.starts_with(name))
+                .expect("every training shader is listed");
             gpu.device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(src.to_string().into()),
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(s.source.clone().into()),
                 })
         };
-        let fwd = module("train_forward", &fwd_src);
-        let bwd = module("train_backward", &bwd_src);
-        let loss = module("train_loss", &loss_src);
-        let optim = module("train_optim", OPTIM_WGSL);
-        let cast = (precision == Precision::F16).then(|| module("train_cast", CAST_WGSL));
+        let fwd = module("train_forward");
+        let bwd = module("train_backward");
+        let loss = module("train_loss");
+        let optim = module("train_optim");
+        let cast = (precision == Precision::F16).then(|| module("train_cast"));
         let pipeline = |m: &wgpu::ShaderModule, entry: &str| {
             gpu.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
