@@ -6,7 +6,8 @@
 # both precisions, measure the same GEMMs with the vendor library through PyTorch
 # (scripts/torch_reference.py), run the named workloads decoder-8b v2 (mixed precision,
 # attention, LM head) and decoder-8b-f32, write the result files to $OUT/results/ and
-# print a short table and the wgpu-vs-vendor comparisons last.
+# print a short table and the wgpu-vs-vendor comparisons last. Power is measured through
+# nvidia-smi where the GPU is NVIDIA's (the run finds it by the adapter's PCI bus id).
 #
 #   OUT=results/local bash scripts/gpu-check.sh     (from the project root)
 #
@@ -235,6 +236,12 @@ for f in sorted(glob.glob(f"{res}/{slug}-workload-*-{stamp}.json")):
     if m:
         line += f', {m["model"]} {m["tokens_per_second"]:.4g} tokens/s'
     print(line + f', all verified: {"yes" if ok else "NO"}, complete: {d.get("complete")}')
+    p, c = d.get("power"), d.get("cost") or {}
+    if p:
+        jm = c.get("joules_per_pflop_training_measured")
+        print(f'  power ({p["source"]}: {p["method"]}): idle {p.get("idle_watts")} W, '
+              f'mean {c.get("measured_watts")} W over the step, '
+              f'{jm if jm is None else round(jm, 1)} J/PFLOP measured')
 PY
 fi
 # The reference writes one file per input, in order: pair them up.

@@ -34,6 +34,7 @@ pub fn result_file(
         sustain: None,
         more_training: Vec::new(),
         runtime: Some(Runtime::wgpu()),
+        power: None,
     }
 }
 

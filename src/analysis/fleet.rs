@@ -62,6 +62,9 @@ pub struct Model {
     /// million of them (over the files that have a price).
     pub tokens_per_second_median: Option<f64>,
     pub usd_per_million_tokens_median: Option<f64>,
+    /// Median measured joules per PFLOP of the workload step, over the files whose run
+    /// read a power sensor (nameplate figures are never mixed in).
+    pub joules_per_pflop_measured_median: Option<f64>,
     pub outliers: Vec<Outlier>,
     pub members: Vec<Member>,
 }
@@ -76,6 +79,7 @@ pub struct Member {
     pub path: Option<String>,
     pub tokens_per_second: Option<f64>,
     pub usd_per_million_tokens: Option<f64>,
+    pub joules_per_pflop_measured: Option<f64>,
 }
 
 /// A host more than the threshold below its model's median.
@@ -103,6 +107,7 @@ struct Entry {
     path: Option<String>,
     tokens_per_second: Option<f64>,
     usd_per_million_tokens: Option<f64>,
+    joules_measured: Option<f64>,
 }
 
 /// Sorts `v` and gives its median (none for no values).
@@ -207,6 +212,10 @@ fn entry(i: &Ingested) -> std::result::Result<Entry, String> {
             .per_token
             .as_ref()
             .and_then(|p| p.usd_per_million_tokens),
+        joules_measured: i
+            .cost
+            .joules_per_pflop_training_measured
+            .filter(|_| i.cost.training_work == Some(crate::result::WorkBasis::WorkloadStep)),
     })
 }
 
@@ -241,6 +250,12 @@ fn model(adapter: String, backend: String, mut members: Vec<Entry>, threshold: f
             .filter_map(|m| m.usd_per_million_tokens)
             .collect::<Vec<f64>>(),
     );
+    let joules_median = median(
+        &mut members
+            .iter()
+            .filter_map(|m| m.joules_measured)
+            .collect::<Vec<f64>>(),
+    );
     let outliers = members
         .iter()
         .filter(|m| m.tflops < med * (1.0 - threshold))
@@ -266,6 +281,7 @@ fn model(adapter: String, backend: String, mut members: Vec<Entry>, threshold: f
         paths,
         tokens_per_second_median: tokens_median,
         usd_per_million_tokens_median: usd_tokens_median,
+        joules_per_pflop_measured_median: joules_median,
         outliers,
         members: members
             .into_iter()
@@ -277,6 +293,7 @@ fn model(adapter: String, backend: String, mut members: Vec<Entry>, threshold: f
                 path: m.path,
                 tokens_per_second: m.tokens_per_second,
                 usd_per_million_tokens: m.usd_per_million_tokens,
+                joules_per_pflop_measured: m.joules_measured,
             })
             .collect(),
     }

@@ -53,6 +53,10 @@ pub struct Line {
     /// Training tokens per second of the workload's model, and their cost.
     pub tokens_per_second: Option<f64>,
     pub usd_per_million_tokens: Option<f64>,
+    /// Joules per PFLOP of the training work, from nameplate watts and measured (never
+    /// mixed).
+    pub joules_per_pflop_nameplate: Option<f64>,
+    pub joules_per_pflop_measured: Option<f64>,
     pub date: String,
     pub tool: String,
 }
@@ -173,6 +177,8 @@ fn line(i: &Ingested, prices: &Path) -> Line {
         usd_per_pflop_gemm: c.usd_per_pflop,
         tokens_per_second: c.per_token.as_ref().map(|p| p.tokens_per_second),
         usd_per_million_tokens: c.per_token.as_ref().and_then(|p| p.usd_per_million_tokens),
+        joules_per_pflop_nameplate: c.joules_per_pflop_training,
+        joules_per_pflop_measured: c.joules_per_pflop_training_measured,
         date: file.created_at.chars().take(10).collect(),
         tool: format!(
             "{} {} ({})",

@@ -1,6 +1,7 @@
 //! `flopcost run`: its arguments, and the validated plan of a run (adapter, suite or
 //! named workload, budgets, precisions, prices, output).
 
+use crate::measure::power::sources::{PowerOptions, normalise_bus_id};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -100,6 +101,18 @@ pub struct RunArgs {
     /// Do not measure the FMA and copy peaks (records then have no efficiency).
     #[arg(long)]
     pub no_peaks: bool,
+    /// A command that prints the accelerator's power in watts, one line per sample (a
+    /// PDU, ipmitool, ...; run again whenever it exits), read beside every timed phase
+    /// instead of the sensors flopcost finds itself (hwmon, nvidia-smi).
+    #[arg(long, value_name = "CMD")]
+    pub power_command: Option<String>,
+    /// The PCI device (e.g. 0000:03:00.0) whose power sensors to read, where the adapter
+    /// reports no bus id of its own (software adapters, GL).
+    #[arg(long, value_name = "BUSID")]
+    pub power_pci: Option<String>,
+    /// Do not measure power: energy figures stay nameplate (--watts or the catalog).
+    #[arg(long, conflicts_with_all = ["power_command", "power_pci"])]
+    pub no_power: bool,
     /// Independent repetitions, each with its own warm-up: the run-to-run spread of each
     /// record's median [default: 3 for a workload, 1 for a suite].
     #[arg(long, value_name = "N")]
@@ -157,6 +170,8 @@ pub struct RunPlan {
     pub tune_budget: Option<Duration>,
     /// Measure the peaks before the suite.
     pub peaks: bool,
+    /// Where measured power comes from.
+    pub power: PowerOptions,
     /// More runs of the suite (`--repeat N` with N ≥ 2), and the spread above which a
     /// record is flagged.
     pub repeats: Option<Repeats>,
@@ -338,6 +353,28 @@ impl RunArgs {
                 }
             },
             peaks: !self.no_peaks,
+            power: PowerOptions {
+                disabled: self.no_power,
+                command: match self.power_command {
+                    Some(c) if c.trim().is_empty() => {
+                        return Err(input_error(
+                            "--power-command: empty; give a command that prints watts, e.g. \
+                             --power-command 'cat /run/pdu/watts'",
+                        ));
+                    }
+                    c => c,
+                },
+                pci: match self.power_pci {
+                    Some(b) if normalise_bus_id(&b).is_none() => {
+                        return Err(input_error(format!(
+                            "--power-pci {}: not a PCI bus id; give one such as 0000:03:00.0 \
+                             (lspci -D lists them)",
+                            crate::util::fmt::clean(&b)
+                        )));
+                    }
+                    b => b,
+                },
+            },
             repeats: {
                 let threshold = match self.repeat_threshold {
                     t if t.is_finite() && t > 0.0 => t,

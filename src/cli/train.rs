@@ -170,6 +170,7 @@ impl TrainArgs {
             price: self.price.spec()?,
             tune_budget: None,
             peaks: false,
+            power: Default::default(),
             repeats: None,
             sustain: None,
             precisions,

@@ -64,9 +64,116 @@ pub fn priced(
             );
         }
     }
-    let mut cost = compute(&Throughputs::from_result(file), resolved, entry);
+    let mut cost = compute(&Throughputs::from_result(file), resolved.clone(), entry);
+    measured(file, &mut cost);
+    // Ownership: the energy part of the hourly price at the measured watts, where the run
+    // measured the training work's power.
+    if cost.pricing == Some(crate::result::Pricing::Ownership)
+        && let (Some(w), Some(p)) = (cost.measured_watts, &file.power)
+    {
+        let get = |f| {
+            resolved
+                .inputs
+                .get(f)
+                .map(|i: &crate::result::CostInput| i.value)
+        };
+        if let (Some(capex), Some(life), Some(util), Some(kwh), Some(pue)) = (
+            get(crate::result::CostField::CapexUsd),
+            get(crate::result::CostField::LifetimeYears),
+            get(crate::result::CostField::Utilization),
+            get(crate::result::CostField::UsdPerKwh),
+            get(crate::result::CostField::Pue),
+        ) {
+            let mut r = resolved;
+            r.usd_per_hour = Some(model::ownership_usd_per_hour(
+                capex, life, util, w, pue, kwh,
+            ));
+            cost = compute(&Throughputs::from_result(file), r, entry);
+            measured(file, &mut cost);
+            cost.usd_per_hour_energy = Some(format!(
+                "ownership at the measured {} W of the training work ({}), not the nameplate \
+                 watts",
+                crate::util::fmt_sig(w, 4),
+                crate::util::fmt::clean(&p.method)
+            ));
+        }
+    }
     cost.by_precision = by_precision;
     cost
+}
+
+/// The measured-energy figures of a file whose run read a power sensor (`power`): the
+/// best GEMM's, the training work's and the cost of a training token's.
+fn measured(file: &ResultFile, cost: &mut Cost) {
+    if file.power.is_none() {
+        return;
+    }
+    if let Some(n) = &cost.note {
+        cost.note = Some(n.replace(
+            price::NO_WATTS_NOTE,
+            "no nameplate power: give --watts W for nameplate joules per PFLOP (the measured \
+             ones are in the *_measured figures)",
+        ));
+    }
+    let fig = |r: &crate::result::Record| r.power.as_ref().and_then(|p| p.joules_per_pflop);
+    cost.joules_per_pflop_measured = cost
+        .throughput
+        .gemm_record
+        .as_ref()
+        .and_then(|id| file.records.iter().find(|r| &r.id == id))
+        .and_then(fig);
+    // A workload step: each product's mean watts over its median time.
+    let step = file.workload.as_ref().and_then(|w| {
+        let records = crate::result::validate::workload::products(file, w).ok()?;
+        let parts: Vec<(f64, f64, u64)> = records
+            .iter()
+            .map(|r| {
+                let watts = r.power.as_ref()?.mean_watts?;
+                let ns = r.timing.as_ref()?.median_ns;
+                Some((watts, ns, r.flops))
+            })
+            .collect::<Option<_>>()?;
+        let joules: f64 = parts.iter().map(|(w, ns, _)| w * ns * 1e-9).sum();
+        let seconds: f64 = parts.iter().map(|(_, ns, _)| ns * 1e-9).sum();
+        let flops: f64 = parts.iter().map(|(_, _, f)| *f as f64).sum();
+        let per_mtok =
+            w.model_step
+                .as_ref()
+                .zip(w.definition.model_weights())
+                .map(|(m, weights)| {
+                    let model_joules: f64 = parts
+                        .iter()
+                        .zip(&weights)
+                        .map(|((w, ns, _), k)| f64::from(*k) * w * ns * 1e-9)
+                        .sum();
+                    model_joules / f64::from(m.tokens) * 1e6
+                });
+        let ok = |v: f64| v.is_finite() && v > 0.0;
+        (ok(joules) && ok(seconds) && ok(flops)).then(|| {
+            (
+                joules / flops * 1e15,
+                joules / seconds,
+                per_mtok.filter(|v| ok(*v)),
+            )
+        })
+    });
+    match cost.training_work {
+        Some(crate::result::WorkBasis::WorkloadStep) => {
+            if let Some((j, w, per_mtok)) = step {
+                cost.joules_per_pflop_training_measured = Some(j);
+                cost.measured_watts = Some(w);
+                if let Some(t) = cost.per_token.as_mut() {
+                    t.joules_per_million_tokens_measured = per_mtok;
+                }
+            }
+        }
+        Some(crate::result::WorkBasis::Training) => {
+            let p = file.training.as_ref().and_then(|t| t.power.as_ref());
+            cost.joules_per_pflop_training_measured = p.and_then(|p| p.joules_per_pflop);
+            cost.measured_watts = p.and_then(|p| p.mean_watts);
+        }
+        _ => {}
+    }
 }
 
 fn positive(v: Option<f64>) -> Option<f64> {
@@ -104,6 +211,10 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
             .collect(),
         joules_per_pflop: joules(gemm),
         joules_per_pflop_training: joules(work.map(|(tf, _)| tf)),
+        joules_per_pflop_measured: None,
+        joules_per_pflop_training_measured: None,
+        measured_watts: None,
+        usd_per_hour_energy: None,
         efficiency: Efficiency {
             precision: precision.map(|p| p.as_str().to_string()),
             peak_tflops: peak.map(|p| p.value),
@@ -122,6 +233,7 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
             tokens_per_second: *tps,
             usd_per_million_tokens: usd.map(|u| model::usd_per_million_tokens(u, *tps)),
             joules_per_million_tokens: r.watts.map(|w| model::joules_per_million_tokens(w, *tps)),
+            joules_per_million_tokens_measured: None,
             training_overhead: *overhead,
             leaves_out: LEAVES_OUT.into(),
         }),

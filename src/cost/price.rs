@@ -470,6 +470,9 @@ fn check_recorded(inputs: &CostInputs) -> Result<()> {
     Ok(())
 }
 
+/// The part of [`missing_note`] on a missing power figure.
+pub const NO_WATTS_NOTE: &str = "no power figure: give --watts W for joules per PFLOP";
+
 /// What to tell a user whose file has no price (or no power figure).
 pub fn missing_note(has_price: bool, has_watts: bool) -> Option<String> {
     let mut parts = Vec::new();
@@ -486,7 +489,7 @@ pub fn missing_note(has_price: bool, has_watts: bool) -> Option<String> {
         ));
     }
     if !has_watts {
-        parts.push("no power figure: give --watts W for joules per PFLOP".into());
+        parts.push(NO_WATTS_NOTE.into());
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -58,6 +58,8 @@ pub struct Meter<'g> {
     gpu: &'g Gpu,
     queries: Option<Timestamps>,
     sampler: Sampler,
+    power: Option<std::sync::Arc<super::power::PowerSampler>>,
+    last_power: Option<super::power::PhasePower>,
 }
 
 impl<'g> Meter<'g> {
@@ -74,6 +76,8 @@ impl<'g> Meter<'g> {
             gpu,
             queries,
             sampler,
+            power: None,
+            last_power: None,
         })
     }
 
@@ -86,9 +90,43 @@ impl<'g> Meter<'g> {
         self.sampler.method()
     }
 
-    /// Fallback warnings since the last call.
+    /// Fallback warnings since the last call, and the power sampler's.
     pub fn take_warnings(&mut self) -> Vec<String> {
-        self.sampler.take_warnings()
+        let mut w = self.sampler.take_warnings();
+        if let Some(p) = &self.power {
+            w.extend(p.take_warnings());
+        }
+        w
+    }
+
+    /// Reads power beside every phase from now on (`None`: nameplate only).
+    pub fn set_power(&mut self, power: Option<std::sync::Arc<super::power::PowerSampler>>) {
+        self.power = power;
+    }
+
+    pub fn power(&self) -> Option<&super::power::PowerSampler> {
+        self.power.as_deref()
+    }
+
+    /// The start of a phase measured by hand (training): pass it to [`Meter::power_end`].
+    pub fn power_begin(&self) -> Option<Duration> {
+        self.power.as_ref().map(|p| p.now())
+    }
+
+    /// The power figure of the phase that began at `begin`, at `tflops`.
+    pub fn power_end(
+        &self,
+        begin: Option<Duration>,
+        tflops: Option<f64>,
+    ) -> Option<super::power::PhasePower> {
+        let (p, b) = (self.power.as_ref()?, begin?);
+        Some(p.end(b, tflops))
+    }
+
+    /// The power figure of the last [`Meter::sample`], once (without its joules per
+    /// PFLOP: [`super::power::PhasePower::at_tflops`] adds them).
+    pub fn take_power(&mut self) -> Option<super::power::PhasePower> {
+        self.last_power.take()
     }
 
     fn split<'s>(&'s mut self, encode: Encode<'s>) -> (&'s mut Sampler, GpuTarget<'s>) {
@@ -113,8 +151,12 @@ impl<'g> Meter<'g> {
     }
 
     /// Warm-up and samples by `plan` (see [`Sampler::sample`]).
+    /// The power sampler, where there is one, measures the whole of it.
     pub fn sample(&mut self, encode: Encode<'_>, plan: &Plan) -> Result<Outcome> {
+        let begin = self.power_begin();
         let (sampler, mut target) = self.split(encode);
-        sampler.sample(&mut target, plan)
+        let out = sampler.sample(&mut target, plan);
+        self.last_power = self.power_end(begin, None);
+        out
     }
 }

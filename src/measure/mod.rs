@@ -19,6 +19,7 @@
 
 pub mod fake;
 pub mod gpu;
+pub mod power;
 
 use std::time::{Duration, Instant};
 

@@ -121,6 +121,17 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
         j(c.joules_per_pflop),
         j(c.joules_per_pflop_training)
     ));
+    if c.joules_per_pflop_measured.is_some() || c.joules_per_pflop_training_measured.is_some() {
+        out.push_str(&format!(
+            "  joules_per_pflop_measured   {}
+  joules_per_pflop_training_measured {}{}
+",
+            j(c.joules_per_pflop_measured),
+            j(c.joules_per_pflop_training_measured),
+            c.measured_watts
+                .map_or_else(String::new, |w| format!(" (mean {} W)", fmt_sig(w, 3)))
+        ));
+    }
     let e = &c.efficiency;
     let pct = |v: Option<f64>| {
         v.map_or_else(
@@ -197,6 +208,12 @@ pub fn per_token(c: &Cost) -> String {
             |j| format!("{} J", fmt_sig(j, 3))
         )
     ));
+    if let Some(m) = p.joules_per_million_tokens_measured {
+        out.push_str(&format!(
+            "  joules_per_million_tokens_measured {} J\n",
+            fmt_sig(m, 3)
+        ));
+    }
     out.push_str(&format!("  {}", clean(&p.leaves_out)));
     match p.training_overhead {
         Some(o) => out.push_str(&format!(

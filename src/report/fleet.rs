@@ -41,13 +41,15 @@ fn rows(g: &WorkloadGroup) -> Vec<Vec<String>> {
                 m.tokens_per_second_median
                     .map_or_else(|| super::export::NONE.into(), |v| fmt_sig(v, 3)),
                 usd(m.usd_per_million_tokens_median),
+                m.joules_per_pflop_measured_median
+                    .map_or_else(|| super::export::NONE.into(), |v| fmt_sig(v, 3)),
                 m.outliers.len().to_string(),
             ]
         })
         .collect()
 }
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "accelerator",
     "backend",
     "path",
@@ -59,6 +61,7 @@ const HEADER: [&str; 12] = [
     "USD/PFLOP range",
     "tokens/s (median)",
     "USD/Mtok (median)",
+    "measured J/PFLOP (median)",
     "outliers",
 ];
 

@@ -28,6 +28,8 @@ times.\n\
 × the block's products + the LM head per step), matmul work only at the measured \
 throughput; elementwise work, communication and data loading are left out. USD/Mtok = \
 USD per hour / (3600 × tokens/s) × 10⁶.\n\
+- **J/PFLOP** of the workload step: nameplate (board watts × 1000 / TFLOP/s) and measured \
+(the adapter's own sensor during each product; docs/cost.md), never in one column.\n\
 - **USD/PFLOP** = USD per hour / (3.6 × TFLOP/s), on the basis its column names: what \
 10¹⁵ floating-point operations of that work cost. Lower is cheaper.\n\
 - Software adapters (lavapipe, llvmpipe) run on the host CPU: their figures describe that \
@@ -65,13 +67,14 @@ pub fn render(lb: &Leaderboard) -> String {
         ));
         out.push_str(
             "| rank | file | adapter | backend | device | precision, path | runs | spread | \
-             step TFLOP/s | tokens/s | USD/hour | USD/PFLOP (workload step) | USD/Mtok | date \
-             | tool |\n\
-             |---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
+             step TFLOP/s | tokens/s | USD/hour | USD/PFLOP (workload step) | USD/Mtok | \
+             J/PFLOP (nameplate) | J/PFLOP (measured) | date | tool |\n\
+             |---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
         );
         for (rank, l) in group.iter().enumerate() {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} \
+                 | {} |\n",
                 rank + 1,
                 link(l),
                 esc(&l.adapter),
@@ -88,6 +91,8 @@ pub fn render(lb: &Leaderboard) -> String {
                 opt(l.usd_per_hour, &|v| fmt_sig(v, 3)),
                 opt(l.usd_per_pflop_step, &fmt_usd),
                 opt(l.usd_per_million_tokens, &fmt_usd),
+                opt(l.joules_per_pflop_nameplate, &|v| fmt_sig(v, 3)),
+                opt(l.joules_per_pflop_measured, &|v| fmt_sig(v, 3)),
                 esc(&l.date),
                 esc(&l.tool),
             ));

@@ -154,7 +154,56 @@ pub fn run_summary(file: &crate::result::ResultFile, timing: crate::types::Timin
     if let Some(c) = &file.cost {
         out.push(cost_line(c));
     }
+    if let Some(p) = &file.power {
+        out.push(energy_line(p, file.cost.as_ref()));
+    }
     out.join("\n")
+}
+
+/// The measured energy: the source, idle power, and joules per PFLOP beside the
+/// nameplate figure.
+pub fn energy_line(p: &crate::result::PowerSection, c: Option<&crate::result::Cost>) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = c {
+        for (measured, nameplate, basis) in [
+            (
+                c.joules_per_pflop_training_measured,
+                c.joules_per_pflop_training,
+                "the training work",
+            ),
+            (
+                c.joules_per_pflop_measured,
+                c.joules_per_pflop,
+                "the best GEMM",
+            ),
+        ] {
+            if let Some(m) = measured {
+                parts.push(format!(
+                    "{} J per PFLOP of {basis} measured{}",
+                    fmt_sig(m, 3),
+                    nameplate.map_or_else(String::new, |n| format!(
+                        " ({} J at nameplate watts)",
+                        fmt_sig(n, 3)
+                    ))
+                ));
+            }
+        }
+        if let Some(w) = c.measured_watts {
+            parts.push(format!("mean {} W", fmt_sig(w, 3)));
+        }
+    }
+    if let Some(i) = p.idle_watts {
+        parts.push(format!("idle {} W", fmt_sig(i, 3)));
+    }
+    if parts.is_empty() {
+        parts.push("no phase long enough for a figure".into());
+    }
+    format!(
+        "energy: {} (power from {}, {} samples)",
+        parts.join("; "),
+        clean(&p.method),
+        p.samples
+    )
 }
 
 /// The workload's step, what it ran in, and what a training token of its model costs.
@@ -186,7 +235,16 @@ pub fn workload_line(
                 out.push_str(&format!(", {} per million tokens", export::fmt_usd(u)));
             }
             if let Some(j) = p.joules_per_million_tokens {
-                out.push_str(&format!(", {} J per million tokens", fmt_sig(j, 3)));
+                out.push_str(&format!(
+                    ", {} J per million tokens (nameplate watts)",
+                    fmt_sig(j, 3)
+                ));
+            }
+            if let Some(j) = p.joules_per_million_tokens_measured {
+                out.push_str(&format!(
+                    ", {} J per million tokens measured",
+                    fmt_sig(j, 3)
+                ));
             }
         }
         out.push_str(&format!("\n  {}", crate::cost::LEAVES_OUT));

@@ -49,6 +49,24 @@ pub struct Cost {
     /// Board energy per 10¹⁵ FLOP at the training-work throughput (see `training_work`).
     #[serde(default)]
     pub joules_per_pflop_training: Option<f64>,
+    /// Measured energy per 10¹⁵ FLOP of the best verified GEMM: its record's
+    /// `power.joules_per_pflop` (the adapter's own sensor, `power` at the top level),
+    /// beside the nameplate `joules_per_pflop`, never mixed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joules_per_pflop_measured: Option<f64>,
+    /// Measured energy per 10¹⁵ FLOP of the training work (`training_work`): for a
+    /// workload step Σ mean watts × median time over its products / its FLOPs, every
+    /// product needing a figure; for the training run its `power.joules_per_pflop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joules_per_pflop_training_measured: Option<f64>,
+    /// Mean measured power of the training work, watts (time-weighted over a workload's
+    /// products).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_watts: Option<f64>,
+    /// Where an ownership price's energy part comes from when it is not the `watts`
+    /// input: the measured watts of the training work (its source named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_hour_energy: Option<String>,
     /// Measured throughput as a fraction of the matched catalog entry's dense datasheet peak.
     pub efficiency: Efficiency,
     /// What training the workload's model costs per token, where the file's workload
@@ -428,6 +446,10 @@ pub struct TokenCost {
     /// `watts / tokens_per_second · 10⁶`, where watts are known.
     #[serde(default)]
     pub joules_per_million_tokens: Option<f64>,
+    /// Measured: the model step's energy (Σ weight × mean watts × median time over the
+    /// workload's products, weights as in `workload.model_step`) / tokens · 10⁶.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joules_per_million_tokens_measured: Option<f64>,
     /// `workload.model_step.training_overhead`: the MLP's whole training step over its
     /// GEMMs' time, a measure of what the figures leave out.
     #[serde(default)]

@@ -1,6 +1,7 @@
 //! Result files: the types, reading with limits, atomic writing, and validation.
 
 pub mod cost_section;
+pub mod power;
 pub mod reliability;
 pub mod strict;
 pub mod timing;
@@ -10,6 +11,7 @@ pub mod validate;
 pub mod workload;
 
 pub use cost_section::*;
+pub use power::*;
 pub use reliability::*;
 pub use timing::*;
 pub use training::*;

@@ -192,6 +192,9 @@ pub struct Training {
     pub loss_curve: Vec<LossPoint>,
     /// One whole step on a small network compared with an f64 CPU implementation.
     pub gradient_check: GradientCheck,
+    /// Power measured over the timed steps, where the run had a sensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::PhasePower>,
 }
 
 /// The trained network.

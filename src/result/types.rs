@@ -74,6 +74,10 @@ pub struct ResultFile {
     /// all come from flopcost's own kernels through wgpu.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
+    /// The power sensor the run read, where it had one: each record's and the training's
+    /// `power` come from it. Absent where only nameplate watts are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::PowerSection>,
 }
 
 /// The software that ran the GEMMs: flopcost's kernels through wgpu, or a vendor library
@@ -319,6 +323,10 @@ pub struct Record {
     /// (`peaks`); absent without a throughput or without a measured peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efficiency: Option<f64>,
+    /// Power measured while the record was sampled, where the run had a sensor
+    /// (`power` at the top level says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::PhasePower>,
 }
 
 impl Record {

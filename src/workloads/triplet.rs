@@ -164,6 +164,7 @@ mod summary_tests {
             }),
             tflops: None,
             efficiency: None,
+            power: None,
         }
     }
 

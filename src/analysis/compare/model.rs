@@ -157,7 +157,10 @@ pub struct Figure {
     pub what: String,
     pub tflops: f64,
     pub usd_per_pflop: Option<f64>,
+    /// From nameplate watts (`--watts` or the catalog).
     pub joules_per_pflop: Option<f64>,
+    /// From the adapter's own power sensor, where the run read one.
+    pub joules_per_pflop_measured: Option<f64>,
 }
 
 /// Training a model per token at the workload's measured step (matmul work only).
@@ -167,6 +170,7 @@ pub struct TokenFigure {
     pub tokens_per_second: f64,
     pub usd_per_million_tokens: Option<f64>,
     pub joules_per_million_tokens: Option<f64>,
+    pub joules_per_million_tokens_measured: Option<f64>,
     /// The MLP's whole training step over its GEMMs' time on this machine.
     pub training_overhead: Option<f64>,
 }

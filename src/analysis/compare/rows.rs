@@ -34,12 +34,24 @@ pub fn machine(
         });
     let usd = c.usd_per_hour;
     let watts = c.inputs.get(CostField::Watts).map(|w| w.value);
+    let measured = |basis: Basis| match basis {
+        Basis::WorkloadStep => c
+            .joules_per_pflop_training_measured
+            .filter(|_| c.training_work == Some(crate::result::WorkBasis::WorkloadStep)),
+        Basis::MlpTraining => file
+            .training
+            .as_ref()
+            .and_then(|t| t.power.as_ref())
+            .and_then(|p| p.joules_per_pflop),
+        Basis::BestGemm => c.joules_per_pflop_measured,
+    };
     let figure = |basis: Basis, what: String, tflops: f64| Figure {
         basis,
         what,
         tflops,
         usd_per_pflop: usd.map(|u| cost::model::usd_per_pflop(u, tflops)),
         joules_per_pflop: watts.map(|w| cost::model::joules_per_pflop(w, tflops)),
+        joules_per_pflop_measured: measured(basis),
     };
     let mut figures = Vec::new();
     let workload = file.workload.as_ref();
@@ -75,6 +87,7 @@ pub fn machine(
         tokens_per_second: p.tokens_per_second,
         usd_per_million_tokens: p.usd_per_million_tokens,
         joules_per_million_tokens: p.joules_per_million_tokens,
+        joules_per_million_tokens_measured: p.joules_per_million_tokens_measured,
         training_overhead: p.training_overhead,
     });
     let mut points: Vec<Point> = best

@@ -182,6 +182,16 @@ fn token_verdict(
             format!(", {} per million tokens", crate::util::fmt::fmt_usd(u))
         })
     };
+    let usd = |t: &TokenFigure| {
+        usd(t)
+            + &t.joules_per_million_tokens_measured
+                .map_or_else(String::new, |j| {
+                    format!(
+                        ", {} J per million tokens measured",
+                        crate::util::fmt_sig(j, 3)
+                    )
+                })
+    };
     let ci = |i: Interval| format!("{:.2}–{:.2}×", i.low, i.high);
     let head = match (cost_ratio, cost_interval) {
         (Some(c), Some(i)) => format!(

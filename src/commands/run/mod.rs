@@ -67,6 +67,9 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
     }
     let mut warnings = session.warnings.clone();
     warnings.extend(unmatched_price);
+    let board_watts = entry.and_then(|e| e.board_power_w.as_ref().map(|f| f.value));
+    let power = start_power(&plan.power, &info, board_watts, &mut warnings, &progress);
+    runner.meter().set_power(power.clone());
     let peaks = if plan.peaks {
         progress.message("measuring the FMA, cooperative-matrix and copy peaks");
         match peaks::measure(runner.meter(), &PeakSettings::default()) {
@@ -131,6 +134,7 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
     };
     ui.progress.finish();
     if let Err(e) = outcome {
+        ui.file.power = power.as_ref().map(|p| p.section());
         ui.file.incomplete_reason = Some(format!("{e:#}"));
         let saved = ui.save();
         let kept = ui.file.records.len();
@@ -151,6 +155,10 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
         // Printed once, as the error below; kept in the file too.
         ui.file.warnings.push(format!("training failed: {why}"));
     }
+    ui.file.power = power.as_ref().map(|p| p.section());
+    for w in runner.meter().take_warnings() {
+        ui.warn(w);
+    }
     ui.file.complete = true;
     ui.file.incomplete_reason = None;
     ui.file.cost = Some(crate::cost::priced(&ui.file, price, entry));
@@ -169,6 +177,49 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
         return Err(anyhow!("training failed: {why}"));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The power sampler of a run, started and its idle power measured, where a source
+/// applies; else `None`, and the energy figures stay nameplate. What the choice met
+/// (permission refused, say) goes to `warnings`.
+fn start_power(
+    opts: &crate::measure::power::sources::PowerOptions,
+    info: &wgpu::AdapterInfo,
+    board_watts: Option<f64>,
+    warnings: &mut Vec<String>,
+    progress: &Progress,
+) -> Option<std::sync::Arc<crate::measure::power::PowerSampler>> {
+    use crate::measure::power::{IDLE, PowerSampler, sources};
+    let choice = sources::choose(opts, &info.device_pci_bus_id, info.vendor);
+    warnings.extend(choice.warnings);
+    match choice.source {
+        Ok(source) => {
+            let mut sampler = PowerSampler::start(source, board_watts);
+            progress.message("measuring idle power");
+            sampler.measure_idle(IDLE);
+            let s = sampler.section();
+            progress.info(&format!(
+                "power: {}; idle {}",
+                s.method,
+                match s.idle_watts {
+                    Some(w) => format!("{} W", fmt_sig(w, 3)),
+                    None => format!(
+                        "not measured ({})",
+                        s.idle_none_reason.as_deref().unwrap_or("no samples")
+                    ),
+                }
+            ));
+            Some(std::sync::Arc::new(sampler))
+        }
+        Err(why) => {
+            if !opts.disabled {
+                progress.info(&format!(
+                    "power: not measured ({why}); energy figures are nameplate"
+                ));
+            }
+            None
+        }
+    }
 }
 
 /// `<host>-<adapter>`: the name of a run's file in `--out-dir`.

@@ -62,7 +62,8 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         header.push(format!("TFLOP/s ({})", b.label()));
         header.push(format!("USD/PFLOP ({})", b.label()));
     }
-    header.push("J/PFLOP (workload step)".into());
+    header.push("nameplate J/PFLOP (workload step)".into());
+    header.push("measured J/PFLOP (workload step)".into());
     header.push("path".into());
     header.push("tokens/s (model)".into());
     header.push("USD/Mtok".into());
@@ -102,6 +103,11 @@ pub fn machine_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
             row.push(opt(
                 m.figure(Basis::WorkloadStep)
                     .and_then(|f| f.joules_per_pflop),
+                fmt_big,
+            ));
+            row.push(opt(
+                m.figure(Basis::WorkloadStep)
+                    .and_then(|f| f.joules_per_pflop_measured),
                 fmt_big,
             ));
             row.push(m.kernel_path.clone().unwrap_or_else(|| NONE.into()));

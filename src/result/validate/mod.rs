@@ -6,6 +6,7 @@
 
 mod common;
 mod peaks;
+mod power;
 mod records;
 mod repeats;
 mod training;
@@ -20,7 +21,7 @@ use crate::result::types::{ResultFile, SCHEMA_ID};
 pub type Check = fn(&ResultFile) -> Vec<String>;
 
 /// Every check, in the order their problems are listed.
-pub const CHECKS: [(&str, Check); 9] = [
+pub const CHECKS: [(&str, Check); 10] = [
     ("header", header),
     ("peaks", peaks::check),
     ("records", records::check),
@@ -30,6 +31,7 @@ pub const CHECKS: [(&str, Check); 9] = [
     ("repeatability", repeats::check),
     ("sustain", repeats::check_sustain),
     ("workload", workload::check),
+    ("power", power::check),
 ];
 
 /// Every broken invariant, as a sentence; empty when the file is valid.

@@ -444,7 +444,10 @@ impl<'a> Runner<'a> {
                 ));
             }
             let cv = timing.cv;
-            let record = records::timed(record, timing, self.peaks.as_ref());
+            let mut record = records::timed(record, timing, self.peaks.as_ref());
+            if let (Some(p), Some(tf)) = (self.meter.take_power(), &record.tflops) {
+                record.power = Some(p.at_tflops(tf.median));
+            }
             if let (Some(tf), Some(peak)) = (
                 &record.tflops,
                 self.peaks

@@ -107,6 +107,7 @@ pub fn untimed(
         timing: None,
         tflops: None,
         efficiency: None,
+        power: None,
     }
 }
 

@@ -283,6 +283,7 @@ pub fn train(
         _ => 60.0 + batch_flops / 1e8,
     });
     let encode = |pass: &mut wgpu::ComputePass<'_>| net.encode_step(pass);
+    let power_begin = meter.power_begin();
     while (times.len() as u64) < cfg.steps {
         crate::interrupt::check()?;
         let done = times.len() as u64;
@@ -333,6 +334,7 @@ pub fn train(
         ));
         timeout = Duration::from_secs_f64((10.0 * n as f64 * median * 1e-9).max(30.0));
     }
+    let power = meter.power_end(power_begin, None);
     let counted = net.read_step(gpu, timeout)?;
     if u64::from(counted) != cfg.steps {
         anyhow::bail!(
@@ -403,6 +405,7 @@ pub fn train(
         loss_curve: curve,
         step_time,
         gradient_check,
+        power: power.map(|p| p.at_tflops(tflops)),
     })
 }
 
