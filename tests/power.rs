@@ -14,6 +14,9 @@ use flopcost::result::{PhasePower, ResultFile};
 
 const BUS: &str = "0000:03:00.0";
 
+/// A short run: one small GEMM with the naive kernel.
+const SHORT: [&str; 5] = ["run", "--shape", "96", "--kernel", "naive"];
+
 /// One run at a time: on two cores, parallel software-adapter runs would starve the
 /// sampler threads of each other.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -80,17 +83,10 @@ fn path_with(bin: &Path) -> String {
 /// A short run (one small GEMM with the naive kernel) with `args`, into `out`.
 fn short_run(out: &Path, args: &[&str], env: &[(&str, &str)]) -> (ResultFile, String) {
     let mut c = common::flopcost();
-    c.args([
-        "run",
-        "--shape",
-        "96",
-        "--kernel",
-        "naive",
-        "--no-peaks",
-        "--out",
-    ])
-    .arg(out)
-    .args(args);
+    c.args(SHORT)
+        .args(["--no-peaks", "--out"])
+        .arg(out)
+        .args(args);
     for (k, v) in env {
         c.env(k, v);
     }
@@ -98,6 +94,27 @@ fn short_run(out: &Path, args: &[&str], env: &[(&str, &str)]) -> (ResultFile, St
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "the run failed:\n{stderr}");
     (read_valid(out), stderr)
+}
+
+/// The small workload, once, without peaks, reading the sensors of [`BUS`], into `out`.
+fn small_run(out: &Path, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    let mut c = common::flopcost();
+    c.args([
+        "run",
+        "--workload",
+        "small",
+        "--repeat",
+        "1",
+        "--no-peaks",
+        "--power-pci",
+        BUS,
+    ])
+    .arg("--out")
+    .arg(out);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.timeout(Duration::from_secs(600)).output().unwrap()
 }
 
 /// Reads a result file and asserts that `flopcost validate` accepts it.
@@ -147,23 +164,7 @@ fn amdgpu_hwmon_readings_reach_every_record_of_the_small_workload() {
     let root = dir.path().join("root");
     amdgpu_root(&root, 150.0);
     let out = dir.path().join("small.json");
-    let o = common::flopcost()
-        .args([
-            "run",
-            "--workload",
-            "small",
-            "--repeat",
-            "1",
-            "--no-peaks",
-            "--power-pci",
-            BUS,
-        ])
-        .arg("--out")
-        .arg(&out)
-        .env("FLOPCOST_SYSFS_ROOT", &root)
-        .timeout(Duration::from_secs(600))
-        .output()
-        .unwrap();
+    let o = small_run(&out, &[("FLOPCOST_SYSFS_ROOT", root.as_os_str())]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stderr}");
@@ -211,24 +212,15 @@ fn amdgpu_hwmon_readings_reach_every_record_of_the_small_workload() {
     let empty = dir.path().join("no-sysfs");
     std::fs::create_dir_all(&empty).unwrap();
     let out2 = dir.path().join("small-nvidia.json");
-    common::flopcost()
-        .args([
-            "run",
-            "--workload",
-            "small",
-            "--repeat",
-            "1",
-            "--no-peaks",
-            "--power-pci",
-            BUS,
-        ])
-        .arg("--out")
-        .arg(&out2)
-        .env("FLOPCOST_SYSFS_ROOT", &empty)
-        .env("PATH", path_with(&bin))
-        .timeout(Duration::from_secs(600))
-        .assert()
-        .success();
+    let path = path_with(&bin);
+    let o = small_run(
+        &out2,
+        &[
+            ("FLOPCOST_SYSFS_ROOT", empty.as_os_str()),
+            ("PATH", std::ffi::OsStr::new(&path)),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let g = read_valid(&out2);
     assert_follows(&g, 300.0, "nvidia-smi");
     assert!(
@@ -589,17 +581,8 @@ fn a_sensor_whose_permission_is_refused_gives_a_warning_and_nameplate_figures() 
         std::process::Command::new(&bin)
     };
     let o = c
-        .args([
-            "run",
-            "--shape",
-            "96",
-            "--kernel",
-            "naive",
-            "--no-peaks",
-            "--power-pci",
-            BUS,
-            "--out",
-        ])
+        .args(SHORT)
+        .args(["--no-peaks", "--power-pci", BUS, "--out"])
         .arg(&out)
         .env("FLOPCOST_SYSFS_ROOT", dir.path().join("root"))
         .env("FLOPCOST_CACHE_DIR", &cache)
@@ -637,4 +620,44 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn the_peaks_and_the_sustained_run_get_power_too() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pk.json");
+    let o = common::flopcost()
+        .args(SHORT)
+        .args(["--sustain", "2"])
+        .args([
+            "--power-command",
+            "while :; do echo 220; sleep 0.01; done",
+            "--out",
+        ])
+        .arg(&out)
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f = read_valid(&out);
+    let pk = f.peaks.as_ref().expect("peaks measured");
+    let rate = |m: &flopcost::result::PeakMethod| m.work_per_run / m.best_ns / 1e3;
+    for (what, m) in [("fma f32", &pk.fma_f32), ("copy", &pk.copy)] {
+        let p = m
+            .power
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}: no power"));
+        assert_eq!(p.mean_watts, Some(220.0), "{what}: {p:?}");
+    }
+    let j = pk.fma_f32.power.as_ref().unwrap().joules_per_pflop.unwrap();
+    assert!((j - 220.0 * 1e3 / rate(&pk.fma_f32)).abs() <= 1e-6 * j);
+    assert!(
+        pk.copy.power.as_ref().unwrap().joules_per_pflop.is_none(),
+        "no FLOPs in a copy"
+    );
+    let s = f.sustain.as_ref().expect("sustained run");
+    let p = s.power.as_ref().expect("sustain power");
+    assert_eq!(p.mean_watts, Some(220.0));
+    assert!(p.seconds >= 1.5, "{p:?}");
 }

@@ -100,6 +100,23 @@ pub struct Sustain {
     /// True when a window ran more than 10% below the first: the device slowed down
     /// under sustained load (thermal or power throttling, or other work).
     pub throttled: bool,
+    /// Power over the whole sustained run, where the run read a sensor; its joules per
+    /// PFLOP are at the median of the windows' throughputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::PhasePower>,
+}
+
+impl Sustain {
+    /// The median of the windows' throughputs, 10¹² FLOP/s (0 without windows).
+    pub fn median_window_tflops(&self) -> f64 {
+        let mut t: Vec<f64> = self.windows.iter().map(|w| w.tflops).collect();
+        t.sort_by(f64::total_cmp);
+        match t.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => t[n / 2],
+            n => 0.5 * (t[n / 2 - 1] + t[n / 2]),
+        }
+    }
 }
 
 /// Throughput threshold below which a window counts as throttled, relative to the first.
@@ -175,6 +192,7 @@ mod tests {
             last_tflops: 0.0,
             min_vs_first: 0.0,
             throttled: false,
+            power: None,
         };
         s.finish();
         assert_eq!((s.first_tflops, s.last_tflops), (10.0, 8.0));

@@ -520,4 +520,9 @@ pub struct PeakMethod {
     /// For bandwidth peaks: how the bytes are counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<ByteCount>,
+    /// Power over this peak's whole measurement (calibration, screening and timed runs),
+    /// where the run read a sensor; for an arithmetic peak its joules per PFLOP are at the
+    /// peak's rate (`work_per_run / best_ns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::PhasePower>,
 }

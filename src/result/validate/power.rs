@@ -114,6 +114,32 @@ pub fn check(file: &ResultFile) -> Vec<String> {
             phases.push(("training".into(), p, Some(t.tflops)));
         }
     }
+    if let Some(s) = &file.sustain
+        && let Some(p) = &s.power
+    {
+        let t = s.median_window_tflops();
+        phases.push(("sustain".into(), p, Some(t).filter(|t| *t > 0.0)));
+    }
+    if let Some(pk) = &file.peaks {
+        let rate = |m: &crate::result::PeakMethod| m.work_per_run / m.best_ns / 1e3;
+        let mut arith: Vec<(String, &crate::result::PeakMethod)> =
+            vec![("peak fma_f32".into(), &pk.fma_f32)];
+        arith.extend(pk.fma_f16.iter().map(|m| ("peak fma_f16".to_string(), m)));
+        arith.extend(pk.matrix.iter().map(|m| {
+            (
+                format!("peak matrix {} {}", m.fragment, m.accumulator),
+                &m.method,
+            )
+        }));
+        for (what, m) in arith {
+            if let Some(p) = &m.power {
+                phases.push((what, p, Some(rate(m))));
+            }
+        }
+        if let Some(p) = &pk.copy.power {
+            phases.push(("peak copy".into(), p, None));
+        }
+    }
     for (what, p, tflops) in phases {
         match section {
             None => out.push(format!(

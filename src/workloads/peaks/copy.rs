@@ -87,6 +87,7 @@ pub fn shader() -> ShaderSource {
 
 fn shader_copy(meter: &mut Meter, settings: &PeakSettings) -> Result<PeakMethod> {
     let gpu = meter.gpu();
+    let power_begin = meter.power_begin();
     let s = shader();
     let (pipeline, layout) = pipeline(gpu, &s.label, &s.source, &s.constants)?;
     let bytes = size(gpu, want(gpu), true);
@@ -130,6 +131,7 @@ fn shader_copy(meter: &mut Meter, settings: &PeakSettings) -> Result<PeakMethod>
         median_ns,
         params: p,
         bytes: Some(ByteCount::ReadPlusWrite),
+        power: meter.power_end(power_begin, None),
     })
 }
 
@@ -160,6 +162,7 @@ fn host_timed(
         median_ns,
         params: p,
         bytes: Some(ByteCount::Once),
+        power: None,
     })
 }
 

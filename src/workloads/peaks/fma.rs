@@ -218,6 +218,7 @@ pub fn measure(
     precision: Precision,
 ) -> Result<PeakMethod> {
     let gpu = meter.gpu();
+    let power_begin = meter.power_begin();
     let mut candidates = Vec::new();
     let mut rates = serde_json::Map::new();
     for v in variants() {
@@ -297,6 +298,9 @@ pub fn measure(
         median_ns,
         params: p,
         bytes: None,
+        power: meter
+            .power_end(power_begin, None)
+            .map(|pw| pw.at_tflops(c.flops / best_ns / 1e3)),
     })
 }
 

@@ -107,6 +107,7 @@ pub fn measure(
     let gpu = meter.gpu();
     let mut out = Vec::new();
     for (frag, acc, s) in kernels(&Caps::of(gpu), support) {
+        let power_begin = meter.power_begin();
         let wg = SUBGROUPS * support.lanes;
         let label = &s.label;
         let subgroups: u64 = if gpu.is_software() { 1 << 9 } else { 1 << 16 };
@@ -144,6 +145,9 @@ pub fn measure(
             median_ns,
             params: p,
             bytes: None,
+            power: meter
+                .power_end(power_begin, None)
+                .map(|pw| pw.at_tflops(flops / best_ns / 1e3)),
         };
         out.push(MatrixPeak {
             fragment: format!("{frag}x{frag}x{frag}"),

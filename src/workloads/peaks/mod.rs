@@ -167,6 +167,7 @@ mod tests {
             median_ns: ns,
             params: Default::default(),
             bytes: None,
+            power: None,
         }
     }
 

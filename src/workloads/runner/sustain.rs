@@ -52,6 +52,7 @@ impl Runner<'_> {
         let mut per_run = first.max(Duration::from_micros(1));
         let mut windows = Vec::new();
         let mut start = Instant::now();
+        let mut power_begin = self.meter.power_begin();
         let mut window_start = start;
         let mut samples: Vec<f64> = Vec::new();
         while start.elapsed() < length {
@@ -67,6 +68,7 @@ impl Runner<'_> {
                 windows.clear();
                 samples.clear();
                 start = Instant::now();
+                power_begin = self.meter.power_begin();
                 window_start = start;
                 continue;
             }
@@ -92,6 +94,7 @@ impl Runner<'_> {
                 window_start = Instant::now();
             }
         }
+        let power = self.meter.power_end(power_begin, None);
         gpu.errors.check()?;
         let mut out = Sustain {
             kernel: spec.name.clone(),
@@ -109,8 +112,10 @@ impl Runner<'_> {
             last_tflops: 0.0,
             min_vs_first: 0.0,
             throttled: false,
+            power: None,
         };
         out.finish();
+        out.power = power.map(|p| p.at_tflops(out.median_window_tflops()));
         Ok(out)
     }
 }
