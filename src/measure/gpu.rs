@@ -104,23 +104,16 @@ impl<'g> Meter<'g> {
         self.power = power;
     }
 
-    pub fn power(&self) -> Option<&super::power::PowerSampler> {
-        self.power.as_deref()
-    }
-
     /// The start of a phase measured by hand (training): pass it to [`Meter::power_end`].
     pub fn power_begin(&self) -> Option<Duration> {
         self.power.as_ref().map(|p| p.now())
     }
 
-    /// The power figure of the phase that began at `begin`, at `tflops`.
-    pub fn power_end(
-        &self,
-        begin: Option<Duration>,
-        tflops: Option<f64>,
-    ) -> Option<super::power::PhasePower> {
+    /// The power figure of the phase that began at `begin` (without its joules per
+    /// PFLOP: [`super::power::PhasePower::at_tflops`] adds them).
+    pub fn power_end(&self, begin: Option<Duration>) -> Option<super::power::PhasePower> {
         let (p, b) = (self.power.as_ref()?, begin?);
-        Some(p.end(b, tflops))
+        Some(p.end(b, None))
     }
 
     /// The power figure of the last [`Meter::sample`], once (without its joules per
@@ -150,13 +143,13 @@ impl<'g> Meter<'g> {
         sampler.batch(&mut target, runs, timeout)
     }
 
-    /// Warm-up and samples by `plan` (see [`Sampler::sample`]).
-    /// The power sampler, where there is one, measures the whole of it.
+    /// Warm-up and samples by `plan` (see [`Sampler::sample`]); the power sampler, where
+    /// there is one, measures the whole of it.
     pub fn sample(&mut self, encode: Encode<'_>, plan: &Plan) -> Result<Outcome> {
         let begin = self.power_begin();
         let (sampler, mut target) = self.split(encode);
         let out = sampler.sample(&mut target, plan);
-        self.last_power = self.power_end(begin, None);
+        self.last_power = self.power_end(begin);
         out
     }
 }

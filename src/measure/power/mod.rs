@@ -196,12 +196,11 @@ impl PowerLog {
     /// gives its joules per PFLOP.
     pub fn figure(&self, begin: Duration, end: Duration, tflops: Option<f64>) -> PhasePower {
         let seconds = end.saturating_sub(begin).as_secs_f64();
-        let inside: Vec<f64> = self
-            .samples
-            .iter()
-            .filter(|(t, _)| *t >= begin && *t <= end)
-            .map(|&(_, w)| w)
-            .collect();
+        // Samples are taken in time order (under the lock, timed inside it), so a phase's
+        // are one slice, found by bisection however long the run.
+        let lo = self.samples.partition_point(|(t, _)| *t < begin);
+        let hi = self.samples.partition_point(|(t, _)| *t <= end).max(lo);
+        let inside = &self.samples[lo..hi];
         let samples = inside.len() as u64;
         let none = |reason: String| PhasePower {
             source: self.info.kind.to_string(),
@@ -234,7 +233,7 @@ impl PowerLog {
                 seconds * 1e3
             ));
         }
-        let mean = inside.iter().sum::<f64>() / inside.len() as f64;
+        let mean = inside.iter().map(|(_, w)| w).sum::<f64>() / inside.len() as f64;
         PhasePower {
             source: self.info.kind.to_string(),
             samples,

@@ -131,7 +131,7 @@ fn shader_copy(meter: &mut Meter, settings: &PeakSettings) -> Result<PeakMethod>
         median_ns,
         params: p,
         bytes: Some(ByteCount::ReadPlusWrite),
-        power: meter.power_end(power_begin, None),
+        power: meter.power_end(power_begin),
     })
 }
 

@@ -299,7 +299,7 @@ pub fn measure(
         params: p,
         bytes: None,
         power: meter
-            .power_end(power_begin, None)
+            .power_end(power_begin)
             .map(|pw| pw.at_tflops(c.flops / best_ns / 1e3)),
     })
 }

@@ -146,7 +146,7 @@ pub fn measure(
             params: p,
             bytes: None,
             power: meter
-                .power_end(power_begin, None)
+                .power_end(power_begin)
                 .map(|pw| pw.at_tflops(flops / best_ns / 1e3)),
         };
         out.push(MatrixPeak {

@@ -94,7 +94,7 @@ impl Runner<'_> {
                 window_start = Instant::now();
             }
         }
-        let power = self.meter.power_end(power_begin, None);
+        let power = self.meter.power_end(power_begin);
         gpu.errors.check()?;
         let mut out = Sustain {
             kernel: spec.name.clone(),

@@ -334,7 +334,7 @@ pub fn train(
         ));
         timeout = Duration::from_secs_f64((10.0 * n as f64 * median * 1e-9).max(30.0));
     }
-    let power = meter.power_end(power_begin, None);
+    let power = meter.power_end(power_begin);
     let counted = net.read_step(gpu, timeout)?;
     if u64::from(counted) != cfg.steps {
         anyhow::bail!(
