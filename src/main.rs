@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
     restore_sigpipe();
+    quiet_panic_hook();
     let cli = match flopcost::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -51,6 +52,29 @@ fn restore_sigpipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+}
+
+/// A panic prints where it happened and its message, and no backtrace: the default hook
+/// takes the backtrace lock and reads the working directory while printing, and a panic
+/// raised because memory ran out (a thread whose signal stack cannot be mapped under an
+/// address-space cap) then fails to allocate inside the hook and waits forever on that
+/// same lock. This one ends the panicking thread, so the caller can carry on or fail
+/// cleanly. Only the main thread's panics are printed: a worker's is its owner's to
+/// report (the reference's workers are recomputed on the main thread, the power sampler's
+/// failure becomes a phase without a figure).
+fn quiet_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        use std::io::Write;
+        if std::thread::current().name() != Some("main") {
+            return;
+        }
+        let msg = info.payload_as_str().unwrap_or("(no message)");
+        let mut err = std::io::stderr().lock();
+        let _ = match info.location() {
+            Some(l) => writeln!(err, "flopcost panicked at {l}: {msg}"),
+            None => writeln!(err, "flopcost panicked: {msg}"),
+        };
+    }));
 }
 
 /// A usage error from the argument parser on one line: the error, its tips, and the

@@ -274,19 +274,19 @@ fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> 
         let mut out = Vec::with_capacity(items.len());
         let mut handles = Vec::new();
         for part in items.chunks(chunk) {
-            // A thread that cannot be started (no memory for its stack) leaves its part
-            // to this one.
-            match std::thread::Builder::new()
+            // A thread that cannot be started (no memory for its stack), or that fails as
+            // it starts (no memory for its signal stack), leaves its part to this one: `f`
+            // is pure, so the part is computed again here (a panic of `f` itself then
+            // recurs on this thread).
+            let h = std::thread::Builder::new()
                 .spawn_scoped(s, || part.iter().map(&f).collect::<Vec<U>>())
-            {
-                Ok(h) => handles.push(Ok(h)),
-                Err(_) => handles.push(Err(part)),
-            }
+                .ok();
+            handles.push((part, h));
         }
-        for h in handles {
-            match h {
-                Ok(h) => out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-                Err(part) => out.extend(part.iter().map(&f)),
+        for (part, h) in handles {
+            match h.map(|h| h.join()) {
+                Some(Ok(v)) => out.extend(v),
+                _ => out.extend(part.iter().map(&f)),
             }
         }
         out
