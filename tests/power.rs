@@ -241,6 +241,37 @@ fn amdgpu_hwmon_readings_reach_every_record_of_the_small_workload() {
     assert!(text.contains("measured J/PFLOP (workload step)"), "{text}");
     assert!(text.contains("nameplate J/PFLOP (workload step)"), "{text}");
     assert!(text.contains("J per million tokens measured"), "{text}");
+    // Each matched record with its measured watts, as FlagPerf gives power beside each GEMM.
+    assert!(
+        text.contains("small measured W") && text.contains("small-nvidia measured W"),
+        "{text}"
+    );
+    let o = common::flopcost()
+        .args(["compare", "--format", "csv"])
+        .arg(&out)
+        .arg(&out2)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&o.stdout);
+    // The last five columns hold no commas (the adapter's name, earlier, does).
+    let header: Vec<&str> = csv.lines().next().unwrap().rsplit(',').collect();
+    assert_eq!(header[2], "measured_watts", "{csv}");
+    assert_eq!(header[3], "joules_per_pflop_measured", "{csv}");
+    let (watts, measured) = (2, 3);
+    let records: Vec<Vec<&str>> = csv
+        .lines()
+        .filter(|l| l.contains(",record,"))
+        .map(|l| l.rsplit(',').collect())
+        .collect();
+    assert!(!records.is_empty(), "{csv}");
+    for r in &records {
+        let w: f64 = r[watts].parse().unwrap();
+        assert!(
+            (w / 150.0 - 1.0).abs() < 0.02 || (w / 300.0 - 1.0).abs() < 0.02,
+            "{w}"
+        );
+        assert!(r[measured].parse::<f64>().unwrap() > 0.0);
+    }
     let ja = f
         .cost
         .as_ref()
@@ -660,4 +691,138 @@ fn the_peaks_and_the_sustained_run_get_power_too() {
     let p = s.power.as_ref().expect("sustain power");
     assert_eq!(p.mean_watts, Some(220.0));
     assert!(p.seconds >= 1.5, "{p:?}");
+}
+
+#[test]
+fn the_machines_own_hwmon_sensors_are_surveyed_and_found_by_their_device() {
+    use flopcost::measure::power::sources::{Hwmon, survey};
+    // A fake tree laid out as the kernel's: /sys/class/hwmon/hwmonN links to the device's
+    // hwmon folder, whose `device` links to the PCI device.
+    let dir = tempfile::tempdir().unwrap();
+    let file = amdgpu_root(dir.path(), 150.0);
+    let hwmon = file.parent().unwrap();
+    let class = dir.path().join("sys/class/hwmon");
+    std::fs::create_dir_all(&class).unwrap();
+    std::os::unix::fs::symlink(hwmon, class.join("hwmon2")).unwrap();
+    std::os::unix::fs::symlink(
+        hwmon.parent().unwrap().parent().unwrap(),
+        hwmon.join("device"),
+    )
+    .unwrap();
+    let fake = survey(dir.path());
+    assert_eq!(fake.len(), 1, "{fake:?}");
+    assert_eq!(fake[0].name, "amdgpu");
+    assert_eq!(fake[0].pci.as_deref(), Some(BUS));
+    assert_eq!(
+        fake[0].files,
+        vec![("power1_average".to_string(), Ok(150_000_000))]
+    );
+    // This machine's own, printed as found; none is no failure. Every PCI device whose
+    // folder has a readable power or energy file must be found by its bus id, as a run
+    // on that device would.
+    let real = survey(Path::new("/"));
+    if real.is_empty() {
+        println!("no /sys/class/hwmon folders on this machine: nothing to read");
+    }
+    for h in &real {
+        println!(
+            "{} ({}), PCI device {}: {}",
+            h.path.display(),
+            h.name,
+            h.pci.as_deref().unwrap_or("none"),
+            if h.files.is_empty() {
+                "no power or energy file".to_string()
+            } else {
+                h.files
+                    .iter()
+                    .map(|(n, v)| match v {
+                        Ok(v) => format!("{n} = {v}"),
+                        Err(e) => format!("{n}: {e}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+        if let Some(pci) = &h.pci
+            && h.files.iter().any(|(_, v)| v.is_ok())
+        {
+            let found = Hwmon::find(Path::new("/"), pci);
+            assert!(
+                found.is_ok(),
+                "{} has a readable sensor, but its device {pci} gave none",
+                h.path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_ownership_price_without_nameplate_watts_takes_the_measured_ones() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("own.json");
+    let (f, stderr) = short_run(
+        &out,
+        &["--capex-usd", "1000", "--power-command", "echo 250"],
+        &[],
+    );
+    let c = f.cost.as_ref().unwrap();
+    // 1000 / (4 years × 8766 h × 0.8) + 250 W × 1.3 × $0.12/kWh, the defaults.
+    let expected = 1000.0 / (4.0 * 8766.0 * 0.8) + 0.250 * 1.3 * 0.12;
+    let usd = c.usd_per_hour.expect("an ownership price");
+    assert!((usd / expected - 1.0).abs() < 1e-3, "{usd} vs {expected}");
+    assert_eq!(c.pricing, Some(flopcost::result::Pricing::Ownership));
+    let energy = c.usd_per_hour_energy.as_deref().unwrap_or("");
+    assert!(energy.contains("measured 250"), "{energy}");
+    assert!(stderr.contains("power: --power-command"), "{stderr}");
+    // Re-pricing the file with no new inputs gives the same price.
+    let o = common::flopcost()
+        .args(["cost", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["usd_per_hour"].as_f64(), Some(usd));
+    assert_eq!(again["ownership_watts"].as_f64(), Some(250.0));
+    // The breakdown's formula shows the watts it used.
+    let o = common::flopcost().arg("cost").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("+ 250.0 W / 1000") && text.contains("energy part") && !text.contains("NaN"),
+        "{text}"
+    );
+    if c.inputs.get(flopcost::result::CostField::Watts).is_some() {
+        println!(
+            "NOT CHECKED: this adapter has nameplate watts in the catalog, so an ownership \
+             price never waits for measured ones here"
+        );
+        return;
+    }
+    // Without a sensor, before anything runs: one line, exit 2, no file.
+    let none = dir.path().join("none.json");
+    let empty = dir.path().join("no-sysfs");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = common::flopcost()
+        .args(["run", "--shape", "64", "--no-peaks", "--capex-usd", "1000"])
+        .arg("--out")
+        .arg(&none)
+        .env("FLOPCOST_SYSFS_ROOT", &empty)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs the board power") && err.contains("no power sensor"));
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!none.exists());
+    // A file without measured power cannot be priced that way either.
+    let (_, _) = short_run(&none, &["--no-power"], &[]);
+    let o = common::flopcost()
+        .args(["cost", "--capex-usd", "1000"])
+        .arg(&none)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no measured watts"));
 }

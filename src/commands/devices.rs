@@ -17,6 +17,24 @@ pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
         .iter()
         .map(|e| crate::provenance::adapter(e.index, &e.adapter, &e.info))
         .collect();
+    // The power sensor a run on each adapter would read (none asked for by flags).
+    let power: Vec<Result<String, String>> = entries
+        .iter()
+        .map(|e| {
+            let c = crate::measure::power::sources::choose(
+                &Default::default(),
+                &e.info.device_pci_bus_id,
+                e.info.vendor,
+            );
+            c.source.map(|s| s.info().method).map_err(|why| {
+                c.warnings
+                    .iter()
+                    .map(|w| format!("{why}; {w}"))
+                    .next()
+                    .unwrap_or(why)
+            })
+        })
+        .collect();
     let default_index = if entries.is_empty() {
         None
     } else {
@@ -27,12 +45,20 @@ pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
     if json {
         let list: Vec<serde_json::Value> = records
             .iter()
-            .map(|r| {
+            .zip(&power)
+            .map(|(r, p)| {
                 let mut v = serde_json::to_value(r).unwrap_or_default();
                 if let Some(o) = v.as_object_mut() {
                     o.insert(
                         "default".into(),
                         (Some(r.index as usize) == default_index).into(),
+                    );
+                    o.insert(
+                        "power_sensor".into(),
+                        match p {
+                            Ok(m) => serde_json::json!({ "method": m }),
+                            Err(why) => serde_json::json!({ "none_reason": why }),
+                        },
                     );
                 }
                 v
@@ -116,6 +142,18 @@ pub fn devices(json: bool, backend: Option<BackendFilter>) -> Result<ExitCode> {
     println!(
         "* the adapter `flopcost run` picks by default; choose another with --adapter INDEX|NAME"
     );
+    println!("power sensors (what `flopcost run` reads beside each timed phase):");
+    for (r, p) in records.iter().zip(&power) {
+        println!(
+            "  {} {}: {}",
+            r.index,
+            crate::util::clean(&r.backend),
+            crate::util::clean(&match p {
+                Ok(m) => m.clone(),
+                Err(why) => format!("none, energy figures stay nameplate ({why})"),
+            })
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

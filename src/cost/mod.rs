@@ -26,7 +26,15 @@ pub const LEAVES_OUT: &str = "matmul work only, at the measured throughput: elem
 pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
     let entry = catalog::builtin().find(&file.adapter);
     let resolved = price::resolve(spec, &file.adapter, entry, file.cost.as_ref())?;
-    Ok(priced(file, resolved, entry))
+    let awaiting = resolved.awaiting_watts.clone();
+    let cost = priced(file, resolved, entry);
+    match awaiting {
+        // Ownership without nameplate watts prices from the measured ones or not at all.
+        Some(why) if cost.usd_per_hour.is_none() => Err(crate::error::input_error(format!(
+            "{why}; this file has no measured watts of its training work or best GEMM"
+        ))),
+        _ => Ok(cost),
+    }
 }
 
 /// The `cost` section of a result file from price inputs already chosen
@@ -34,11 +42,74 @@ pub fn price_file(file: &ResultFile, spec: &PriceSpec) -> Result<Cost> {
 /// with the inputs it resolved before it started.
 pub fn priced(
     file: &ResultFile,
-    resolved: price::Resolved,
+    mut resolved: price::Resolved,
     entry: Option<&catalog::Entry>,
 ) -> Cost {
+    let main = Throughputs::from_result(file);
+    let mut cost = compute(&main, resolved.clone(), entry);
+    measured(file, &mut cost);
+    let awaiting = resolved.awaiting_watts.clone();
+    // Ownership: the energy part of the hourly price at the measured watts, where the run
+    // measured the training work's power (and the only way to a price where no nameplate
+    // watts were found).
+    let mut energy = None;
+    // The training work's watts; where it has none (a run of shapes or triplets, or a
+    // training phase without a figure), the best GEMM's.
+    let gemm_watts = || {
+        let id = cost.throughput.gemm_record.as_ref()?;
+        let r = file.records.iter().find(|r| &r.id == id)?;
+        Some((
+            r.power.as_ref()?.mean_watts?,
+            format!("the best GEMM, {id}"),
+        ))
+    };
+    let watts = match cost.measured_watts {
+        Some(w) => Some((w, "the training work".to_string())),
+        None => gemm_watts(),
+    };
+    if (cost.pricing == Some(crate::result::Pricing::Ownership) || awaiting.is_some())
+        && let (Some((w, what)), Some(p)) = (watts, &file.power)
+    {
+        let get = |f| {
+            resolved
+                .inputs
+                .get(f)
+                .map(|i: &crate::result::CostInput| i.value)
+        };
+        if let (Some(capex), Some(life), Some(util), Some(kwh), Some(pue)) = (
+            get(crate::result::CostField::CapexUsd),
+            get(crate::result::CostField::LifetimeYears),
+            get(crate::result::CostField::Utilization),
+            get(crate::result::CostField::UsdPerKwh),
+            get(crate::result::CostField::Pue),
+        ) {
+            resolved.usd_per_hour = Some(model::ownership_usd_per_hour(
+                capex, life, util, w, pue, kwh,
+            ));
+            resolved.pricing = Some(crate::result::Pricing::Ownership);
+            cost = compute(&main, resolved.clone(), entry);
+            measured(file, &mut cost);
+            cost.ownership_watts = Some(w);
+            energy = Some(format!(
+                "ownership at the measured {} W of {} ({}), not the nameplate watts",
+                crate::util::fmt_sig(w, 4),
+                crate::util::fmt::clean(&what),
+                crate::util::fmt::clean(&p.method)
+            ));
+        }
+    }
+    cost.usd_per_hour_energy = energy;
+    if let (Some(why), None) = (awaiting, cost.usd_per_hour) {
+        let missing = format!(
+            "{why}: no price, since the run measured no watts (see the warnings); `flopcost \
+             cost FILE --capex-usd X --watts W --out PRICED` prices it at nameplate watts"
+        );
+        cost.note = Some(match cost.note.take() {
+            Some(n) => format!("{missing}; {n}"),
+            None => missing,
+        });
+    }
     let precisions = Throughputs::precisions(file);
-    let mut by_precision = std::collections::BTreeMap::new();
     if precisions.len() > 1 {
         for p in precisions {
             let c = compute(
@@ -46,7 +117,7 @@ pub fn priced(
                 resolved.clone(),
                 entry,
             );
-            by_precision.insert(
+            cost.by_precision.insert(
                 p.as_str().to_string(),
                 PrecisionCost {
                     throughput: c.throughput,
@@ -64,41 +135,6 @@ pub fn priced(
             );
         }
     }
-    let mut cost = compute(&Throughputs::from_result(file), resolved.clone(), entry);
-    measured(file, &mut cost);
-    // Ownership: the energy part of the hourly price at the measured watts, where the run
-    // measured the training work's power.
-    if cost.pricing == Some(crate::result::Pricing::Ownership)
-        && let (Some(w), Some(p)) = (cost.measured_watts, &file.power)
-    {
-        let get = |f| {
-            resolved
-                .inputs
-                .get(f)
-                .map(|i: &crate::result::CostInput| i.value)
-        };
-        if let (Some(capex), Some(life), Some(util), Some(kwh), Some(pue)) = (
-            get(crate::result::CostField::CapexUsd),
-            get(crate::result::CostField::LifetimeYears),
-            get(crate::result::CostField::Utilization),
-            get(crate::result::CostField::UsdPerKwh),
-            get(crate::result::CostField::Pue),
-        ) {
-            let mut r = resolved;
-            r.usd_per_hour = Some(model::ownership_usd_per_hour(
-                capex, life, util, w, pue, kwh,
-            ));
-            cost = compute(&Throughputs::from_result(file), r, entry);
-            measured(file, &mut cost);
-            cost.usd_per_hour_energy = Some(format!(
-                "ownership at the measured {} W of the training work ({}), not the nameplate \
-                 watts",
-                crate::util::fmt_sig(w, 4),
-                crate::util::fmt::clean(&p.method)
-            ));
-        }
-    }
-    cost.by_precision = by_precision;
     cost
 }
 
@@ -214,6 +250,7 @@ pub fn compute(t: &Throughputs, r: price::Resolved, entry: Option<&catalog::Entr
         joules_per_pflop_measured: None,
         joules_per_pflop_training_measured: None,
         measured_watts: None,
+        ownership_watts: None,
         usd_per_hour_energy: None,
         efficiency: Efficiency {
             precision: precision.map(|p| p.as_str().to_string()),

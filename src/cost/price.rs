@@ -1,8 +1,8 @@
 //! Price inputs and their precedence. A price per hour comes from the first of:
 //! 1. `--usd-per-hour` (rental);
 //! 2. the ownership flags (`--capex-usd`, `--lifetime-years`, `--utilization`,
-//!    `--usd-per-kwh`, `--pue`, with `--watts`), each missing one taken from the next
-//!    sources or its stated default;
+//!    `--usd-per-kwh`, `--pue`, with `--watts` or the watts a power sensor measures),
+//!    each missing one taken from the next sources or its stated default;
 //! 3. `--price-file FILE` (TOML or JSON, machines keyed by adapter name);
 //! 4. the inputs already recorded in the result file (so re-pricing reproduces them);
 //! 5. the catalog entry the adapter matches (its rental price, else its launch price as
@@ -281,6 +281,10 @@ pub struct Resolved {
     /// Set when a price file was given but has no entry for the adapter: says so, and
     /// which keys it has.
     pub unmatched: Option<String>,
+    /// Ownership pricing was chosen but no nameplate watts were found: the hourly price
+    /// waits for the watts a power sensor measures ([`crate::cost::priced`]). The text is
+    /// the error to give where none is measured.
+    pub awaiting_watts: Option<String>,
 }
 
 fn input(value: f64, source: impl Into<String>) -> CostInput {
@@ -400,6 +404,7 @@ pub fn resolve(
         None
     };
     let mut usd_per_hour = None;
+    let mut awaiting_watts = None;
     match choice {
         Some(Pricing::Rental) => {
             if let Some((_, i)) = src.chain(CostField::UsdPerHour).map(rental) {
@@ -415,27 +420,31 @@ pub fn resolve(
                     adapter.name
                 ))
             })?;
-            let watts = inputs.get(CostField::Watts).cloned().ok_or_else(|| {
-                input_error(format!(
-                    "ownership pricing for '{}' needs the board power: give --watts \
-                     (the catalog has no power figure for it)",
+            let watts = inputs.get(CostField::Watts).map(|w| w.value);
+            if watts.is_none() {
+                awaiting_watts = Some(format!(
+                    "ownership pricing for '{}' needs the board power: give --watts (the \
+                     catalog has no power figure for it), or measure it with a power sensor \
+                     (see `flopcost run --help`: --power-command, --power-pci)",
                     adapter.name
-                ))
-            })?;
+                ));
+            }
             let or_default =
                 |field, d: f64| src.chain(field).unwrap_or_else(|| input(d, "default"));
             let lifetime = or_default(CostField::LifetimeYears, defaults::LIFETIME_YEARS);
             let utilization = or_default(CostField::Utilization, defaults::UTILIZATION);
             let kwh = or_default(CostField::UsdPerKwh, defaults::USD_PER_KWH);
             let pue = or_default(CostField::Pue, defaults::PUE);
-            usd_per_hour = Some(model::ownership_usd_per_hour(
-                capex.value,
-                lifetime.value,
-                utilization.value,
-                watts.value,
-                pue.value,
-                kwh.value,
-            ));
+            usd_per_hour = watts.map(|w| {
+                model::ownership_usd_per_hour(
+                    capex.value,
+                    lifetime.value,
+                    utilization.value,
+                    w,
+                    pue.value,
+                    kwh.value,
+                )
+            });
             inputs.set(CostField::CapexUsd, capex);
             inputs.set(CostField::LifetimeYears, lifetime);
             inputs.set(CostField::Utilization, utilization);
@@ -450,6 +459,7 @@ pub fn resolve(
         usd_per_hour,
         watts: inputs.get(CostField::Watts).map(|w| w.value),
         inputs,
+        awaiting_watts,
     })
 }
 
@@ -480,7 +490,7 @@ pub fn missing_note(has_price: bool, has_watts: bool) -> Option<String> {
         parts.push(format!(
             "no price: give --usd-per-hour X (rental), or --capex-usd X for ownership \
              (--lifetime-years, --utilization, --usd-per-kwh and --pue default to {}, {}, {} \
-             and {}; --watts is needed), or --price-file FILE with prices keyed by adapter \
+             and {}; --watts or a power sensor is needed), or --price-file FILE with prices keyed by adapter \
              name; `flopcost cost FILE ...` prices an existing result",
             defaults::LIFETIME_YEARS,
             defaults::UTILIZATION,

@@ -50,10 +50,13 @@ pub fn breakdown(path: &str, file: &ResultFile, c: &Cost) -> String {
                 num(g(CostField::CapexUsd)),
                 num(g(CostField::LifetimeYears)),
                 num(g(CostField::Utilization)),
-                num(g(CostField::Watts)),
+                num(c.ownership_watts.unwrap_or_else(|| g(CostField::Watts))),
                 num(g(CostField::Pue)),
                 num(g(CostField::UsdPerKwh)),
             ));
+            if let Some(e) = &c.usd_per_hour_energy {
+                out.push_str(&format!("  energy part    {}\n", clean(e)));
+            }
         }
         (Some(p), Some(u)) => out.push_str(&format!("price per hour   {} ({p})\n", fmt_usd(u))),
         _ => out.push_str(&format!("price per hour   {NONE} (no price)\n")),

@@ -63,8 +63,13 @@ pub struct Cost {
     /// products).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_watts: Option<f64>,
+    /// The measured watts an ownership price's energy part used, in place of the `watts`
+    /// input (`usd_per_hour_energy` says whose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership_watts: Option<f64>,
     /// Where an ownership price's energy part comes from when it is not the `watts`
-    /// input: the measured watts of the training work (its source named).
+    /// input: the measured watts of the training work, else of the best GEMM (its source
+    /// named). With no `watts` input at all, an ownership price exists only through them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_hour_energy: Option<String>,
     /// Measured throughput as a fraction of the matched catalog entry's dense datasheet peak.
@@ -226,7 +231,7 @@ impl CostField {
                 "Rental price of one accelerator-hour, USD; takes precedence over everything else"
             }
             CostField::CapexUsd => {
-                "Purchase price, USD: prices by ownership, with the flags below and --watts"
+                "Purchase price, USD: prices by ownership, with the flags below and --watts (or the watts a power sensor measures)"
             }
             CostField::LifetimeYears => {
                 "Years the purchase is written off over, at least 0.01 [default: 4]"

@@ -231,6 +231,12 @@ pub struct Cell {
     pub ratio: Option<f64>,
     pub interval: Option<Interval>,
     pub usd_per_pflop: Option<f64>,
+    /// The record's measured power (its `power` figure): mean watts over its sampling
+    /// and joules per 10¹⁵ FLOP at its median; absent where the run read no sensor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_watts: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joules_per_pflop_measured: Option<f64>,
     /// This wgpu cell's throughput over the vendor library's on the same record; null for
     /// the vendor file itself, or where it lacks the record.
     pub vs_vendor: Option<f64>,

@@ -202,6 +202,8 @@ pub fn rows(
                 usd_per_pflop: machines[i]
                     .usd_per_hour
                     .map(|u| cost::model::usd_per_pflop(u, tf.median)),
+                measured_watts: r.power.as_ref().and_then(|p| p.mean_watts),
+                joules_per_pflop_measured: r.power.as_ref().and_then(|p| p.joules_per_pflop),
                 vs_vendor: None,
                 noisy: noise(&inputs[i].file, r),
             }));

@@ -36,6 +36,28 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
     let (limits, info) = (startup.limits(), startup.info().clone());
     // Everything that makes the input bad is found here, before a file or a device exists.
     checks::check(&plan, &limits, &startup.choice.entry.adapter, &info)?;
+    let adapter = startup.adapter_record();
+    // The price inputs are resolved once, before anything runs; the cost section is made
+    // from them when the measurements are in.
+    let entry = crate::cost::catalog::builtin().find(&adapter);
+    let price = crate::cost::price::resolve(&plan.price, &adapter, entry, None)?;
+    let unmatched_price = price.unmatched.clone();
+    // An ownership price without nameplate watts waits for the measured ones: bad input
+    // where no sensor will be read.
+    if let Some(why) = &price.awaiting_watts {
+        let c = crate::measure::power::sources::choose(
+            &plan.power,
+            &info.device_pci_bus_id,
+            info.vendor,
+        );
+        if let Err(none) = &c.source {
+            let met: Vec<String> = std::iter::once(none.clone()).chain(c.warnings).collect();
+            return Err(crate::error::input_error(format!(
+                "{why}; no power sensor is read here ({})",
+                met.join("; ")
+            )));
+        }
+    }
     let created = chrono::Utc::now();
     let writer = match &plan.out_dir {
         Some(dir) => ResultWriter::in_dir(dir, &fleet_stem(&info.name))?,
@@ -47,12 +69,6 @@ fn run_one(mut plan: RunPlan, written: &mut Option<std::path::PathBuf>) -> Resul
             ResultWriter::prepare(path, plan.force, plan.out.is_none())?
         }
     };
-    let adapter = startup.adapter_record();
-    // The price inputs are resolved once, before anything runs; the cost section is made
-    // from them when the measurements are in.
-    let entry = crate::cost::catalog::builtin().find(&adapter);
-    let price = crate::cost::price::resolve(&plan.price, &adapter, entry, None)?;
-    let unmatched_price = price.unmatched.clone();
     let mut file = crate::provenance::result_file(adapter, plan.recorded_settings(), created);
     // Takes the path (exclusively, without --force) before the device is opened.
     writer.save(&file)?;

@@ -121,6 +121,81 @@ pub fn choose(opts: &PowerOptions, bus: &str, vendor: u32) -> Choice {
     }
 }
 
+/// Where a hwmon file ranks among a device's sensors (lower is preferred), `None` when it
+/// is no power or energy reading: amdgpu's `power1_average`, `power1_input`, i915/xe's
+/// `energy1_input`, then any other `power*_average`, `power*_input` or `energy*_input`.
+fn sensor_rank(name: &str) -> Option<u32> {
+    match name {
+        "power1_average" => Some(0),
+        "power1_input" => Some(1),
+        "energy1_input" => Some(2),
+        n if n.starts_with("power") && n.ends_with("_average") => Some(3),
+        n if n.starts_with("power") && n.ends_with("_input") => Some(4),
+        n if n.starts_with("energy") && n.ends_with("_input") => Some(5),
+        _ => None,
+    }
+}
+
+/// One hwmon folder of a machine (`/sys/class/hwmon/hwmon*`): its driver name, the PCI
+/// device it belongs to (if any), and each power or energy file with what reading it gave.
+#[derive(Clone, Debug)]
+pub struct HwmonFolder {
+    pub path: PathBuf,
+    pub name: String,
+    /// The PCI bus id of its device, where the device is a PCI one.
+    pub pci: Option<String>,
+    /// Its power and energy files ([`sensor_rank`]): the raw whole number, or why none
+    /// was read.
+    pub files: Vec<(String, Result<u64, String>)>,
+}
+
+/// Every hwmon folder under `root`'s `sys/class/hwmon`, with its power and energy files
+/// read once: what a machine offers, whichever adapter a run picks.
+pub fn survey(root: &Path) -> Vec<HwmonFolder> {
+    let Ok(entries) = std::fs::read_dir(root.join("sys/class/hwmon")) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| {
+            let name = std::fs::read_to_string(dir.join("name"))
+                .map(|s| crate::util::fmt::clean(s.trim()))
+                .unwrap_or_else(|_| "hwmon".into());
+            let pci = std::fs::canonicalize(dir.join("device"))
+                .ok()
+                .and_then(|d| d.file_name()?.to_str().and_then(normalise_bus_id));
+            let mut files: Vec<(String, Result<u64, String>)> = std::fs::read_dir(&dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .filter(|n| sensor_rank(n).is_some())
+                        .map(|n| {
+                            let v = std::fs::read_to_string(dir.join(&n))
+                                .map_err(|e| e.to_string())
+                                .and_then(|t| {
+                                    t.trim().parse::<u64>().map_err(|_| {
+                                        format!(
+                                            "{:?} is not a whole number",
+                                            crate::util::fmt::clean(t.trim())
+                                        )
+                                    })
+                                });
+                            (n, v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            files.sort_by(|a, b| a.0.cmp(&b.0));
+            HwmonFolder {
+                path: dir,
+                name,
+                pci,
+                files,
+            }
+        })
+        .collect()
+}
+
 /// A Linux hwmon file: `power*_average` / `power*_input` in µW, or `energy*_input` in µJ.
 pub struct Hwmon {
     path: PathBuf,
@@ -129,10 +204,9 @@ pub struct Hwmon {
 }
 
 impl Hwmon {
-    /// The first readable sensor of the device's hwmon folders, in the order amdgpu's
-    /// `power1_average`, `power1_input`, i915/xe's `energy1_input`, then any other
-    /// `power*_input` or `energy*_input`. `Err(None)`: none there; `Err(Some(w))`: one
-    /// there, but unreadable.
+    /// The first readable sensor of the device's hwmon folders, in the order of
+    /// [`sensor_rank`]. `Err(None)`: none there; `Err(Some(w))`: one there, but
+    /// unreadable.
     pub fn find(root: &Path, bus: &str) -> Result<Hwmon, Option<String>> {
         let base = root.join("sys/bus/pci/devices").join(bus).join("hwmon");
         let Ok(dirs) = std::fs::read_dir(&base) else {
@@ -152,17 +226,9 @@ impl Hwmon {
                 })
                 .unwrap_or_default();
             names.sort();
-            let rank = |n: &str| match n {
-                "power1_average" => Some(0),
-                "power1_input" => Some(1),
-                "energy1_input" => Some(2),
-                n if n.starts_with("power") && n.ends_with("_input") => Some(3),
-                n if n.starts_with("energy") && n.ends_with("_input") => Some(4),
-                _ => None,
-            };
             let mut candidates: Vec<(u32, String)> = names
                 .into_iter()
-                .filter_map(|n| rank(&n).map(|r| (r, n)))
+                .filter_map(|n| sensor_rank(&n).map(|r| (r, n)))
                 .collect();
             candidates.sort();
             for (_, name) in candidates {

@@ -15,7 +15,7 @@ fn num(v: Option<f64>) -> String {
         .map_or(String::new(), |x| format!("{x}"))
 }
 
-const HEADER: [&str; 20] = [
+const HEADER: [&str; 25] = [
     "what",
     "basis",
     "precision",
@@ -36,6 +36,11 @@ const HEADER: [&str; 20] = [
     "noisy",
     "tokens_per_second",
     "usd_per_million_tokens",
+    "joules_per_pflop_nameplate",
+    "joules_per_pflop_measured",
+    "measured_watts",
+    "joules_per_million_tokens_nameplate",
+    "joules_per_million_tokens_measured",
 ];
 
 impl Exporter<Comparison> for CsvExporter {
@@ -85,6 +90,11 @@ impl Exporter<Comparison> for CsvExporter {
                     String::new(),
                     String::new(),
                     String::new(),
+                    num(f.joules_per_pflop),
+                    num(f.joules_per_pflop_measured),
+                    String::new(),
+                    String::new(),
+                    String::new(),
                 ]);
             }
         }
@@ -118,6 +128,11 @@ impl Exporter<Comparison> for CsvExporter {
                 String::new(),
                 num(Some(t.tokens_per_second)),
                 num(t.usd_per_million_tokens),
+                String::new(),
+                String::new(),
+                String::new(),
+                num(t.joules_per_million_tokens),
+                num(t.joules_per_million_tokens_measured),
             ]);
         }
         for r in &c.rows {
@@ -143,6 +158,11 @@ impl Exporter<Comparison> for CsvExporter {
                     num(x.interval.map(|iv| iv.high)),
                     num(x.usd_per_pflop),
                     x.noisy.clone().unwrap_or_default(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    num(x.joules_per_pflop_measured),
+                    num(x.measured_watts),
                     String::new(),
                     String::new(),
                 ]);

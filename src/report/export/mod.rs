@@ -182,6 +182,20 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
     for i in 0..c.machines.len() {
         header.push(format!("{} USD/PFLOP", name(i)));
     }
+    // Measured power per record, where any file has it: FlagPerf's watts beside each GEMM.
+    let power = c
+        .rows
+        .iter()
+        .flat_map(|r| &r.cells)
+        .any(|x| x.as_ref().is_some_and(|x| x.measured_watts.is_some()));
+    if power {
+        for i in 0..c.machines.len() {
+            header.push(format!("{} measured W", name(i)));
+        }
+        for i in 0..c.machines.len() {
+            header.push(format!("{} measured J/PFLOP", name(i)));
+        }
+    }
     let rows = c
         .rows
         .iter()
@@ -230,6 +244,19 @@ pub fn row_cells(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
             }
             for cell in &r.cells {
                 row.push(opt(cell.as_ref().and_then(|x| x.usd_per_pflop), fmt_usd));
+            }
+            if power {
+                for cell in &r.cells {
+                    row.push(opt(cell.as_ref().and_then(|x| x.measured_watts), |w| {
+                        fmt_sig(w, 3)
+                    }));
+                }
+                for cell in &r.cells {
+                    row.push(opt(
+                        cell.as_ref().and_then(|x| x.joules_per_pflop_measured),
+                        fmt_big,
+                    ));
+                }
             }
             row
         })
