@@ -826,3 +826,62 @@ fn an_ownership_price_without_nameplate_watts_takes_the_measured_ones() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no measured watts"));
 }
+
+#[test]
+fn training_triplets_get_a_measured_training_figure() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("quick.json");
+    let o = common::flopcost()
+        .args([
+            "run",
+            "--suite",
+            "quick",
+            "--no-peaks",
+            "--capex-usd",
+            "1000",
+        ])
+        .args(["--power-command", "echo 220", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f = read_valid(&out);
+    let c = f.cost.as_ref().unwrap();
+    assert_eq!(c.training_work, Some(flopcost::result::WorkBasis::Triplets));
+    // 220 W over the triplets' products: J/PFLOP = 220 × 1000 / their TFLOP/s.
+    let tf = c.training_work_tflops.unwrap();
+    let j = c.joules_per_pflop_training_measured.unwrap();
+    assert!(
+        (j / (220.0 * 1000.0 / tf) - 1.0).abs() < 0.01,
+        "{j} at {tf}"
+    );
+    assert!((c.measured_watts.unwrap() / 220.0 - 1.0).abs() < 0.01);
+    // The ownership price's energy part is theirs.
+    assert_eq!(c.ownership_watts, c.measured_watts);
+    assert!(
+        c.usd_per_hour_energy
+            .as_deref()
+            .unwrap()
+            .contains("of the training work")
+    );
+    // Measured watts out of range fail validation.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    v["cost"]["ownership_watts"] = (-3.0).into();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let o = common::flopcost()
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(said.contains("ownership_watts"), "{said}");
+}

@@ -169,9 +169,6 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
                 Some((watts, ns, r.flops))
             })
             .collect::<Option<_>>()?;
-        let joules: f64 = parts.iter().map(|(w, ns, _)| w * ns * 1e-9).sum();
-        let seconds: f64 = parts.iter().map(|(_, ns, _)| ns * 1e-9).sum();
-        let flops: f64 = parts.iter().map(|(_, _, f)| *f as f64).sum();
         let per_mtok =
             w.model_step
                 .as_ref()
@@ -184,14 +181,8 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
                         .sum();
                     model_joules / f64::from(m.tokens) * 1e6
                 });
-        let ok = |v: f64| v.is_finite() && v > 0.0;
-        (ok(joules) && ok(seconds) && ok(flops)).then(|| {
-            (
-                joules / flops * 1e15,
-                joules / seconds,
-                per_mtok.filter(|v| ok(*v)),
-            )
-        })
+        let (j, w) = energy(&parts)?;
+        Some((j, w, per_mtok.filter(|v| v.is_finite() && *v > 0.0)))
     });
     match cost.training_work {
         Some(crate::result::WorkBasis::WorkloadStep) => {
@@ -203,6 +194,25 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
                 }
             }
         }
+        Some(crate::result::WorkBasis::Triplets) => {
+            // The training-layer products the triplet figure is made of.
+            let ids = Throughputs::from_result(file).triplet_records;
+            let parts: Option<Vec<(f64, f64, u64)>> = ids
+                .iter()
+                .map(|id| {
+                    let r = file.records.iter().find(|r| &r.id == id)?;
+                    Some((
+                        r.power.as_ref()?.mean_watts?,
+                        r.timing.as_ref()?.median_ns,
+                        r.flops,
+                    ))
+                })
+                .collect();
+            if let Some((j, w)) = parts.as_deref().and_then(energy) {
+                cost.joules_per_pflop_training_measured = Some(j);
+                cost.measured_watts = Some(w);
+            }
+        }
         Some(crate::result::WorkBasis::Training) => {
             let p = file.training.as_ref().and_then(|t| t.power.as_ref());
             cost.joules_per_pflop_training_measured = p.and_then(|p| p.joules_per_pflop);
@@ -210,6 +220,16 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
         }
         _ => {}
     }
+}
+
+/// Joules per 10¹⁵ FLOP and mean watts of products run one after another, each given as
+/// (mean watts, median ns, FLOPs): Σ W×t / Σ FLOPs and Σ W×t / Σ t.
+fn energy(parts: &[(f64, f64, u64)]) -> Option<(f64, f64)> {
+    let joules: f64 = parts.iter().map(|(w, ns, _)| w * ns * 1e-9).sum();
+    let seconds: f64 = parts.iter().map(|(_, ns, _)| ns * 1e-9).sum();
+    let flops: f64 = parts.iter().map(|(_, _, f)| *f as f64).sum();
+    let ok = |v: f64| v.is_finite() && v > 0.0;
+    (ok(joules) && ok(seconds) && ok(flops)).then(|| (joules / flops * 1e15, joules / seconds))
 }
 
 fn positive(v: Option<f64>) -> Option<f64> {

@@ -25,6 +25,8 @@ pub struct Throughputs {
     pub triplets_tflops: Option<f64>,
     /// Per triplet suite.
     pub suites: BTreeMap<String, f64>,
+    /// The records `triplets_tflops` is made of (each block at its fastest kernel).
+    pub triplet_records: Vec<String>,
 }
 
 impl Throughputs {
@@ -121,6 +123,8 @@ impl Throughputs {
                 {
                     all_flops += b.total.flops as f64;
                     all_ns += b.total.step_ns;
+                    out.triplet_records
+                        .extend(b.layers.iter().flat_map(|l| l.record_ids.iter().cloned()));
                 }
             }
             if all_ns > 0.0 {
@@ -136,6 +140,8 @@ impl Throughputs {
                 out.suites.insert(suite, flops / ns / 1e3);
                 all_flops += flops;
                 all_ns += ns;
+                out.triplet_records
+                    .extend(products.iter().map(|r| r.id.clone()));
             }
         }
         if all_ns > 0.0 {

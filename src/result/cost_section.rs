@@ -56,11 +56,12 @@ pub struct Cost {
     pub joules_per_pflop_measured: Option<f64>,
     /// Measured energy per 10¹⁵ FLOP of the training work (`training_work`): for a
     /// workload step Σ mean watts × median time over its products / its FLOPs, every
-    /// product needing a figure; for the training run its `power.joules_per_pflop`.
+    /// product needing a figure (for training triplets the same over the products of
+    /// `throughput.triplets_tflops`); for the training run its `power.joules_per_pflop`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joules_per_pflop_training_measured: Option<f64>,
     /// Mean measured power of the training work, watts (time-weighted over a workload's
-    /// products).
+    /// or the triplets' products).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_watts: Option<f64>,
     /// The measured watts an ownership price's energy part used, in place of the `watts`

@@ -57,7 +57,7 @@ fn header(file: &ResultFile) -> Vec<String> {
     out
 }
 
-/// The recorded cost inputs, each within its field's range.
+/// The recorded cost inputs, each within its field's range, and the measured watts.
 fn cost(file: &ResultFile) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(c) = &file.cost {
@@ -67,6 +67,18 @@ fn cost(file: &ResultFile) -> Vec<String> {
                     "cost: the recorded input {} = {} {why}",
                     field.name(),
                     crate::util::fmt_num(i.value)
+                ));
+            }
+        }
+        // Measured watts are held to the range of the `watts` input.
+        for (name, v) in [
+            ("measured_watts", c.measured_watts),
+            ("ownership_watts", c.ownership_watts),
+        ] {
+            if let Some(Err(why)) = v.map(|v| crate::result::CostField::Watts.check(v)) {
+                out.push(format!(
+                    "cost: {name} = {} {why}",
+                    crate::util::fmt_num(v.unwrap_or_default())
                 ));
             }
         }
