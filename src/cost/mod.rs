@@ -161,14 +161,7 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
     // A workload step: each product's mean watts over its median time.
     let step = file.workload.as_ref().and_then(|w| {
         let records = crate::result::validate::workload::products(file, w).ok()?;
-        let parts: Vec<(f64, f64, u64)> = records
-            .iter()
-            .map(|r| {
-                let watts = r.power.as_ref()?.mean_watts?;
-                let ns = r.timing.as_ref()?.median_ns;
-                Some((watts, ns, r.flops))
-            })
-            .collect::<Option<_>>()?;
+        let parts: Vec<(f64, f64, u64)> = records.iter().map(|r| part(r)).collect::<Option<_>>()?;
         let per_mtok =
             w.model_step
                 .as_ref()
@@ -199,14 +192,7 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
             let ids = Throughputs::from_result(file).triplet_records;
             let parts: Option<Vec<(f64, f64, u64)>> = ids
                 .iter()
-                .map(|id| {
-                    let r = file.records.iter().find(|r| &r.id == id)?;
-                    Some((
-                        r.power.as_ref()?.mean_watts?,
-                        r.timing.as_ref()?.median_ns,
-                        r.flops,
-                    ))
-                })
+                .map(|id| part(file.records.iter().find(|r| &r.id == id)?))
                 .collect();
             if let Some((j, w)) = parts.as_deref().and_then(energy) {
                 cost.joules_per_pflop_training_measured = Some(j);
@@ -220,6 +206,15 @@ fn measured(file: &ResultFile, cost: &mut Cost) {
         }
         _ => {}
     }
+}
+
+/// A product's (mean watts, median ns, FLOPs), where it has a power figure and a time.
+fn part(r: &crate::result::Record) -> Option<(f64, f64, u64)> {
+    Some((
+        r.power.as_ref()?.mean_watts?,
+        r.timing.as_ref()?.median_ns,
+        r.flops,
+    ))
 }
 
 /// Joules per 10¹⁵ FLOP and mean watts of products run one after another, each given as
